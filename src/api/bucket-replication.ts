@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+import {
+  type CrossFieldRule,
+  ConditionsSchema,
+  DNS_LABEL,
+  type KubeObject,
+  LocalObjectReferenceSchema,
+  SiteSchema,
+  celValidations,
+} from './common.js';
+import { ReplicationRuleSchema } from './replication-config.js';
+
+export const BREP_KIND = 'BucketReplication';
+
+/** S3's bucket naming rules: 3..63 lower-case letters, digits, dots and hyphens. */
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The size limit of a replication configuration document (S3: 2 MB). */
+export const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
+
+export const BucketSourceSchema = z
+  .object({
+    bucket: z.string().min(3).max(63).regex(BUCKET_NAME).describe('The source bucket.'),
+    groupRef: LocalObjectReferenceSchema.optional().describe(
+      'The SiteReplicationGroup that declares the source site (use with site).',
+    ),
+    site: z
+      .string()
+      .max(63)
+      .regex(DNS_LABEL)
+      .optional()
+      .describe('Name of the source site inside groupRef.'),
+    siteSpec: SiteSchema.optional().describe('The source site declared inline, as in a group.'),
+  })
+  .meta({
+    'x-kubernetes-validations': celValidations<{
+      groupRef?: unknown;
+      site?: unknown;
+      siteSpec?: unknown;
+    }>([
+      {
+        rule: 'has(self.groupRef) != has(self.siteSpec)',
+        message: 'spec.source needs exactly one of groupRef (with site) and siteSpec',
+        holds: (s) => (s.groupRef === undefined) !== (s.siteSpec === undefined),
+      },
+      {
+        rule: 'has(self.groupRef) == has(self.site)',
+        message: 'spec.source.site names the site inside spec.source.groupRef; give both or neither',
+        holds: (s) => (s.groupRef === undefined) === (s.site === undefined),
+      },
+    ]),
+  });
+export type BucketSource = z.infer<typeof BucketSourceSchema>;
+
+type BrepRuleSpec = { rules?: unknown; configurationXML?: unknown };
+
+export const BREP_SPEC_RULES: readonly CrossFieldRule<BrepRuleSpec>[] = [
+  {
+    rule: 'has(self.rules) != has(self.configurationXML)',
+    message: 'exactly one of spec.rules and spec.configurationXML must be set',
+    holds: (s) => (s.rules === undefined) !== (s.configurationXML === undefined),
+  },
+];
+
+export const BucketReplicationSpecSchema = z
+  .object({
+    source: BucketSourceSchema.describe('The bucket whose objects are replicated, and its site.'),
+    role: z
+      .string()
+      .max(2048)
+      .optional()
+      .describe(
+        'IAM role S3 assumes to replicate (AWS). Left empty for MinIO, where each rule names its target.',
+      ),
+    rules: z
+      .array(ReplicationRuleSchema)
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Replication rules, as in PutBucketReplication (1 to 1000).'),
+    configurationXML: z
+      .string()
+      .min(1)
+      .max(MAX_DOCUMENT_BYTES)
+      .optional()
+      .describe('The raw ReplicationConfiguration XML document exactly as S3 takes it.'),
+  })
+  .meta({ 'x-kubernetes-validations': celValidations(BREP_SPEC_RULES) });
+export type BucketReplicationSpec = z.infer<typeof BucketReplicationSpecSchema>;
+
+const count = z.number().int().min(0);
+
+export const RuleStatusSchema = z.object({
+  id: z.string(),
+  destination: z.string().optional(),
+  pending: count,
+  replicated: count,
+  failed: count,
+  bytes: count,
+  lagSeconds: z.number().min(0).optional(),
+  rtcThresholdBreaches: count
+    .optional()
+    .describe('Objects replicated later than the ReplicationTime threshold.'),
+});
+
+export const BucketReplicationStatusSchema = z.object({
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: ConditionsSchema.optional(),
+  appliedDigest: z.string().optional().describe('Digest of the document applied to the source.'),
+  sourceSite: z.string().optional(),
+  rules: z.array(RuleStatusSchema).optional(),
+});
+export type BucketReplicationStatus = z.infer<typeof BucketReplicationStatusSchema>;
+
+export type BucketReplication = KubeObject<BucketReplicationSpec, BucketReplicationStatus>;

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+
+import { type Clock, systemClock } from './clock.js';
+import { type Informer, type MetaObject, abortableSleep, objectKey } from './informer.js';
+import { type Logger, errorMessage, silentLogger } from './logger.js';
+import {
+  ControllerRateLimiter,
+  DEFAULT_BACKOFF,
+  ExponentialBackoff,
+  TokenBucket,
+} from './rate-limiter.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+}
+
+export interface ReconcileContext {
+  signal: AbortSignal;
+  log: Logger;
+  reconcileID: string;
+}
+
+/** What a reconcile asks for next. Throwing instead means: retry with backoff. */
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (ref: ObjectRef, ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
+
+/** Observes reconciles, for metrics; the runtime knows no metric library. */
+export interface ControllerObserver {
+  reconciled(controller: string, result: 'success' | 'error' | 'requeue', seconds: number): void;
+  queueDepth(controller: string, depth: number): void;
+}
+
+export interface ControllerOptions<T extends MetaObject> {
+  name: string;
+  informer: Informer<T>;
+  reconcile: Reconcile;
+  workers?: number;
+  /** Each reconcile runs under an AbortSignal with this timeout (default 5 min). */
+  timeoutMs?: number;
+  /** Every cached object is queued again this often (default 10 min; 0 disables). */
+  resyncMs?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  clock?: Clock;
+  log?: Logger;
+  observer?: ControllerObserver;
+}
+
+export function parseKey(key: string): ObjectRef {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/**
+ * Level-based controller: changes of the primary kind (and of watched secondaries, mapped to
+ * primary keys) put keys on a queue; N workers reconcile them, one key at a time.
+ */
+export class Controller<T extends MetaObject> {
+  readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly secondaries: Informer<MetaObject>[] = [];
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: ControllerOptions<T>) {
+    const clock = opts.clock ?? systemClock;
+    const backoff = new ExponentialBackoff({ ...DEFAULT_BACKOFF, ...opts.backoff });
+    this.queue = new WorkQueue(
+      clock,
+      new ControllerRateLimiter(backoff, new TokenBucket(10, 100, clock)),
+    );
+    this.log = (opts.log ?? silentLogger).child({ controller: opts.name });
+    opts.informer.onChange((obj) => {
+      this.queue.add(objectKey(obj));
+    });
+  }
+
+  /** Queues the primary keys `map` returns whenever an object of another kind changes. */
+  watches<S extends MetaObject>(informer: Informer<S>, map: (obj: S) => string[]): void {
+    informer.onChange((obj) => {
+      for (const key of map(obj)) this.queue.add(key);
+    });
+    this.secondaries.push(informer as unknown as Informer<MetaObject>);
+  }
+
+  /** Runs informers and workers until `signal` aborts, then drains in-flight reconciles. */
+  async run(signal: AbortSignal): Promise<void> {
+    const informers = [this.opts.informer as unknown as Informer<MetaObject>, ...this.secondaries];
+    const informerRuns = informers.map((i) => i.run(signal));
+    await Promise.race([
+      Promise.all(informers.map((i) => i.waitForSync())),
+      abortableSleep(2 ** 31 - 1, signal),
+    ]);
+    if (!signal.aborted) this.log.info({}, 'Caches synced, starting workers');
+    const stopResync = this.startResync(signal);
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    if (signal.aborted) this.queue.shutDown();
+    const workers = Array.from({ length: this.opts.workers ?? 2 }, () => this.worker());
+    await Promise.all(workers);
+    stopResync();
+    await Promise.all(informerRuns);
+    this.log.info({}, 'Stopped controller');
+  }
+
+  /** Resolves when no reconcile is running and the queue is empty (for tests and shutdown). */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queue.len() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private startResync(signal: AbortSignal): () => void {
+    const every = this.opts.resyncMs ?? 600_000;
+    if (every <= 0) return () => undefined;
+    const timer = setInterval(() => {
+      if (signal.aborted) return;
+      for (const obj of this.opts.informer.list()) this.queue.add(objectKey(obj));
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.running++;
+      try {
+        await this.processOne(key);
+      } finally {
+        this.running--;
+        this.queue.done(key);
+        this.opts.observer?.queueDepth(this.opts.name, this.queue.len());
+        if (this.running === 0 && this.queue.len() === 0) {
+          for (const w of this.idleWaiters.splice(0)) w();
+        }
+      }
+    }
+  }
+
+  private async processOne(key: string): Promise<void> {
+    const reconcileID = randomUUID();
+    const ref = parseKey(key);
+    const log = this.log.child({ namespace: ref.namespace, name: ref.name, reconcileID });
+    const signal = AbortSignal.timeout(this.opts.timeoutMs ?? 300_000);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const result = await this.opts.reconcile(ref, { signal, log, reconcileID });
+      this.queue.forget(key);
+      if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
+        this.queue.addAfter(key, result.requeueAfterMs);
+      }
+      this.opts.observer?.reconciled(this.opts.name, 'success', seconds());
+    } catch (e: unknown) {
+      const retries = this.queue.numRequeues(key);
+      log.error({ err: errorMessage(e), retries }, 'Reconcile failed, retrying with backoff');
+      this.queue.addRateLimited(key);
+      this.opts.observer?.reconciled(this.opts.name, 'error', seconds());
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+
+/** Where a kind of resource lives in the API. */
+export interface ResourceType {
+  group: string; // '' for the core group
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export const LEASES: ResourceType = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  namespaced: true,
+};
+export const EVENTS: ResourceType = { group: '', version: 'v1', plural: 'events', namespaced: true };
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
+export const CONFIGMAPS: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  namespaced: true,
+};
+
+/** An error answered by the apiserver, with its HTTP status and `Status.reason`. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export const isNotFound = (e: unknown) => e instanceof KubeApiError && e.status === 404;
+export const isConflict = (e: unknown) => e instanceof KubeApiError && e.status === 409;
+export const isGone = (e: unknown) => e instanceof KubeApiError && e.status === 410;
+
+export type PatchType = 'merge' | 'json' | 'apply' | 'strategic';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+  strategic: 'application/strategic-merge-patch+json',
+};
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined> | undefined;
+  body?: unknown;
+  contentType?: string | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export function resourcePath(type: ResourceType, namespace?: string, name?: string): string {
+  const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+  const ns = type.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
+  return `${base}${ns}/${type.plural}${tail}`;
+}
+
+/**
+ * A small typed REST client over the kubeconfig that @kubernetes/client-node loads: it signs
+ * requests the same way, but leaves the object types to us and surfaces the apiserver's status
+ * code and reason on every failure.
+ */
+export class KubeClient {
+  constructor(
+    readonly config: KubeConfig,
+    private readonly defaultTimeoutMs = 30_000,
+  ) {}
+
+  private async prepare(path: string, method: HttpMethod, opts: RequestOptions) {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('The kubeconfig has no current cluster');
+    const url = new URL(cluster.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const ctx = new RequestContext(url.toString(), method);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers = ctx.getHeaders() as Record<string, string>;
+    headers['accept'] = 'application/json';
+    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    return { url, headers, dispatcher: ctx.getDispatcher() };
+  }
+
+  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const { url, headers, dispatcher } = await this.prepare(path, method, opts);
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const body =
+      opts.body === undefined
+        ? undefined
+        : typeof opts.body === 'string'
+          ? opts.body
+          : JSON.stringify(opts.body);
+    const res = await fetch(url, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw toApiError(res.status, text, `${method} ${path}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  get<T>(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
+    return this.request<T>(HttpMethod.GET, resourcePath(type, namespace, name), { signal });
+  }
+
+  list<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: RequestOptions['query'] = {},
+    signal?: AbortSignal,
+  ) {
+    return this.request<ListResult<T>>(
+      HttpMethod.GET,
+      resourcePath(type, namespace),
+      { query, signal },
+    );
+  }
+
+  create<T>(type: ResourceType, namespace: string | undefined, body: unknown, signal?: AbortSignal) {
+    return this.request<T>(HttpMethod.POST, resourcePath(type, namespace), { body, signal });
+  }
+
+  patch<T>(
+    type: ResourceType,
+    ref: { namespace?: string | undefined; name: string; subresource?: 'status' },
+    patch: unknown,
+    opts: {
+      patchType?: PatchType;
+      fieldManager?: string;
+      force?: boolean;
+      signal?: AbortSignal | undefined;
+    } = {},
+  ) {
+    const path =
+      resourcePath(type, ref.namespace, ref.name) + (ref.subresource ? `/${ref.subresource}` : '');
+    return this.request<T>(
+      HttpMethod.PATCH,
+      path,
+      {
+        body: patch,
+        contentType: PATCH_CONTENT_TYPES[opts.patchType ?? 'merge'],
+        query: { fieldManager: opts.fieldManager, force: opts.force },
+        signal: opts.signal,
+      },
+    );
+  }
+
+  delete(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
+    return this.request<unknown>(
+      HttpMethod.DELETE,
+      resourcePath(type, namespace, name),
+      { signal },
+    );
+  }
+
+  /**
+   * Streams a watch. Resolves when the server closes the stream or `signal` aborts; rejects on
+   * a transport error or when no byte (events or bookmarks) arrives for `idleTimeoutMs`.
+   */
+  async watch<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: RequestOptions['query'],
+    onEvent: (ev: WatchEvent<T>) => void,
+    opts: { signal?: AbortSignal; idleTimeoutMs?: number } = {},
+  ): Promise<void> {
+    const path = resourcePath(type, namespace);
+    const { url, headers, dispatcher } = await this.prepare(path, HttpMethod.GET, {
+      query: { ...query, watch: true, allowWatchBookmarks: true },
+    });
+    const local = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
+    const idleMs = opts.idleTimeoutMs ?? 120_000;
+    let idle: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        local.abort(new Error(`Watch of ${type.plural} was idle for ${idleMs} ms`));
+      }, idleMs);
+    };
+    touch();
+    try {
+      const res = await fetch(url, { headers, signal, ...(dispatcher ? { dispatcher } : {}) });
+      if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${path}`);
+      const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
+      for await (const line of lines) {
+        touch();
+        if (line.trim() === '') continue;
+        const ev = JSON.parse(line) as WatchEvent<T>;
+        if (ev.type === 'ERROR') {
+          const st = ev.object as { code?: number; reason?: string; message?: string };
+          throw new KubeApiError(st.code ?? 500, st.reason ?? 'Unknown', st.message ?? 'watch error');
+        }
+        onEvent(ev);
+      }
+    } catch (e: unknown) {
+      if (opts.signal?.aborted) return;
+      if (local.signal.aborted && local.signal.reason instanceof Error) throw local.signal.reason;
+      throw e;
+    } finally {
+      clearTimeout(idle);
+      local.abort();
+    }
+  }
+}
+
+function toApiError(status: number, text: string, what: string): KubeApiError {
+  try {
+    const st = JSON.parse(text) as { reason?: string; message?: string };
+    return new KubeApiError(status, st.reason ?? 'Unknown', st.message ?? `${what}: HTTP ${status}`);
+  } catch {
+    return new KubeApiError(status, 'Unknown', `${what}: HTTP ${status}`);
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * The local real stack: etcd + kube-apiserver (as controller-runtime's envtest runs them) and
+ * three MinIO sites, all on loopback. `make stack-up` / `make stack-down` and the tests use
+ * these functions; the state lives in `.stack/` (or $SITESYNC_STACK_DIR) and survives the
+ * process that started it, so it is idempotent and shared.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import {
+  isAlive,
+  readPid,
+  readProcessSpec,
+  startProcess,
+  stopProcess,
+  waitFor,
+} from './processes.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
+export const STACK_DIR = resolve(process.env['SITESYNC_STACK_DIR'] ?? join(REPO_ROOT, '.stack'));
+export const TOOLS_BIN = join(
+  process.env['SITESYNC_CACHE'] ?? join(homedir(), '.cache', 'sitesync'),
+  'bin',
+);
+export const SITE_NAMES = ['a', 'b', 'c'] as const;
+
+export interface MinioServer {
+  name: string;
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface StackInfo {
+  dir: string;
+  kubeconfig: string;
+  apiserverURL: string;
+  etcdURL: string;
+  kmsSecretKey: string;
+  sites: MinioServer[];
+}
+
+const INFO_FILE = () => join(STACK_DIR, 'stack.json');
+
+export function tool(name: string): string {
+  const path = join(TOOLS_BIN, name);
+  if (!existsSync(path)) throw new Error(`${name} is not installed: run 'make tools' first`);
+  return path;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => {
+        resolvePort(port);
+      });
+    });
+  });
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+}
+
+/** One CA signs the serving certificate and the admin client certificate (ECDSA P-256). */
+function makeCertificates(dir: string): void {
+  if (existsSync(join(dir, 'admin.crt'))) return;
+  mkdirSync(dir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30',
+    '-subj', '/O=sitesync/CN=sitesync-stack-ca'], dir);
+  writeFileSync(
+    join(dir, 'serving.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  const sign = (name: string, subj: string, ext: string) => {
+    openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key',
+      '-CAcreateserial', '-out', `${name}.crt`, '-days', '30', '-extfile', ext], dir);
+  };
+  sign('apiserver', '/CN=localhost', 'serving.ext');
+  sign('admin', '/O=system:masters/CN=admin', 'client.ext');
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
+  openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+}
+
+function writeKubeconfig(path: string, server: string, pki: string): void {
+  const b64 = (f: string) => readFileSync(join(pki, f)).toString('base64');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: sitesync-stack',
+      '  cluster:',
+      `    server: ${server}`,
+      `    certificate-authority-data: ${b64('ca.crt')}`,
+      'users:',
+      '- name: admin',
+      '  user:',
+      `    client-certificate-data: ${b64('admin.crt')}`,
+      `    client-key-data: ${b64('admin.key')}`,
+      'contexts:',
+      '- name: sitesync-stack',
+      '  context: {cluster: sitesync-stack, user: admin, namespace: default}',
+      'current-context: sitesync-stack',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
+/** GET over https with the admin client certificate; resolves to the status code and body. */
+export function apiserverGet(url: string, pki = join(STACK_DIR, 'pki')) {
+  return new Promise<{ status: number; body: string }>((resolveGet, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: readFileSync(join(pki, 'ca.crt')),
+        cert: readFileSync(join(pki, 'admin.crt')),
+        key: readFileSync(join(pki, 'admin.key')),
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          resolveGet({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startEtcd(dir: string): Promise<string> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${client}`;
+  startProcess(dir, {
+    name: 'etcd',
+    command: tool('etcd'),
+    args: [
+      `--data-dir=${join(dir, 'etcd-data')}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=default=http://127.0.0.1:${peer}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ],
+  });
+  await waitFor('etcd', async () => (await fetch(`${url}/health`)).ok, { timeoutMs: 30_000 });
+  return url;
+}
+
+async function startApiserver(dir: string, etcdURL: string): Promise<string> {
+  const pki = join(dir, 'pki');
+  const port = await freePort();
+  startProcess(dir, {
+    name: 'kube-apiserver',
+    command: tool('kube-apiserver'),
+    args: [
+      `--etcd-servers=${etcdURL}`,
+      `--secure-port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--cert-dir=${pki}`,
+      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+      `--client-ca-file=${join(pki, 'ca.crt')}`,
+      `--service-account-issuer=https://127.0.0.1:${port}/`,
+      `--service-account-key-file=${join(pki, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+      '--authorization-mode=RBAC',
+      '--disable-admission-plugins=ServiceAccount',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--v=1',
+    ],
+  });
+  const url = `https://127.0.0.1:${port}`;
+  await waitApiserverReady(url);
+  return url;
+}
+
+export async function waitApiserverReady(url: string): Promise<void> {
+  await waitFor('kube-apiserver', async () => (await apiserverGet(`${url}/readyz`)).status === 200, {
+    timeoutMs: 90_000,
+  });
+  await waitFor(
+    'the default namespace',
+    async () => (await apiserverGet(`${url}/api/v1/namespaces/default`)).status === 200,
+    { timeoutMs: 30_000 },
+  );
+}
+
+function randomSecret(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Starts one MinIO server, single drive, on a free port. Used for the sites and by tests. */
+export async function startMinio(
+  dir: string,
+  opts: { name: string; accessKey?: string; secretKey?: string; kmsSecretKey: string },
+): Promise<MinioServer> {
+  const port = await freePort();
+  const server: MinioServer = {
+    name: opts.name,
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKey: opts.accessKey ?? `${opts.name}-admin`,
+    secretKey: opts.secretKey ?? randomSecret(),
+  };
+  const data = join(dir, `minio-${opts.name}`);
+  mkdirSync(data, { recursive: true });
+  startProcess(dir, {
+    name: `minio-${opts.name}`,
+    command: tool('minio'),
+    args: ['server', data, '--address', `127.0.0.1:${port}`, '--quiet'],
+    env: {
+      MINIO_ROOT_USER: server.accessKey,
+      MINIO_ROOT_PASSWORD: server.secretKey,
+      MINIO_KMS_SECRET_KEY: opts.kmsSecretKey,
+      MINIO_BROWSER: 'off',
+      MINIO_CI_CD: '1',
+      MINIO_UPDATE: 'off',
+    },
+  });
+  await waitMinioReady(server.endpoint);
+  return server;
+}
+
+export async function waitMinioReady(endpoint: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `MinIO at ${endpoint}`,
+    async () => (await fetch(`${endpoint}/minio/health/ready`)).ok,
+    { timeoutMs },
+  );
+}
+
+function envFile(info: StackInfo): string {
+  const lines = [
+    '# Written by make stack-up: source it to use the local stack.',
+    `export SITESYNC_STACK_DIR='${info.dir}'`,
+    `export KUBECONFIG='${info.kubeconfig}'`,
+    `export PATH='${TOOLS_BIN}':"$PATH"`,
+    `export KUBE_APISERVER='${info.apiserverURL}'`,
+    `export ETCD_ENDPOINT='${info.etcdURL}'`,
+  ];
+  for (const s of info.sites) {
+    const up = s.name.toUpperCase();
+    const host = s.endpoint.replace(/^http:\/\//, '');
+    lines.push(
+      `export SITE_${up}_ENDPOINT='${s.endpoint}'`,
+      `export SITE_${up}_ACCESS_KEY='${s.accessKey}'`,
+      `export SITE_${up}_SECRET_KEY='${s.secretKey}'`,
+      `export MC_HOST_site${s.name}='http://${s.accessKey}:${s.secretKey}@${host}'`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function readStack(): StackInfo | undefined {
+  if (!existsSync(INFO_FILE())) return undefined;
+  return JSON.parse(readFileSync(INFO_FILE(), 'utf8')) as StackInfo;
+}
+
+const PROCESS_NAMES = () => ['etcd', 'kube-apiserver', ...SITE_NAMES.map((s) => `minio-${s}`)];
+
+/** True when every process of the recorded stack is alive and the apiserver answers. */
+export async function stackHealthy(info: StackInfo): Promise<boolean> {
+  if (!PROCESS_NAMES().every((n) => isAlive(readPid(info.dir, n)))) return false;
+  try {
+    return (await apiserverGet(`${info.apiserverURL}/readyz`, join(info.dir, 'pki'))).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the stack unless it is already up; returns what it runs. Idempotent. */
+export async function stackUp(): Promise<StackInfo> {
+  const existing = readStack();
+  if (existing && (await stackHealthy(existing))) return existing;
+  await stackDown();
+  mkdirSync(STACK_DIR, { recursive: true });
+  const pki = join(STACK_DIR, 'pki');
+  makeCertificates(pki);
+  const etcdURL = await startEtcd(STACK_DIR);
+  const apiserverURL = await startApiserver(STACK_DIR, etcdURL);
+  const kubeconfig = join(STACK_DIR, 'kubeconfig');
+  writeKubeconfig(kubeconfig, apiserverURL, pki);
+  const kmsSecretKey = `sitesync-key:${randomBytes(32).toString('base64')}`;
+  const sites = await Promise.all(
+    SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey })),
+  );
+  const info: StackInfo = { dir: STACK_DIR, kubeconfig, apiserverURL, etcdURL, kmsSecretKey, sites };
+  writeFileSync(INFO_FILE(), JSON.stringify(info, null, 2), { mode: 0o600 });
+  writeFileSync(join(STACK_DIR, 'env'), envFile(info), { mode: 0o600 });
+  return info;
+}
+
+/** Stops everything the stack started and removes its state. */
+export async function stackDown(): Promise<void> {
+  const extra = existsSync(STACK_DIR)
+    ? execFileSync('find', [STACK_DIR, '-maxdepth', '1', '-name', '*.pid'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((p) => p.replace(/^.*\//, '').replace(/\.pid$/, ''))
+    : [];
+  const names = [...new Set([...extra, ...PROCESS_NAMES()])];
+  // Servers first, then the apiserver, then etcd.
+  const order = (n: string) => (n === 'etcd' ? 2 : n === 'kube-apiserver' ? 1 : 0);
+  names.sort((x, y) => order(x) - order(y));
+  for (const n of names) await stopProcess(STACK_DIR, n);
+  rmSync(STACK_DIR, { recursive: true, force: true });
+}
+
+/** Stops a process of the stack and starts it again with the same command line. */
+export async function restartProcess(
+  name: string,
+  opts: { downMs?: number; signal?: NodeJS.Signals } = {},
+): Promise<void> {
+  const spec = readProcessSpec(STACK_DIR, name);
+  await stopProcess(STACK_DIR, name, opts.signal ? { signal: opts.signal } : {});
+  if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+  startProcess(STACK_DIR, spec);
+}
+
+export async function restartApiserver(opts: { downMs?: number } = {}): Promise<void> {
+  const info = readStack();
+  if (!info) throw new Error('The stack is not up');
+  await restartProcess('kube-apiserver', opts);
+  await waitApiserverReady(info.apiserverURL);
+}
