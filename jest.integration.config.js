@@ -6,6 +6,6 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.int.test.ts', '**/*.e2e.test.ts'],
   testTimeout: 120_000,
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
 };

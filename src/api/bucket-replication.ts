@@ -46,14 +46,18 @@ export const BucketSourceSchema = z
       },
       {
         rule: 'has(self.groupRef) == has(self.site)',
-        message: 'spec.source.site names the site inside spec.source.groupRef; give both or neither',
+        message:
+          'spec.source.site names the site inside spec.source.groupRef; give both or neither',
         holds: (s) => (s.groupRef === undefined) === (s.site === undefined),
       },
     ]),
   });
 export type BucketSource = z.infer<typeof BucketSourceSchema>;
 
-type BrepRuleSpec = { rules?: unknown; configurationXML?: unknown };
+interface BrepRuleSpec {
+  rules?: unknown;
+  configurationXML?: unknown;
+}
 
 export const BREP_SPEC_RULES: readonly CrossFieldRule<BrepRuleSpec>[] = [
   {

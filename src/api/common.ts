@@ -108,13 +108,11 @@ export const ConditionSchema = z.object({
 });
 export type Condition = z.infer<typeof ConditionSchema>;
 
-export const ConditionsSchema = z
-  .array(ConditionSchema)
-  .meta({
-    description: 'Standard conditions: Ready, Reconciling, Degraded, Stalled.',
-    'x-kubernetes-list-type': 'map',
-    'x-kubernetes-list-map-keys': ['type'],
-  });
+export const ConditionsSchema = z.array(ConditionSchema).meta({
+  description: 'Standard conditions: Ready, Reconciling, Degraded, Stalled.',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+});
 
 /** The metadata fields sitesync reads and writes. */
 export interface ObjectMeta {

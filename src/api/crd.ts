@@ -102,7 +102,18 @@ export const CRDS: readonly CrdDefinition[] = [
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Values of these keys are data, not schemas. */
+const DATA_KEYS = new Set(['default', 'enum', 'x-kubernetes-validations']);
+
+function dropKey(key: string, value: unknown, node: Json): boolean {
+  if (key === '$schema') return true;
+  if (key === 'additionalProperties') return 'properties' in node;
+  const bound = key === 'maximum' || key === 'minimum';
+  return bound && typeof value === 'number' && Math.abs(value) >= Number.MAX_SAFE_INTEGER;
+}
 
 /**
  * Makes zod's OpenAPI 3.0 output a Kubernetes structural schema: no $schema, no
@@ -113,16 +124,8 @@ export function toStructural(node: unknown): unknown {
   if (!isObject(node)) return node;
   const out: Json = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === '$schema') continue;
-    if (key === 'additionalProperties' && 'properties' in node) continue;
-    if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) >= 2 ** 53 - 1) {
-      continue;
-    }
-    // Values of `default`, `enum` and CEL rules are data, not schemas.
-    out[key] =
-      key === 'default' || key === 'enum' || key === 'x-kubernetes-validations'
-        ? value
-        : toStructural(value);
+    if (dropKey(key, value, node)) continue;
+    out[key] = DATA_KEYS.has(key) ? value : toStructural(value);
   }
   if (out['type'] === 'integer' && out['format'] === undefined) out['format'] = 'int64';
   return out;

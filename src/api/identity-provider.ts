@@ -76,7 +76,10 @@ export const LDAPSchema = z.object({
 });
 export type LDAP = z.infer<typeof LDAPSchema>;
 
-type IdpRuleSpec = { openid?: unknown; ldap?: unknown };
+interface IdpRuleSpec {
+  openid?: unknown;
+  ldap?: unknown;
+}
 
 export const IDP_SPEC_RULES: readonly CrossFieldRule<IdpRuleSpec>[] = [
   {

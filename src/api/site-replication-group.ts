@@ -15,7 +15,8 @@ export const SRG_KIND = 'SiteReplicationGroup';
 
 export const REPLICATION_MODES = ['ActiveActive', 'PrimarySecondary'] as const;
 
-const on = (what: string) => z.boolean().default(true).describe(`Replicate ${what} (default true).`);
+const on = (what: string) =>
+  z.boolean().default(true).describe(`Replicate ${what} (default true).`);
 
 export const ReplicateIAMSchema = z.object({
   policies: on('canned IAM policies'),
@@ -58,12 +59,11 @@ export const BucketSelectorSchema = z.object({
 });
 export type BucketSelector = z.infer<typeof BucketSelectorSchema>;
 
-const SiteRuleSpec = z.object({
-  sites: z.array(SiteSchema),
-  mode: z.enum(REPLICATION_MODES),
-  primary: z.string().optional(),
-});
-type SiteRuleSpec = z.infer<typeof SiteRuleSpec>;
+interface SiteRuleSpec {
+  sites: { name: string; endpoint: string }[];
+  mode: (typeof REPLICATION_MODES)[number];
+  primary?: string | undefined;
+}
 
 /** Rules across fields of the spec: CEL at admission, TypeScript in the operator. */
 export const SRG_SPEC_RULES: readonly CrossFieldRule<SiteRuleSpec>[] = [
@@ -146,7 +146,10 @@ export const SiteStatusSchema = z.object({
   deploymentID: z.string().optional(),
   reachable: z.boolean(),
   lastSyncTime: z.string().optional().describe('When this site was last seen in sync.'),
-  lastError: z.string().optional().describe('The last error talking to this site, without secrets.'),
+  lastError: z
+    .string()
+    .optional()
+    .describe('The last error talking to this site, without secrets.'),
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
   objects: ObjectProgressSchema.optional(),
@@ -171,7 +174,4 @@ export const SiteReplicationGroupStatusSchema = z.object({
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;
 
-export type SiteReplicationGroup = KubeObject<
-  SiteReplicationGroupSpec,
-  SiteReplicationGroupStatus
->;
+export type SiteReplicationGroup = KubeObject<SiteReplicationGroupSpec, SiteReplicationGroupStatus>;

@@ -9,7 +9,11 @@ export const systemClock: Clock = {
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref();
-    return { cancel: () => clearTimeout(t) };
+    return {
+      cancel: () => {
+        clearTimeout(t);
+      },
+    };
   },
 };
 

@@ -9,7 +9,13 @@ describe('setCondition', () => {
   it('adds a condition with the transition time', () => {
     const c = setCondition([], { type: 'Ready', status: 'False', reason: 'R', message: 'm' }, t0);
     expect(c).toEqual([
-      { type: 'Ready', status: 'False', reason: 'R', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'R',
+        message: 'm',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
     ]);
   });
 

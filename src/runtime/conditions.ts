@@ -23,7 +23,9 @@ export function setCondition(
   const i = list.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? list[i] : undefined;
   const lastTransitionTime =
-    prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    prev?.status === next.status
+      ? prev.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const cond: Condition = { ...next, lastTransitionTime };
   if (i >= 0) list[i] = cond;
   else list.push(cond);

@@ -27,7 +27,10 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export type Reconcile = (ref: ObjectRef, ctx: ReconcileContext) => Promise<ReconcileResult | undefined>;
+export type Reconcile = (
+  ref: ObjectRef,
+  ctx: ReconcileContext,
+) => Promise<ReconcileResult | undefined>;
 
 /** Observes reconciles, for metrics; the runtime knows no metric library. */
 export interface ControllerObserver {
@@ -52,7 +55,9 @@ export interface ControllerOptions<T extends MetaObject> {
 
 export function parseKey(key: string): ObjectRef {
   const i = key.indexOf('/');
-  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+  return i < 0
+    ? { namespace: '', name: key }
+    : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
 /**
@@ -97,7 +102,13 @@ export class Controller<T extends MetaObject> {
     ]);
     if (!signal.aborted) this.log.info({}, 'Caches synced, starting workers');
     const stopResync = this.startResync(signal);
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.queue.shutDown();
+      },
+      { once: true },
+    );
     if (signal.aborted) this.queue.shutDown();
     const workers = Array.from({ length: this.opts.workers ?? 2 }, () => this.worker());
     await Promise.all(workers);
@@ -120,7 +131,9 @@ export class Controller<T extends MetaObject> {
       for (const obj of this.opts.informer.list()) this.queue.add(objectKey(obj));
     }, every);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+    };
   }
 
   private async worker(): Promise<void> {

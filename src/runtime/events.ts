@@ -39,53 +39,72 @@ export class EventRecorder {
     reason: string,
     message: string,
   ): Promise<void> {
-    const clock = this.opts.clock ?? systemClock;
-    const log = this.opts.log ?? silentLogger;
-    const namespace = obj.metadata.namespace ?? 'default';
     const key = [obj.metadata.uid ?? obj.metadata.name, type, reason, message].join('\u0000');
-    const now = new Date(clock.now()).toISOString();
-    const prev = this.seen.get(key);
     try {
-      if (prev && clock.now() - prev.at < (this.opts.dedupeMs ?? 600_000)) {
-        prev.count++;
-        prev.at = clock.now();
-        try {
-          await this.client.patch(
-            EVENTS,
-            { namespace, name: prev.name },
-            { count: prev.count, lastTimestamp: now },
-          );
-          return;
-        } catch (e: unknown) {
-          if (!isNotFound(e)) throw e;
-        }
-      }
-      const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
-      await this.client.create(EVENTS, namespace, {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        involvedObject: {
-          apiVersion: obj.apiVersion,
-          kind: obj.kind,
-          name: obj.metadata.name,
-          namespace,
-          uid: obj.metadata.uid,
-          resourceVersion: obj.metadata.resourceVersion,
-        },
-        type,
-        reason,
-        message: message.slice(0, 1024),
-        count: 1,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        source: { component: this.component },
-        reportingComponent: this.component,
-      });
-      this.seen.set(key, { name, namespace, count: 1, at: clock.now() });
-      if (this.seen.size > 4096) this.seen.delete(this.seen.keys().next().value as string);
+      if (await this.bump(key)) return;
+      await this.create(key, obj, { type, reason, message });
     } catch (e: unknown) {
-      log.warn({ err: errorMessage(e), reason }, 'Could not record Event');
+      (this.opts.log ?? silentLogger).warn(
+        { err: errorMessage(e), reason },
+        'Could not record Event',
+      );
     }
+  }
+
+  private now(): number {
+    return (this.opts.clock ?? systemClock).now();
+  }
+
+  /** Counts a repeat of a recent event on the existing Event; false if there is none. */
+  private async bump(key: string): Promise<boolean> {
+    const prev = this.seen.get(key);
+    if (!prev || this.now() - prev.at >= (this.opts.dedupeMs ?? 600_000)) return false;
+    prev.count++;
+    prev.at = this.now();
+    try {
+      await this.client.patch(
+        EVENTS,
+        { namespace: prev.namespace, name: prev.name },
+        { count: prev.count, lastTimestamp: new Date(this.now()).toISOString() },
+      );
+      return true;
+    } catch (e: unknown) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private async create(
+    key: string,
+    obj: InvolvedObject,
+    ev: { type: EventType; reason: string; message: string },
+  ): Promise<void> {
+    const namespace = obj.metadata.namespace ?? 'default';
+    const now = new Date(this.now()).toISOString();
+    const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
+    await this.client.create(EVENTS, namespace, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+      type: ev.type,
+      reason: ev.reason,
+      message: ev.message.slice(0, 1024),
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.component },
+      reportingComponent: this.component,
+    });
+    this.seen.set(key, { name, namespace, count: 1, at: this.now() });
+    const oldest = this.seen.keys().next();
+    if (this.seen.size > 4096 && !oldest.done) this.seen.delete(oldest.value);
   }
 }

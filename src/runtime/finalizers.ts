@@ -33,7 +33,10 @@ export async function addFinalizer<T>(
       ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
       : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
   );
-  return client.patch<T>(type, obj.metadata, ops, { patchType: 'json', fieldManager: FIELD_MANAGER });
+  return client.patch<T>(type, obj.metadata, ops, {
+    patchType: 'json',
+    fieldManager: FIELD_MANAGER,
+  });
 }
 
 /** Removes `finalizer`, guarded by a `test` of the entry being removed. */

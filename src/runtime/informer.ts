@@ -77,15 +77,19 @@ export class Informer<T extends MetaObject> {
         failures = 0;
         await this.watchUntilRelist(rv, signal);
       } catch (e: unknown) {
-        if (signal.aborted) break;
+        if (aborted(signal)) break;
         if (isGone(e)) {
           this.log.info({}, 'Resource version expired, relisting');
           continue;
         }
         failures++;
         const cap = this.opts.maxBackoffMs ?? 30_000;
-        const delay = Math.min(cap, 1000 * 2 ** Math.min(failures - 1, 10)) * (0.8 + 0.4 * Math.random());
-        this.log.warn({ err: errorMessage(e), retryInMs: Math.round(delay) }, 'List or watch failed');
+        const delay =
+          Math.min(cap, 1000 * 2 ** Math.min(failures - 1, 10)) * (0.8 + 0.4 * Math.random());
+        this.log.warn(
+          { err: errorMessage(e), retryInMs: Math.round(delay) },
+          'List or watch failed',
+        );
         await abortableSleep(delay, signal);
       }
     }
@@ -103,7 +107,7 @@ export class Informer<T extends MetaObject> {
         signal,
       );
       for (const item of page.items) seen.set(objectKey(item), item);
-      cont = page.metadata.continue || undefined;
+      cont = page.metadata.continue === '' ? undefined : page.metadata.continue;
       rv = page.metadata.resourceVersion ?? '';
     } while (cont);
     for (const [key, old] of this.cache) {
@@ -126,11 +130,15 @@ export class Informer<T extends MetaObject> {
     while (!signal.aborted && Date.now() < relistAt) {
       await this.client.watch<T>(
         this.type,
-        this.opts.namespace,
         {
-          resourceVersion: rv,
-          labelSelector: this.opts.labelSelector,
-          timeoutSeconds: Math.max(1, Math.ceil((relistAt - Date.now()) / 1000)),
+          namespace: this.opts.namespace,
+          query: {
+            resourceVersion: rv,
+            labelSelector: this.opts.labelSelector,
+            timeoutSeconds: Math.max(1, Math.ceil((relistAt - Date.now()) / 1000)),
+          },
+          signal,
+          idleTimeoutMs: this.opts.idleTimeoutMs ?? 120_000,
         },
         (ev) => {
           const objRV = ev.object.metadata.resourceVersion;
@@ -144,7 +152,6 @@ export class Informer<T extends MetaObject> {
             this.upsert(key, ev.object);
           }
         },
-        { signal, idleTimeoutMs: this.opts.idleTimeoutMs ?? 120_000 },
       );
     }
   }
@@ -153,7 +160,8 @@ export class Informer<T extends MetaObject> {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.emit(obj, 'added');
-    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit(obj, 'updated');
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+      this.emit(obj, 'updated');
   }
 
   private emit(obj: T, change: ChangeKind): void {
@@ -165,6 +173,11 @@ export class Informer<T extends MetaObject> {
       }
     }
   }
+}
+
+/** Reads `signal.aborted` afresh (TypeScript would narrow the property after a check). */
+export function aborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

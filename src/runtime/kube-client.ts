@@ -18,8 +18,18 @@ export const LEASES: ResourceType = {
   plural: 'leases',
   namespaced: true,
 };
-export const EVENTS: ResourceType = { group: '', version: 'v1', plural: 'events', namespaced: true };
-export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
+export const EVENTS: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'events',
+  namespaced: true,
+};
+export const SECRETS: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'secrets',
+  namespaced: true,
+};
 export const CONFIGMAPS: ResourceType = {
   group: '',
   version: 'v1',
@@ -71,7 +81,10 @@ interface RequestOptions {
 
 export function resourcePath(type: ResourceType, namespace?: string, name?: string): string {
   const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
-  const ns = type.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const ns =
+    type.namespaced && namespace !== undefined
+      ? `/namespaces/${encodeURIComponent(namespace)}`
+      : '';
   const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
   return `${base}${ns}/${type.plural}${tail}`;
 }
@@ -134,14 +147,18 @@ export class KubeClient {
     query: RequestOptions['query'] = {},
     signal?: AbortSignal,
   ) {
-    return this.request<ListResult<T>>(
-      HttpMethod.GET,
-      resourcePath(type, namespace),
-      { query, signal },
-    );
+    return this.request<ListResult<T>>(HttpMethod.GET, resourcePath(type, namespace), {
+      query,
+      signal,
+    });
   }
 
-  create<T>(type: ResourceType, namespace: string | undefined, body: unknown, signal?: AbortSignal) {
+  create<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    signal?: AbortSignal,
+  ) {
     return this.request<T>(HttpMethod.POST, resourcePath(type, namespace), { body, signal });
   }
 
@@ -158,81 +175,98 @@ export class KubeClient {
   ) {
     const path =
       resourcePath(type, ref.namespace, ref.name) + (ref.subresource ? `/${ref.subresource}` : '');
-    return this.request<T>(
-      HttpMethod.PATCH,
-      path,
-      {
-        body: patch,
-        contentType: PATCH_CONTENT_TYPES[opts.patchType ?? 'merge'],
-        query: { fieldManager: opts.fieldManager, force: opts.force },
-        signal: opts.signal,
-      },
-    );
+    return this.request<T>(HttpMethod.PATCH, path, {
+      body: patch,
+      contentType: PATCH_CONTENT_TYPES[opts.patchType ?? 'merge'],
+      query: { fieldManager: opts.fieldManager, force: opts.force },
+      signal: opts.signal,
+    });
   }
 
   delete(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
-    return this.request<unknown>(
-      HttpMethod.DELETE,
-      resourcePath(type, namespace, name),
-      { signal },
-    );
+    return this.request<unknown>(HttpMethod.DELETE, resourcePath(type, namespace, name), {
+      signal,
+    });
   }
 
   /**
    * Streams a watch. Resolves when the server closes the stream or `signal` aborts; rejects on
    * a transport error or when no byte (events or bookmarks) arrives for `idleTimeoutMs`.
    */
-  async watch<T>(
-    type: ResourceType,
-    namespace: string | undefined,
-    query: RequestOptions['query'],
-    onEvent: (ev: WatchEvent<T>) => void,
-    opts: { signal?: AbortSignal; idleTimeoutMs?: number } = {},
-  ): Promise<void> {
-    const path = resourcePath(type, namespace);
+  async watch<T>(type: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void) {
+    const path = resourcePath(type, opts.namespace);
     const { url, headers, dispatcher } = await this.prepare(path, HttpMethod.GET, {
-      query: { ...query, watch: true, allowWatchBookmarks: true },
+      query: { ...opts.query, watch: true, allowWatchBookmarks: true },
     });
     const local = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
-    const idleMs = opts.idleTimeoutMs ?? 120_000;
-    let idle: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        local.abort(new Error(`Watch of ${type.plural} was idle for ${idleMs} ms`));
-      }, idleMs);
-    };
-    touch();
+    const idle = new IdleTimer(local, opts.idleTimeoutMs ?? 120_000, type.plural);
     try {
       const res = await fetch(url, { headers, signal, ...(dispatcher ? { dispatcher } : {}) });
       if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${path}`);
       const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
       for await (const line of lines) {
-        touch();
-        if (line.trim() === '') continue;
-        const ev = JSON.parse(line) as WatchEvent<T>;
-        if (ev.type === 'ERROR') {
-          const st = ev.object as { code?: number; reason?: string; message?: string };
-          throw new KubeApiError(st.code ?? 500, st.reason ?? 'Unknown', st.message ?? 'watch error');
-        }
-        onEvent(ev);
+        idle.touch();
+        if (line.trim() !== '') onEvent(parseWatchLine<T>(line));
       }
     } catch (e: unknown) {
       if (opts.signal?.aborted) return;
-      if (local.signal.aborted && local.signal.reason instanceof Error) throw local.signal.reason;
-      throw e;
+      throw local.signal.reason instanceof Error ? local.signal.reason : e;
     } finally {
-      clearTimeout(idle);
+      idle.stop();
       local.abort();
     }
   }
 }
 
+export interface WatchOptions {
+  namespace?: string | undefined;
+  query?: RequestOptions['query'];
+  signal?: AbortSignal | undefined;
+  idleTimeoutMs?: number | undefined;
+}
+
+/** Aborts `controller` when `touch` has not been called for `ms`. */
+class IdleTimer {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly controller: AbortController,
+    private readonly ms: number,
+    private readonly what: string,
+  ) {
+    this.touch();
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.controller.abort(new Error(`Watch of ${this.what} was idle for ${this.ms} ms`));
+    }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function parseWatchLine<T>(line: string): WatchEvent<T> {
+  const ev = JSON.parse(line) as WatchEvent<T>;
+  if (ev.type === 'ERROR') {
+    const st = ev.object as { code?: number; reason?: string; message?: string };
+    throw new KubeApiError(st.code ?? 500, st.reason ?? 'Unknown', st.message ?? 'watch error');
+  }
+  return ev;
+}
+
 function toApiError(status: number, text: string, what: string): KubeApiError {
   try {
     const st = JSON.parse(text) as { reason?: string; message?: string };
-    return new KubeApiError(status, st.reason ?? 'Unknown', st.message ?? `${what}: HTTP ${status}`);
+    return new KubeApiError(
+      status,
+      st.reason ?? 'Unknown',
+      st.message ?? `${what}: HTTP ${status}`,
+    );
   } catch {
     return new KubeApiError(status, 'Unknown', `${what}: HTTP ${status}`);
   }

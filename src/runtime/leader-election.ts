@@ -1,4 +1,4 @@
-import { abortableSleep } from './informer.js';
+import { abortableSleep, aborted } from './informer.js';
 import { type KubeClient, LEASES, isConflict, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import { FIELD_MANAGER } from './status.js';
@@ -62,17 +62,16 @@ export class LeaderElector {
    * or `signal` aborts. Resolves `true` when leadership ended because `signal` aborted (the
    * lease is then released), `false` when it was lost.
    */
-  async run(
-    signal: AbortSignal,
-    lead: (leading: AbortSignal) => Promise<void>,
-  ): Promise<boolean> {
+  async run(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<boolean> {
     while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
       await abortableSleep(this.retryMs * (1 + 0.2 * Math.random()), signal);
     }
     if (signal.aborted) return true;
     this.log.info({ identity: this.opts.identity }, 'Acquired leader lease');
     const leading = new AbortController();
-    const onAbort = () => leading.abort();
+    const onAbort = () => {
+      leading.abort();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     const work = lead(leading.signal);
     const lost = await this.renewLoop(leading.signal);
@@ -91,7 +90,7 @@ export class LeaderElector {
     let lastRenew = Date.now();
     while (!leading.aborted) {
       await abortableSleep(this.retryMs, leading);
-      if (leading.aborted) return false;
+      if (aborted(leading)) return false;
       if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.renewDeadlineMs) return true;
     }
@@ -99,15 +98,7 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
-    const { namespace, name, identity } = this.opts;
-    const spec: LeaseSpec = {
-      holderIdentity: identity,
-      leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
-      acquireTime: microTime(now),
-      renewTime: microTime(now),
-      leaseTransitions: 0,
-    };
+    const { namespace, name } = this.opts;
     try {
       let lease: Lease;
       try {
@@ -118,30 +109,18 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
-          spec,
+          spec: this.nextSpec(undefined),
         });
         return true;
       }
-      const old = lease.spec ?? {};
-      const record = JSON.stringify(old);
-      if (record !== this.observedRecord) {
-        this.observedRecord = record;
-        this.observedAt = Date.now();
-      }
-      const heldByOther = !!old.holderIdentity && old.holderIdentity !== identity;
-      const expired =
-        this.observedAt + (old.leaseDurationSeconds ?? 0) * 1000 < Date.now();
-      if (heldByOther && !expired) return false;
-      if (old.holderIdentity === identity) {
-        spec.acquireTime = old.acquireTime ?? spec.acquireTime;
-        spec.leaseTransitions = old.leaseTransitions ?? 0;
-      } else {
-        spec.leaseTransitions = (old.leaseTransitions ?? 0) + 1;
-      }
+      if (!this.mayTake(lease.spec ?? {})) return false;
       this.current = await this.client.patch<Lease>(
         LEASES,
         { namespace, name },
-        { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec },
+        {
+          metadata: { resourceVersion: lease.metadata.resourceVersion },
+          spec: this.nextSpec(lease.spec),
+        },
         { patchType: 'merge', fieldManager: FIELD_MANAGER },
       );
       this.observedRecord = JSON.stringify(this.current.spec ?? {});
@@ -151,6 +130,32 @@ export class LeaderElector {
       if (!isConflict(e)) this.log.warn({ err: errorMessage(e) }, 'Lease update failed');
       return false;
     }
+  }
+
+  /** True when the lease is ours, free, or its record has not changed for a lease duration. */
+  private mayTake(old: LeaseSpec): boolean {
+    const record = JSON.stringify(old);
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedAt = Date.now();
+    }
+    const heldByOther = !!old.holderIdentity && old.holderIdentity !== this.opts.identity;
+    const expired = this.observedAt + (old.leaseDurationSeconds ?? 0) * 1000 < Date.now();
+    return !heldByOther || expired;
+  }
+
+  /** The spec we write: renewing keeps acquireTime and transitions; taking over counts one. */
+  private nextSpec(old: LeaseSpec | undefined): LeaseSpec {
+    const now = microTime(new Date());
+    const ours = old?.holderIdentity === this.opts.identity;
+    const transitions = old?.leaseTransitions ?? 0;
+    return {
+      holderIdentity: this.opts.identity,
+      leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
+      acquireTime: ours ? (old.acquireTime ?? now) : now,
+      renewTime: now,
+      leaseTransitions: ours || old === undefined ? transitions : transitions + 1,
+    };
   }
 
   /** Gives the lease up so another instance can take over at once. */

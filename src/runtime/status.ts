@@ -22,14 +22,14 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Pr
 export function patchStatus<T>(
   client: KubeClient,
   type: ResourceType,
-  ref: { namespace?: string; name: string },
+  ref: { namespace?: string; name: string; signal?: AbortSignal | undefined },
   status: unknown,
-  signal?: AbortSignal,
 ): Promise<T> {
+  const { signal, ...target } = ref;
   return retryOnConflict(() =>
     client.patch<T>(
       type,
-      { ...ref, subresource: 'status' },
+      { ...target, subresource: 'status' },
       { status },
       { patchType: 'merge', fieldManager: FIELD_MANAGER, ...(signal ? { signal } : {}) },
     ),

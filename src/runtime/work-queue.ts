@@ -48,7 +48,12 @@ export class WorkQueue {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
-    this.delayed.set(key, { at, cancel: () => timer.cancel() });
+    this.delayed.set(key, {
+      at,
+      cancel: () => {
+        timer.cancel();
+      },
+    });
   }
 
   addRateLimited(key: string): void {

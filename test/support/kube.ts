@@ -35,10 +35,15 @@ export interface CommandResult {
 export async function kubectl(args: string[], input?: string): Promise<CommandResult> {
   const env = { ...process.env, KUBECONFIG: stack().kubeconfig };
   return new Promise((resolve) => {
-    const child = execFile(tool('kubectl'), args, { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      tool('kubectl'),
+      args,
+      { env, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -59,7 +64,9 @@ export async function createNamespace(prefix: string): Promise<string> {
 export async function applyCrds(): Promise<void> {
   await mustKubectl(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
   await mustKubectl([
-    'wait', '--for=condition=Established', '--timeout=60s',
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
     'crd/sitereplicationgroups.sitesync.io',
     'crd/bucketreplications.sitesync.io',
     'crd/identityproviders.sitesync.io',

@@ -78,8 +78,22 @@ function makeCertificates(dir: string): void {
   if (existsSync(join(dir, 'admin.crt'))) return;
   mkdirSync(dir, { recursive: true });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30',
-    '-subj', '/O=sitesync/CN=sitesync-stack-ca'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '30',
+      '-subj',
+      '/O=sitesync/CN=sitesync-stack-ca',
+    ],
+    dir,
+  );
   writeFileSync(
     join(dir, 'serving.ext'),
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
@@ -87,8 +101,26 @@ function makeCertificates(dir: string): void {
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   const sign = (name: string, subj: string, ext: string) => {
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key',
-      '-CAcreateserial', '-out', `${name}.crt`, '-days', '30', '-extfile', ext], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '30',
+        '-extfile',
+        ext,
+      ],
+      dir,
+    );
   };
   sign('apiserver', '/CN=localhost', 'serving.ext');
   sign('admin', '/O=system:masters/CN=admin', 'client.ext');
@@ -201,9 +233,13 @@ async function startApiserver(dir: string, etcdURL: string): Promise<string> {
 }
 
 export async function waitApiserverReady(url: string): Promise<void> {
-  await waitFor('kube-apiserver', async () => (await apiserverGet(`${url}/readyz`)).status === 200, {
-    timeoutMs: 90_000,
-  });
+  await waitFor(
+    'kube-apiserver',
+    async () => (await apiserverGet(`${url}/readyz`)).status === 200,
+    {
+      timeoutMs: 90_000,
+    },
+  );
   await waitFor(
     'the default namespace',
     async () => (await apiserverGet(`${url}/api/v1/namespaces/default`)).status === 200,
@@ -287,7 +323,9 @@ const PROCESS_NAMES = () => ['etcd', 'kube-apiserver', ...SITE_NAMES.map((s) => 
 export async function stackHealthy(info: StackInfo): Promise<boolean> {
   if (!PROCESS_NAMES().every((n) => isAlive(readPid(info.dir, n)))) return false;
   try {
-    return (await apiserverGet(`${info.apiserverURL}/readyz`, join(info.dir, 'pki'))).status === 200;
+    return (
+      (await apiserverGet(`${info.apiserverURL}/readyz`, join(info.dir, 'pki'))).status === 200
+    );
   } catch {
     return false;
   }
@@ -309,7 +347,14 @@ export async function stackUp(): Promise<StackInfo> {
   const sites = await Promise.all(
     SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey })),
   );
-  const info: StackInfo = { dir: STACK_DIR, kubeconfig, apiserverURL, etcdURL, kmsSecretKey, sites };
+  const info: StackInfo = {
+    dir: STACK_DIR,
+    kubeconfig,
+    apiserverURL,
+    etcdURL,
+    kmsSecretKey,
+    sites,
+  };
   writeFileSync(INFO_FILE(), JSON.stringify(info, null, 2), { mode: 0o600 });
   writeFileSync(join(STACK_DIR, 'env'), envFile(info), { mode: 0o600 });
   return info;

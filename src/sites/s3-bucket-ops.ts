@@ -1,0 +1,417 @@
+import { Agent as HttpsAgent } from 'node:https';
+
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketEncryptionCommand,
+  DeleteBucketPolicyCommand,
+  DeleteBucketReplicationCommand,
+  DeleteBucketTaggingCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketNotificationConfigurationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
+  ListBucketsCommand,
+  ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+
+import { isS3NotFound, toSiteError } from './s3-errors.js';
+import type {
+  BucketOps,
+  BucketSummary,
+  EncryptionRule,
+  ObjectLockConfig,
+  ObjectVersion,
+  SiteConnection,
+  VersioningState,
+} from './site-client.js';
+
+/** Raw replication-configuration XML transport: the SDK's model drops MinIO's extensions. */
+export interface ReplicationXMLTransport {
+  get(bucket: string): Promise<string | undefined>;
+  put(bucket: string, xml: string): Promise<void>;
+}
+
+/** One S3Client per site and credential set, with timeouts, path-style addressing, 2 attempts. */
+export function newS3Client(conn: SiteConnection): S3Client {
+  const timeout = conn.timeoutMs ?? 15_000;
+  const https = conn.endpoint.startsWith('https:');
+  const client = new S3Client({
+    endpoint: conn.endpoint,
+    region: conn.region,
+    forcePathStyle: true,
+    maxAttempts: 2,
+    credentials: { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey },
+    requestHandler: {
+      connectionTimeout: Math.min(timeout, 5000),
+      requestTimeout: timeout,
+      ...(https
+        ? {
+            httpsAgent: new HttpsAgent({
+              keepAlive: true,
+              ...(conn.ca ? { ca: conn.ca } : {}),
+              rejectUnauthorized: !conn.insecureSkipVerify,
+            }),
+          }
+        : {}),
+    },
+  });
+  if (conn.onCall) {
+    const onCall = conn.onCall;
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        onCall(`s3:${String(context.commandName).replace(/Command$/, '')}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'sitesyncCallCounter' },
+    );
+  }
+  return client;
+}
+
+/** Bucket-level operations over the S3 API, shared by the MinIO and S3 drivers. */
+export class S3BucketOps implements BucketOps {
+  constructor(
+    private readonly conn: SiteConnection,
+    readonly s3: S3Client,
+    private readonly replicationXML: ReplicationXMLTransport,
+  ) {}
+
+  /** Runs `fn`, turning any failure into a SiteError that names this site and `op`. */
+  protected async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e: unknown) {
+      throw toSiteError(this.conn.name, this.conn.endpoint, op, e);
+    }
+  }
+
+  /** Like call, but a NotFound answer yields `fallback`. */
+  protected async optional<T>(op: string, fn: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await fn();
+    } catch (e: unknown) {
+      if (isS3NotFound(e)) return fallback;
+      throw toSiteError(this.conn.name, this.conn.endpoint, op, e);
+    }
+  }
+
+  listBuckets(): Promise<BucketSummary[]> {
+    return this.call('ListBuckets', async () => {
+      const out: BucketSummary[] = [];
+      let token: string | undefined;
+      do {
+        const r = await this.s3.send(
+          new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 10_000 }),
+        );
+        for (const b of r.Buckets ?? []) {
+          if (b.Name) out.push({ name: b.Name, createdAt: b.CreationDate?.toISOString() });
+        }
+        token = r.ContinuationToken;
+      } while (token);
+      return out;
+    });
+  }
+
+  createBucket(name: string, opts: { objectLock?: boolean } = {}): Promise<void> {
+    return this.call('CreateBucket', async () => {
+      try {
+        await this.s3.send(
+          new CreateBucketCommand({
+            Bucket: name,
+            ObjectLockEnabledForBucket: opts.objectLock === true,
+          }),
+        );
+      } catch (e: unknown) {
+        const code = (e as { name?: string }).name;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw e;
+      }
+    });
+  }
+
+  bucketHasData(name: string): Promise<boolean> {
+    return this.call('ListObjectVersions', async () => {
+      const r = await this.s3.send(new ListObjectVersionsCommand({ Bucket: name, MaxKeys: 1 }));
+      return (r.Versions?.length ?? 0) + (r.DeleteMarkers?.length ?? 0) > 0;
+    });
+  }
+
+  async deleteBucketIfEmpty(name: string): Promise<'deleted' | 'not-empty' | 'missing'> {
+    try {
+      if (await this.bucketHasData(name)) return 'not-empty';
+    } catch (e: unknown) {
+      if (e instanceof Error && 'kind' in e && e.kind === 'NotFound') return 'missing';
+      throw e;
+    }
+    return this.call('DeleteBucket', async () => {
+      try {
+        await this.s3.send(new DeleteBucketCommand({ Bucket: name }));
+        return 'deleted' as const;
+      } catch (e: unknown) {
+        const code = (e as { name?: string }).name;
+        if (code === 'BucketNotEmpty') return 'not-empty' as const;
+        if (code === 'NoSuchBucket') return 'missing' as const;
+        throw e;
+      }
+    });
+  }
+
+  getVersioning(bucket: string): Promise<VersioningState> {
+    return this.call('GetBucketVersioning', async () => {
+      const r = await this.s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+      return r.Status === 'Enabled' || r.Status === 'Suspended' ? r.Status : 'Unversioned';
+    });
+  }
+
+  enableVersioning(bucket: string): Promise<void> {
+    return this.call('PutBucketVersioning', async () => {
+      await this.s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: bucket,
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+    });
+  }
+
+  getBucketPolicy(bucket: string): Promise<string | undefined> {
+    return this.optional(
+      'GetBucketPolicy',
+      async () => (await this.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy,
+      undefined,
+    );
+  }
+
+  putBucketPolicy(bucket: string, policy: string): Promise<void> {
+    return this.call('PutBucketPolicy', async () => {
+      await this.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+    });
+  }
+
+  deleteBucketPolicy(bucket: string): Promise<void> {
+    return this.optional(
+      'DeleteBucketPolicy',
+      async () => {
+        await this.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+      },
+      undefined,
+    );
+  }
+
+  getBucketTags(bucket: string): Promise<Record<string, string>> {
+    return this.optional(
+      'GetBucketTagging',
+      async () => {
+        const r = await this.s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+        return Object.fromEntries((r.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      },
+      {},
+    );
+  }
+
+  putBucketTags(bucket: string, tags: Record<string, string>): Promise<void> {
+    if (Object.keys(tags).length === 0) {
+      return this.optional(
+        'DeleteBucketTagging',
+        async () => {
+          await this.s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+        },
+        undefined,
+      );
+    }
+    return this.call('PutBucketTagging', async () => {
+      const TagSet = Object.entries(tags)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([Key, Value]) => ({ Key, Value }));
+      await this.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet } }));
+    });
+  }
+
+  getObjectLockConfig(bucket: string): Promise<ObjectLockConfig> {
+    return this.optional<ObjectLockConfig>(
+      'GetObjectLockConfiguration',
+      async () => {
+        const r = await this.s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+        const c = r.ObjectLockConfiguration;
+        const d = c?.Rule?.DefaultRetention;
+        return {
+          enabled: c?.ObjectLockEnabled === 'Enabled',
+          defaultRetention:
+            d?.Mode === undefined
+              ? undefined
+              : {
+                  mode: d.Mode,
+                  ...(d.Days ? { days: d.Days } : {}),
+                  ...(d.Years ? { years: d.Years } : {}),
+                },
+        };
+      },
+      { enabled: false },
+    );
+  }
+
+  putObjectLockConfig(bucket: string, config: ObjectLockConfig): Promise<void> {
+    return this.call('PutObjectLockConfiguration', async () => {
+      const d = config.defaultRetention;
+      await this.s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket: bucket,
+          ObjectLockConfiguration: {
+            ObjectLockEnabled: 'Enabled',
+            ...(d
+              ? { Rule: { DefaultRetention: { Mode: d.mode, Days: d.days, Years: d.years } } }
+              : {}),
+          },
+        }),
+      );
+    });
+  }
+
+  getEncryption(bucket: string): Promise<EncryptionRule | undefined> {
+    return this.optional(
+      'GetBucketEncryption',
+      async () => {
+        const r = await this.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+        const d =
+          r.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
+        if (!d?.SSEAlgorithm) return undefined;
+        return {
+          algorithm: d.SSEAlgorithm === 'aws:kms' ? ('aws:kms' as const) : ('AES256' as const),
+          ...(d.KMSMasterKeyID ? { kmsKeyId: d.KMSMasterKeyID } : {}),
+        };
+      },
+      undefined,
+    );
+  }
+
+  putEncryption(bucket: string, rule: EncryptionRule): Promise<void> {
+    return this.call('PutBucketEncryption', async () => {
+      await this.s3.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: {
+            Rules: [
+              {
+                ApplyServerSideEncryptionByDefault: {
+                  SSEAlgorithm: rule.algorithm,
+                  ...(rule.kmsKeyId ? { KMSMasterKeyID: rule.kmsKeyId } : {}),
+                },
+              },
+            ],
+          },
+        }),
+      );
+    });
+  }
+
+  deleteEncryption(bucket: string): Promise<void> {
+    return this.optional(
+      'DeleteBucketEncryption',
+      async () => {
+        await this.s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+      },
+      undefined,
+    );
+  }
+
+  getNotificationConfig(bucket: string): Promise<unknown> {
+    return this.call('GetBucketNotificationConfiguration', async () => {
+      const r = await this.s3.send(
+        new GetBucketNotificationConfigurationCommand({ Bucket: bucket }),
+      );
+      return {
+        topics: r.TopicConfigurations ?? [],
+        queues: r.QueueConfigurations ?? [],
+        lambdas: r.LambdaFunctionConfigurations ?? [],
+      };
+    });
+  }
+
+  getLifecycleConfig(bucket: string): Promise<unknown> {
+    return this.optional(
+      'GetBucketLifecycleConfiguration',
+      async () => {
+        const r = await this.s3.send(
+          new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+        );
+        return r.Rules ?? [];
+      },
+      undefined,
+    );
+  }
+
+  getReplicationConfigXML(bucket: string): Promise<string | undefined> {
+    return this.replicationXML.get(bucket);
+  }
+
+  putReplicationConfigXML(bucket: string, xml: string): Promise<void> {
+    return this.replicationXML.put(bucket, xml);
+  }
+
+  deleteReplicationConfig(bucket: string): Promise<void> {
+    return this.optional(
+      'DeleteBucketReplication',
+      async () => {
+        await this.s3.send(new DeleteBucketReplicationCommand({ Bucket: bucket }));
+      },
+      undefined,
+    );
+  }
+
+  listObjectVersions(
+    bucket: string,
+    opts: { prefix?: string; max?: number } = {},
+  ): Promise<ObjectVersion[]> {
+    return this.call('ListObjectVersions', async () => {
+      const out: ObjectVersion[] = [];
+      const max = opts.max ?? Number.POSITIVE_INFINITY;
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      do {
+        const r = await this.s3.send(
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            Prefix: opts.prefix,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
+        );
+        out.push(...(r.Versions ?? []).map((v) => toVersion(v, false)));
+        out.push(...(r.DeleteMarkers ?? []).map((m) => toVersion(m, true)));
+        keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+        versionMarker = r.IsTruncated ? r.NextVersionIdMarker : undefined;
+      } while (keyMarker !== undefined && out.length < max);
+      return out.slice(0, max);
+    });
+  }
+}
+
+interface ListedVersion {
+  Key?: string | undefined;
+  VersionId?: string | undefined;
+  IsLatest?: boolean | undefined;
+  Size?: number | undefined;
+  ETag?: string | undefined;
+  LastModified?: Date | undefined;
+}
+
+function toVersion(v: ListedVersion, deleteMarker: boolean): ObjectVersion {
+  return {
+    key: v.Key ?? '',
+    versionId: v.VersionId ?? 'null',
+    isLatest: v.IsLatest ?? false,
+    deleteMarker,
+    size: v.Size ?? 0,
+    etag: v.ETag,
+    lastModified: v.LastModified?.toISOString(),
+  };
+}

@@ -1,0 +1,89 @@
+/** Why a call to a site failed, in words a condition reason can use. */
+export type SiteErrorKind =
+  | 'Unreachable'
+  | 'AuthFailed'
+  | 'NotFound'
+  | 'Conflict'
+  | 'Throttled'
+  | 'Invalid'
+  | 'Unsupported'
+  | 'Timeout'
+  | 'Internal';
+
+const RETRYABLE: ReadonlySet<SiteErrorKind> = new Set([
+  'Unreachable',
+  'Throttled',
+  'Timeout',
+  'Internal',
+]);
+
+/**
+ * Every failure talking to a site passes through this one type. Its message names the site,
+ * the operation and the endpoint, never a credential.
+ */
+export class SiteError extends Error {
+  readonly retryable: boolean;
+
+  // Positional (site, op, kind, message) reads like the message it builds; options last.
+  // eslint-disable-next-line max-params
+  constructor(
+    readonly site: string,
+    readonly op: string,
+    readonly kind: SiteErrorKind,
+    message: string,
+    opts: { cause?: unknown; code?: string; status?: number } = {},
+  ) {
+    super(`${site}: ${op}: ${message}`, opts.cause === undefined ? {} : { cause: opts.cause });
+    this.name = 'SiteError';
+    this.retryable = RETRYABLE.has(kind);
+    this.code = opts.code;
+    this.status = opts.status;
+  }
+
+  /** The server's error code (e.g. XMinioAdminNoSuchUser, NoSuchBucket), when it sent one. */
+  readonly code: string | undefined;
+  /** The HTTP status, when there was a response. */
+  readonly status: number | undefined;
+}
+
+export const isSiteError = (e: unknown, kind?: SiteErrorKind): e is SiteError =>
+  e instanceof SiteError && (kind === undefined || e.kind === kind);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The kind of a transport-level failure (no HTTP response), from Node's error codes. */
+export function networkErrorKind(e: unknown): SiteErrorKind | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (cur.name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+      return 'Timeout';
+    }
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'Unreachable';
+    if (cur.message === 'fetch failed') return 'Unreachable';
+    cur = cur.cause;
+  }
+  return undefined;
+}
+
+/** The kind of an HTTP error status. */
+export function httpStatusKind(status: number, code?: string): SiteErrorKind {
+  if (code === 'XMinioAdminVersionMismatch') return 'Unsupported';
+  if (status === 401 || status === 403) return 'AuthFailed';
+  if (status === 404) return 'NotFound';
+  if (status === 409) return 'Conflict';
+  if (status === 429 || code === 'SlowDown' || code === 'Throttling') return 'Throttled';
+  if (status === 501) return 'Unsupported';
+  if (status >= 500) return 'Internal';
+  return 'Invalid';
+}

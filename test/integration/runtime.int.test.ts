@@ -1,0 +1,212 @@
+/**
+ * The generic controller runtime against the real apiserver: reconcile + status, retries with
+ * backoff, per-key serialisation, surviving an apiserver restart, and leader election between
+ * two real processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { isTrue } from '../../src/runtime/conditions.js';
+import type { KubeClient } from '../../src/runtime/kube-client.js';
+import { LEASES } from '../../src/runtime/kube-client.js';
+import type { Lease } from '../../src/runtime/leader-election.js';
+import { eventually } from '../support/eventually.js';
+import { createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
+import { REPO_ROOT, restartApiserver } from '../support/stack.js';
+import { WIDGET_CRD, WIDGETS, type Widget, widget, widgetController } from '../support/widgets.js';
+
+let client: KubeClient;
+let ns: string;
+
+beforeAll(async () => {
+  client = kubeClient();
+  await mustKubectl(['apply', '-f', '-'], WIDGET_CRD);
+  await mustKubectl(['wait', '--for=condition=Established', 'crd/widgets.test.sitesync.io']);
+  ns = await createNamespace('runtime');
+});
+
+async function getWidget(name: string): Promise<Widget> {
+  return client.get<Widget>(WIDGETS, ns, name);
+}
+
+async function readyAtGeneration(name: string): Promise<Widget> {
+  const w = await getWidget(name);
+  expect(isTrue(w.status?.conditions, 'Ready')).toBe(true);
+  expect(w.status?.observedGeneration).toBe(w.metadata.generation);
+  return w;
+}
+
+describe('controller runtime on a real apiserver', () => {
+  const stop = new AbortController();
+  const attempts = new Map<string, number[]>();
+  const active = new Map<string, number>();
+  let maxActivePerKey = 0;
+  let running: Promise<void>;
+
+  beforeAll(() => {
+    const { controller } = widgetController(client, {
+      namespace: ns,
+      identity: 'in-process',
+      backoff: { baseMs: 200, maxMs: 5000 },
+      onReconcile: async (key) => {
+        attempts.set(key, [...(attempts.get(key) ?? []), performance.now()]);
+        const n = (active.get(key) ?? 0) + 1;
+        active.set(key, n);
+        maxActivePerKey = Math.max(maxActivePerKey, n);
+        const w = await client
+          .get<Widget>(WIDGETS, ns, key.split('/')[1] ?? '')
+          .catch(() => undefined);
+        await new Promise((r) => setTimeout(r, w?.spec?.slowMs ?? 0));
+        active.set(key, n - 1);
+      },
+    });
+    running = controller.run(stop.signal);
+  });
+
+  afterAll(async () => {
+    stop.abort();
+    await running;
+  });
+
+  it('reconciles a created resource and writes observedGeneration and Ready', async () => {
+    await client.create(WIDGETS, ns, widget(ns, 'w1', { value: 'one' }));
+    const first = await eventually(() => readyAtGeneration('w1'));
+    expect(first.metadata.generation).toBe(1);
+    await client.patch(WIDGETS, { namespace: ns, name: 'w1' }, { spec: { value: 'two' } });
+    const second = await eventually(() => readyAtGeneration('w1'));
+    expect(second.metadata.generation).toBe(2);
+    expect(second.status?.conditions?.[0]?.message).toBe('value=two');
+  });
+
+  it('retries a failing reconcile with growing delays', async () => {
+    await client.create(WIDGETS, ns, widget(ns, 'failing', { fail: true }));
+    const times = await eventually(
+      () => {
+        const t = attempts.get(`${ns}/failing`) ?? [];
+        expect(t.length).toBeGreaterThanOrEqual(5);
+        return t;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    // base 200 ms doubling with at most 20 % jitter: each gap is at least 1.5x the previous one.
+    for (let i = 1; i < 4; i++) expect(gaps[i] ?? 0).toBeGreaterThan((gaps[i - 1] ?? 0) * 1.5);
+    expect(gaps[0] ?? 0).toBeGreaterThanOrEqual(190);
+    // Fixing the spec makes it converge.
+    await client.patch(WIDGETS, { namespace: ns, name: 'failing' }, { spec: { fail: false } });
+    await eventually(() => readyAtGeneration('failing'), { timeoutMs: 20_000 });
+  });
+
+  it('never reconciles one key concurrently, and catches up with changes made meanwhile', async () => {
+    await client.create(WIDGETS, ns, widget(ns, 'slow', { slowMs: 400, value: '0' }));
+    for (let i = 1; i <= 5; i++) {
+      await client.patch(WIDGETS, { namespace: ns, name: 'slow' }, { spec: { value: String(i) } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const w = await eventually(async () => {
+      const x = await readyAtGeneration('slow');
+      expect(x.status?.conditions?.[0]?.message).toBe('value=5');
+      return x;
+    });
+    expect(w.metadata.generation).toBe(6);
+    expect(maxActivePerKey).toBe(1);
+    // Changes that arrived during a reconcile collapsed into fewer reconciles than changes.
+    expect((attempts.get(`${ns}/slow`) ?? []).length).toBeLessThan(7);
+  });
+
+  it('resumes watching after the apiserver restarts', async () => {
+    await restartApiserver({ downMs: 1000 });
+    await client.create(WIDGETS, ns, widget(ns, 'after-restart', { value: 'x' }));
+    await eventually(() => readyAtGeneration('after-restart'), { timeoutMs: 60_000 });
+  });
+});
+
+describe('leader election between two real processes', () => {
+  const procs: ChildProcess[] = [];
+
+  function startInstance(identity: string): ChildProcess {
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'test/support/elector-process.ts'),
+        stack().kubeconfig,
+        ns,
+        identity,
+      ],
+      { stdio: 'ignore', cwd: REPO_ROOT },
+    );
+    procs.push(p);
+    return p;
+  }
+
+  const exitCode = (p: ChildProcess) =>
+    new Promise<number | null>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) resolve(p.exitCode);
+      else
+        p.once('exit', (code) => {
+          resolve(code);
+        });
+    });
+
+  afterAll(() => {
+    for (const p of procs) p.kill('SIGKILL');
+  });
+
+  it('lets only the leader act, and the other takes over after the leader dies', async () => {
+    const a = startInstance('alpha');
+    await eventually(
+      async () => {
+        const lease = await client.get<Lease>(LEASES, ns, 'widget-leader');
+        expect(lease.spec?.holderIdentity).toBe('alpha');
+      },
+      { timeoutMs: 30_000 },
+    );
+    const b = startInstance('beta');
+    await client.create(WIDGETS, ns, widget(ns, 'led', { value: '1' }));
+    await eventually(
+      async () => {
+        expect((await getWidget('led')).status?.handledBy).toBe('alpha');
+      },
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    // Give beta time to act if it wrongly would, then change the widget again.
+    await new Promise((r) => setTimeout(r, 1500));
+    await client.patch(WIDGETS, { namespace: ns, name: 'led' }, { spec: { value: '2' } });
+    await eventually(async () => {
+      const w = await readyAtGeneration('led');
+      expect(w.status?.handledBy).toBe('alpha');
+    });
+
+    a.kill('SIGKILL');
+    const killedAt = Date.now();
+    await eventually(
+      async () => {
+        const lease = await client.get<Lease>(LEASES, ns, 'widget-leader');
+        expect(lease.spec?.holderIdentity).toBe('beta');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    // Lease duration is 4 s; beta polls every 0.5 s and must see an unchanged record for 4 s.
+    expect(Date.now() - killedAt).toBeLessThan(4000 + 3000);
+    await client.patch(WIDGETS, { namespace: ns, name: 'led' }, { spec: { value: '3' } });
+    await eventually(
+      async () => {
+        const w = await readyAtGeneration('led');
+        expect(w.status?.handledBy).toBe('beta');
+      },
+      { timeoutMs: 30_000 },
+    );
+
+    // SIGTERM: beta drains, releases the lease and exits 0.
+    b.kill('SIGTERM');
+    expect(await exitCode(b)).toBe(0);
+    const lease = await client.get<Lease>(LEASES, ns, 'widget-leader');
+    expect(lease.spec?.holderIdentity ?? null).toBeNull();
+  });
+});
