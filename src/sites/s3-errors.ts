@@ -65,15 +65,9 @@ export function toSiteError(site: string, endpoint: string, op: string, e: unkno
   const status = s.$metadata?.httpStatusCode;
   const code = s3ErrorCode(e);
   const message = describeSdkError(code, status, s.message);
-  return new SiteError(
-    site,
-    op,
-    s3ErrorKind(code, status),
-    `${code ?? 'error'}${httpPart}${detail}`,
-    {
-      cause: e,
-      ...(code === undefined ? {} : { code }),
-      ...(status === undefined ? {} : { status }),
-    },
-  );
+  return new SiteError(site, op, s3ErrorKind(code, status), message, {
+    cause: e,
+    ...(code === undefined ? {} : { code }),
+    ...(status === undefined ? {} : { status }),
+  });
 }
