@@ -19,5 +19,8 @@ export const silentLogger: Logger = {
 
 /** The message of an unknown thrown value, for logs and conditions. */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') {
+    return e.message;
+  }
+  return String(e);
 }

@@ -61,17 +61,29 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+const NETWORK_CODE_IN_TEXT = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
+
 /** The kind of a transport-level failure (no HTTP response), from Node's error codes. */
 export function networkErrorKind(e: unknown): SiteErrorKind | undefined {
+  // Duck-typed, not `instanceof Error`: errors may come from another realm (vm, workers).
   let cur: unknown = e;
-  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (cur.name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  for (let depth = 0; depth < 5 && typeof cur === 'object' && cur !== null; depth++) {
+    const { code, name, message, cause } = cur as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      cause?: unknown;
+    };
+    if (name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
       return 'Timeout';
     }
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'Unreachable';
-    if (cur.message === 'fetch failed') return 'Unreachable';
-    cur = cur.cause;
+    if (typeof message === 'string') {
+      // Some wrappers keep only the text of the original error ("connect ECONNREFUSED ...").
+      if (/\bETIMEDOUT\b/.test(message)) return 'Timeout';
+      if (message === 'fetch failed' || NETWORK_CODE_IN_TEXT.test(message)) return 'Unreachable';
+    }
+    cur = cause;
   }
   return undefined;
 }
