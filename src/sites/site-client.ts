@@ -1,4 +1,10 @@
 import type { Flavor } from '../api/common.js';
+import type {
+  AccountStatus,
+  RemoteTargetMeta,
+  ServiceAccountMeta,
+  SiteSnapshot,
+} from './snapshot.js';
 
 /** What the operator needs to reach one site. Secrets stay in memory, never in logs. */
 export interface SiteConnection {
@@ -91,12 +97,60 @@ export interface EncryptionRule {
   kmsKeyId?: string | undefined;
 }
 
+export type MappingKind = 'user' | 'group';
+
+/** IAM operations: each one idempotent, each one a desired state rather than a delta. */
+export interface IamOps {
+  putPolicy(name: string, doc: unknown): Promise<void>;
+  deletePolicy(name: string): Promise<void>;
+  putUser(name: string, user: { secretKey: string; status: AccountStatus }): Promise<void>;
+  deleteUser(name: string): Promise<void>;
+  /** Makes the group exist with exactly these members and this status. */
+  putGroup(
+    name: string,
+    group: { members: readonly string[]; status: AccountStatus },
+    currentMembers: readonly string[],
+  ): Promise<void>;
+  deleteGroup(name: string, currentMembers: readonly string[]): Promise<void>;
+  /** Replaces the policies mapped to a user or group (an empty list removes the mapping). */
+  setPolicyMapping(kind: MappingKind, name: string, policies: readonly string[]): Promise<void>;
+  putServiceAccount(sa: ServiceAccountMeta, exists: boolean): Promise<void>;
+  deleteServiceAccount(accessKey: string): Promise<void>;
+}
+
+export interface RemoteTargetRequest {
+  endpoint: string;
+  targetBucket: string;
+  accessKey: string;
+  secretKey: string;
+  region?: string | undefined;
+}
+
+/** Native server-to-server replication links (MinIO remote targets). */
+export interface PeerLinkOps {
+  listRemoteTargets(bucket: string): Promise<RemoteTargetMeta[]>;
+  /** Creates the target (or returns the ARN of an identical one). */
+  setRemoteTarget(bucket: string, target: RemoteTargetRequest): Promise<string>;
+  removeRemoteTarget(bucket: string, arn: string): Promise<void>;
+}
+
+export interface ReplicationProgress {
+  pending: number;
+  replicated: number;
+  failed: number;
+  bytes: number;
+}
+
 /** The port every controller talks to a site through; one driver per flavor implements it. */
-export interface SiteClient extends BucketOps {
+export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
   readonly name: string;
   readonly flavor: Flavor;
   readonly capabilities: SiteCapabilities;
   /** A stable identity of the deployment (MinIO's deployment ID). Also a reachability probe. */
   deploymentID(): Promise<string>;
+  /** The site's whole replicated metadata, in a handful of calls. */
+  snapshot(): Promise<SiteSnapshot>;
+  /** Object replication counters of one bucket, summed over its targets. */
+  replicationProgress(bucket: string): Promise<ReplicationProgress>;
   close(): void;
 }

@@ -1,0 +1,75 @@
+/**
+ * Merkle roots of a replicated state (`key -> digest`): sites in sync report the same root, and
+ * equal maps give equal roots whatever order their entries come in.
+ *
+ * SHA-256 throughout. Leaves are H(0x00 ‖ key ‖ 0x00 ‖ digest) (UTF-8), taken over the keys
+ * sorted by Unicode code point; an internal node is H(0x01 ‖ left ‖ right) over the children's
+ * raw 32-byte hashes; the last node of an odd level is promoted unchanged; the empty tree is
+ * H(''). The 0x00 / 0x01 prefixes keep a leaf from ever passing for a node (RFC 6962).
+ */
+import { createHash } from 'node:crypto';
+
+const _LEAF = Buffer.from([0x00]);
+const _NODE = Buffer.from([0x01]);
+const _SEPARATOR = Buffer.from([0x00]);
+/** In `u` mode a surrogate pair is one code point, so this matches lone surrogates only. */
+const _LONE_SURROGATE = /\p{Cs}/u;
+
+function _hash(...parts: Buffer[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+function _utf8(value: string, what: string): Buffer {
+  if (_LONE_SURROGATE.test(value)) throw new TypeError(`merkleRoot: ${what} is not well-formed UTF-16`);
+  return Buffer.from(value, 'utf8');
+}
+
+/** Leaves in key order. UTF-8 byte order is code-point order (UTF-16 unit order is not). */
+function _leaves(entries: Iterable<readonly [string, string]>): Buffer[] {
+  const rows: { key: Buffer; digest: Buffer }[] = [];
+  for (const [key, digest] of entries) {
+    if (key.includes('\0')) throw new TypeError('merkleRoot: a key contains NUL');
+    rows.push({ key: _utf8(key, `key ${JSON.stringify(key)}`), digest: _utf8(digest, 'a digest') });
+  }
+  rows.sort((a, b) => Buffer.compare(a.key, b.key));
+  return rows.map((row, i) => {
+    const previous = rows[i - 1];
+    if (previous?.key.equals(row.key)) {
+      throw new TypeError(`merkleRoot: duplicate key ${JSON.stringify(row.key.toString('utf8'))}`);
+    }
+    return _hash(_LEAF, row.key, _SEPARATOR, row.digest);
+  });
+}
+
+function _parentLevel(level: readonly Buffer[]): Buffer[] {
+  const parents: Buffer[] = [];
+  for (let i = 0; i < level.length; i += 2) {
+    const left = level[i] as Buffer;
+    const right = level[i + 1];
+    parents.push(right === undefined ? left : _hash(_NODE, left, right));
+  }
+  return parents;
+}
+
+/** The Merkle root, in hex, of `key -> digest` entries. Keys must be unique and hold no NUL. */
+export function merkleRoot(entries: Iterable<readonly [string, string]>): string {
+  let level = _leaves(entries);
+  while (level.length > 1) level = _parentLevel(level);
+  return (level[0] ?? _hash()).toString('hex');
+}
+
+/**
+ * One root per prefix (e.g. `bucket:`, `policy:`, `user:`), each over the entries whose key
+ * starts with it; a prefix nothing matches gets the empty root. Prefixes may overlap.
+ */
+export function merkleRootsByPrefix(
+  entries: Iterable<readonly [string, string]>,
+  prefixes: readonly string[],
+): Record<string, string> {
+  const all = [...entries];
+  return Object.fromEntries(
+    prefixes.map((prefix) => [prefix, merkleRoot(all.filter(([key]) => key.startsWith(prefix)))]),
+  );
+}

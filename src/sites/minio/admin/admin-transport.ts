@@ -1,0 +1,228 @@
+/**
+ * One signed HTTP exchange with a MinIO server, with a timeout, one retry for idempotent reads,
+ * and every failure turned into a `SiteError` that names the site and operation and never
+ * carries a secret or a body.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Agent, fetch } from 'undici';
+
+import { SiteError, type SiteErrorKind, networkErrorKind } from '../../site-error.js';
+import {
+  adminStatusKind,
+  describeHttpError,
+  parseErrorBody,
+  redactSecrets,
+  transportErrorCode,
+} from './admin-errors.js';
+import { type QueryParams, RequestSigner, canonicalQueryString, encodePath } from './signing.js';
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+export interface TransportOptions {
+  readonly site: string;
+  /** `http(s)://host[:port]`, no path. */
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly sessionToken?: string | undefined;
+  readonly timeoutMs: number;
+  /** PEM of the CA that signed the server's certificate (https only). */
+  readonly ca?: string | undefined;
+  readonly insecureSkipVerify?: boolean | undefined;
+  /** Called once per HTTP request sent (retries included), with the operation name. */
+  readonly onCall?: ((op: string) => void) | undefined;
+  /** Delay before the one retry of an idempotent read; default 200–400 ms. */
+  readonly retryDelayMs?: (() => number) | undefined;
+}
+
+export interface HttpCall {
+  /** Operation name for errors and `onCall`, e.g. `listUsers`. */
+  readonly op: string;
+  readonly method: HttpMethod;
+  /** Unencoded path, e.g. `/minio/admin/v3/list-users`. */
+  readonly path: string;
+  readonly query?: QueryParams | undefined;
+  /** Exact bytes to send (already encrypted where the endpoint wants it). */
+  readonly body?: Uint8Array | undefined;
+  readonly contentType?: string | undefined;
+  readonly timeoutMs?: number | undefined;
+  /** More strings that must never appear in an error message (e.g. a secret being set). */
+  readonly secrets?: readonly string[] | undefined;
+  /** Server error codes that are answers for this call, returned instead of thrown. */
+  readonly tolerate?: readonly string[] | undefined;
+}
+
+/** The response headers (case-insensitive lookup). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: HeaderReader;
+  readonly body: Buffer;
+  /** The server's error code when a tolerated error was returned. */
+  readonly code?: string | undefined;
+}
+
+const SUCCESS = new Set([200, 204, 206]);
+const RETRY_KINDS: ReadonlySet<SiteErrorKind> = new Set(['Unreachable', 'Throttled', 'Internal']);
+const defaultRetryDelay = (): number => 200 + Math.floor(Math.random() * 200);
+
+/** Checks an endpoint URL and returns its origin (`http(s)://host[:port]`, default port dropped). */
+export function normalizeEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`endpoint ${JSON.stringify(endpoint)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`endpoint ${url.origin} must be http or https`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') {
+    throw new Error(`endpoint ${url.origin} must not carry a path, query or user info`);
+  }
+  return new URL(url.origin);
+}
+
+export class AdminTransport {
+  readonly site: string;
+  readonly origin: string;
+  private readonly base: URL;
+  private readonly signer: RequestSigner;
+  private readonly agent: Agent;
+  private readonly secrets: readonly string[];
+
+  constructor(private readonly opts: TransportOptions) {
+    this.site = opts.site;
+    try {
+      this.base = normalizeEndpoint(opts.endpoint);
+    } catch (e: unknown) {
+      throw new SiteError(opts.site, 'connect', 'Invalid', (e as Error).message);
+    }
+    this.origin = this.base.origin;
+    this.signer = new RequestSigner(opts);
+    this.agent = new Agent({
+      connect: {
+        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+        rejectUnauthorized: opts.insecureSkipVerify !== true,
+      },
+    });
+    this.secrets = [
+      opts.secretKey,
+      ...(opts.sessionToken === undefined ? [] : [opts.sessionToken]),
+    ];
+  }
+
+  /** Sends the call; an idempotent GET is retried once on Unreachable, Throttled or Internal. */
+  async send(call: HttpCall): Promise<HttpAnswer> {
+    const attempts = call.method === 'GET' ? 2 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(call);
+      } catch (e: unknown) {
+        if (attempt >= attempts || !(e instanceof SiteError) || !RETRY_KINDS.has(e.kind)) throw e;
+      }
+      await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)());
+    }
+  }
+
+  /** Closes pooled connections. The transport must not be used afterwards. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** A SiteError whose message is scrubbed of every known secret. */
+  error(
+    call: Pick<HttpCall, 'op' | 'secrets'>,
+    kind: SiteErrorKind,
+    message: string,
+    extra: { cause?: unknown; code?: string | undefined; status?: number } = {},
+  ): SiteError {
+    const clean = redactSecrets(message, [...this.secrets, ...(call.secrets ?? [])]);
+    return new SiteError(this.site, call.op, kind, clean, {
+      ...(extra.cause === undefined ? {} : { cause: extra.cause }),
+      ...(extra.code === undefined ? {} : { code: extra.code }),
+      ...(extra.status === undefined ? {} : { status: extra.status }),
+    });
+  }
+
+  private async attempt(call: HttpCall): Promise<HttpAnswer> {
+    const query = call.query ?? {};
+    const url = new URL(encodePath(call.path), this.base);
+    url.search = canonicalQueryString(query);
+    const headers = await this.signer.sign({
+      method: call.method,
+      url,
+      query,
+      body: call.body,
+      contentType: call.contentType,
+    });
+    delete headers['host'];
+    const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
+    this.opts.onCall?.(call.op);
+    let status: number;
+    let resHeaders: HeaderReader;
+    let body: Buffer;
+    try {
+      const res = await fetch(url, {
+        method: call.method,
+        headers,
+        ...(call.body === undefined ? {} : { body: call.body }),
+        redirect: 'manual',
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = res.status;
+      resHeaders = res.headers;
+      body = Buffer.from(await res.arrayBuffer());
+    } catch (e: unknown) {
+      throw this.transportError(call, e, timeoutMs);
+    }
+    if (SUCCESS.has(status)) return { status, headers: resHeaders, body };
+    return this.httpError(call, status, resHeaders, body);
+  }
+
+  private httpError(
+    call: HttpCall,
+    status: number,
+    headers: HeaderReader,
+    body: Buffer,
+  ): HttpAnswer {
+    const parsed = parseErrorBody(body);
+    const code = parsed?.code;
+    if (code !== undefined && call.tolerate?.includes(code) === true) {
+      return { status, headers, body, code };
+    }
+    const kind = adminStatusKind(status, code);
+    const message = describeHttpError(`${call.method} ${call.path}`, status, parsed);
+    throw this.error(call, kind, message, { code, status });
+  }
+
+  private transportError(call: HttpCall, e: unknown, timeoutMs: number): SiteError {
+    const request = `${call.method} ${call.path}`;
+    const kind = networkErrorKind(e);
+    if (kind === 'Timeout') {
+      return this.error(
+        call,
+        'Timeout',
+        `no answer from ${this.origin} within ${timeoutMs} ms (${request})`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const code = transportErrorCode(e);
+    const why = code ?? (e instanceof Error ? e.message : String(e));
+    return this.error(
+      call,
+      kind ?? 'Unreachable',
+      `cannot reach ${this.origin} (${why}) for ${request}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}

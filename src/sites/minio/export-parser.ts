@@ -1,0 +1,187 @@
+/**
+ * Reads MinIO's bulk exports (`export-bucket-metadata`, `export-iam`) into a SiteSnapshot's
+ * parts. The files inside are the ones the server keeps per bucket and per IAM kind.
+ */
+import { XMLParser } from 'fast-xml-parser';
+
+import type { VersioningState } from '../site-client.js';
+import {
+  type AccountStatus,
+  type BucketMeta,
+  type IamState,
+  type ServiceAccountMeta,
+  emptyIamState,
+} from '../snapshot.js';
+
+const xml = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  isArray: (name) => name === 'Tag' || name === 'Rule' || name === 'BucketTarget',
+});
+
+type Json = Record<string, unknown>;
+
+const asObject = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
+
+function parseXML(data: Buffer | undefined, root: string): Json | undefined {
+  if (!data || data.length === 0) return undefined;
+  const doc = asObject(xml.parse(data.toString('utf8')));
+  return root in doc ? asObject(doc[root]) : undefined;
+}
+
+function parseJSON(data: Buffer | undefined): unknown {
+  if (!data || data.length === 0) return undefined;
+  return JSON.parse(data.toString('utf8'));
+}
+
+function versioningOf(doc: Json | undefined): VersioningState {
+  const s = doc?.['Status'];
+  return s === 'Enabled' || s === 'Suspended' ? s : 'Unversioned';
+}
+
+function tagsOf(doc: Json | undefined): Record<string, string> | undefined {
+  const tags = asObject(doc?.['TagSet'])['Tag'];
+  if (!Array.isArray(tags) || tags.length === 0) return undefined;
+  const entries = tags.map((t) => {
+    const o = asObject(t);
+    return [String(o['Key'] ?? ''), String(o['Value'] ?? '')] as const;
+  });
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The default retention of an object-lock configuration, or undefined when none is set. */
+function lockRuleOf(doc: Json | undefined): unknown {
+  const rules = doc?.['Rule'];
+  const rule = Array.isArray(rules) ? asObject(rules[0]) : undefined;
+  const d = asObject(rule?.['DefaultRetention']);
+  if (d['Mode'] === undefined) return undefined;
+  return {
+    mode: String(d['Mode']),
+    ...(d['Days'] === undefined ? {} : { days: Number(d['Days']) }),
+    ...(d['Years'] === undefined ? {} : { years: Number(d['Years']) }),
+  };
+}
+
+function encryptionOf(doc: Json | undefined): unknown {
+  const rules = doc?.['Rule'];
+  const rule = Array.isArray(rules) ? asObject(rules[0]) : undefined;
+  const d = asObject(rule?.['ApplyServerSideEncryptionByDefault']);
+  if (d['SSEAlgorithm'] === undefined) return undefined;
+  return {
+    algorithm: String(d['SSEAlgorithm']),
+    ...(d['KMSMasterKeyID'] ? { kmsKeyId: String(d['KMSMasterKeyID']) } : {}),
+  };
+}
+
+function hasNotifications(doc: Json | undefined): boolean {
+  return doc !== undefined && Object.keys(doc).length > 0;
+}
+
+/** Groups a bucket-metadata export by bucket: `bucket/file` → file contents. */
+function byBucket(files: Map<string, Buffer>): Map<string, Map<string, Buffer>> {
+  const out = new Map<string, Map<string, Buffer>>();
+  for (const [path, data] of files) {
+    const slash = path.indexOf('/');
+    if (slash <= 0) continue;
+    const bucket = path.slice(0, slash);
+    const files1 = out.get(bucket) ?? new Map<string, Buffer>();
+    files1.set(path.slice(slash + 1), data);
+    out.set(bucket, files1);
+  }
+  return out;
+}
+
+/** Parses an `export-bucket-metadata` zip (already unpacked) into bucket metadata. */
+export function parseBucketExport(files: Map<string, Buffer>): Map<string, BucketMeta> {
+  const out = new Map<string, BucketMeta>();
+  for (const [name, f] of byBucket(files)) {
+    const lock = parseXML(f.get('object-lock.xml'), 'ObjectLockConfiguration');
+    out.set(name, {
+      name,
+      versioning: versioningOf(parseXML(f.get('versioning.xml'), 'VersioningConfiguration')),
+      objectLock: lock?.['ObjectLockEnabled'] === 'Enabled',
+      policy: parseJSON(f.get('policy.json')),
+      tags: tagsOf(parseXML(f.get('tagging.xml'), 'Tagging')),
+      objectLockConfig: lockRuleOf(lock),
+      encryption: encryptionOf(
+        parseXML(f.get('bucket-encryption.xml'), 'ServerSideEncryptionConfiguration'),
+      ),
+      hasLifecycle: f.has('lifecycle.xml'),
+      hasNotification: hasNotifications(
+        parseXML(f.get('notification.xml'), 'NotificationConfiguration'),
+      ),
+      replicationXML: f.get('replication-config.xml')?.toString('utf8'),
+      targets: [],
+    });
+  }
+  return out;
+}
+
+const status = (v: unknown): AccountStatus =>
+  v === 'disabled' || v === 'off' ? 'disabled' : 'enabled';
+const time = (v: unknown): number | undefined => {
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isNaN(t) || t <= 0 ? undefined : t;
+};
+const policyList = (v: unknown): string[] =>
+  typeof v === 'string' && v !== ''
+    ? v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .sort()
+    : [];
+
+function mappings(doc: unknown) {
+  const out = new Map<string, { policies: string[]; updatedAt?: number | undefined }>();
+  for (const [name, m] of Object.entries(asObject(doc))) {
+    const o = asObject(m);
+    const policies = policyList(o['policy']);
+    if (policies.length > 0) out.set(name, { policies, updatedAt: time(o['updatedAt']) });
+  }
+  return out;
+}
+
+function serviceAccount(accessKey: string, o: Json): ServiceAccountMeta {
+  const exp = typeof o['expiration'] === 'string' ? o['expiration'] : undefined;
+  return {
+    accessKey,
+    parent: String(o['parent'] ?? ''),
+    secretKey: String(o['secretKey'] ?? ''),
+    status: o['status'] === 'off' ? 'disabled' : 'enabled',
+    groups: Array.isArray(o['groups']) ? o['groups'].map(String).sort() : [],
+    sessionPolicy: o['sessionPolicy'] ?? undefined,
+    name: typeof o['name'] === 'string' && o['name'] !== '' ? o['name'] : undefined,
+    description:
+      typeof o['description'] === 'string' && o['description'] !== ''
+        ? o['description']
+        : undefined,
+    expiration: exp && !exp.startsWith('1970-01-01') ? exp : undefined,
+    claims: asObject(o['claims']),
+  };
+}
+
+/** Parses an `export-iam` zip (already unpacked) into the IAM state. */
+export function parseIamExport(files: Map<string, Buffer>): IamState {
+  const iam = emptyIamState();
+  const file = (n: string) => parseJSON(files.get(`iam-assets/${n}`));
+  for (const [name, doc] of Object.entries(asObject(file('policies.json'))))
+    iam.policies.set(name, doc);
+  for (const [name, u] of Object.entries(asObject(file('users.json')))) {
+    const o = asObject(u);
+    iam.users.set(name, { status: status(o['status']), secretKey: String(o['secretKey'] ?? '') });
+  }
+  for (const [name, g] of Object.entries(asObject(file('groups.json')))) {
+    const o = asObject(g);
+    const members = Array.isArray(o['members']) ? o['members'].map(String).sort() : [];
+    iam.groups.set(name, { status: status(o['status']), members, updatedAt: time(o['updatedAt']) });
+  }
+  iam.userPolicies = mappings(file('user_mappings.json'));
+  iam.groupPolicies = mappings(file('group_mappings.json'));
+  iam.stsPolicies = mappings(file('stsuser_mappings.json'));
+  for (const [ak, sa] of Object.entries(asObject(file('svcaccts.json')))) {
+    iam.serviceAccounts.set(ak, serviceAccount(ak, asObject(sa)));
+  }
+  return iam;
+}
