@@ -6,6 +6,7 @@
  */
 import type { BucketSelector, Replicate } from '../api/site-replication-group.js';
 import { digestOf } from '../replication/digest.js';
+import { canonicalPolicy } from '../replication/policy.js';
 import type { BucketMeta, IamState, SiteSnapshot } from '../sites/snapshot.js';
 
 export interface Entity {
@@ -34,7 +35,10 @@ export interface EntityScope {
 
 /** A glob with `*` and `?`, anchored. */
 export function globMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(name);
 }
 
@@ -54,7 +58,7 @@ export type BucketConfigKind = (typeof BUCKET_CONFIGS)[number];
 function bucketConfigValue(b: BucketMeta, kind: BucketConfigKind): unknown {
   switch (kind) {
     case 'policy':
-      return b.policy;
+      return b.policy === undefined ? undefined : canonicalPolicy(b.policy);
     case 'tags':
       return b.tags;
     case 'object-lock':
@@ -97,7 +101,7 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.policies) {
     for (const [name, doc] of iam.policies) {
       if (!BUILTIN_POLICIES.has(name) && !name.startsWith(RESERVED_PREFIX)) {
-        out.set(`policy:${name}`, { digest: d(doc) });
+        out.set(`policy:${name}`, { digest: d(canonicalPolicy(doc)) });
       }
     }
   }

@@ -34,7 +34,10 @@ export class AgreedStateDecodeError extends Error {
   override readonly name = 'AgreedStateDecodeError';
 
   constructor(message: string, options?: ErrorOptions) {
-    super(`Cannot decode the agreed state (ConfigMap key ${AGREED_STATE_KEY}): ${message}`, options);
+    super(
+      `Cannot decode the agreed state (ConfigMap key ${AGREED_STATE_KEY}): ${message}`,
+      options,
+    );
   }
 }
 
@@ -134,10 +137,10 @@ function _deviations(value: unknown): Record<string, Record<string, string>> {
 }
 
 function _joined(value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) {
+  if (!Array.isArray(value) || !value.every((s): s is string => typeof s === 'string')) {
     throw new AgreedStateDecodeError('joined is not a list of site names');
   }
-  return [...(value as string[])];
+  return [...value];
 }
 
 function _state(doc: unknown): AgreedState {
@@ -163,9 +166,7 @@ function _state(doc: unknown): AgreedState {
  * the key, is the empty state (the next merge is then an initial join, which deletes nothing).
  * Anything else that cannot be read throws `AgreedStateDecodeError`.
  */
-export function decodeAgreedState(
-  data: Readonly<Record<string, string>> | undefined,
-): AgreedState {
+export function decodeAgreedState(data: Readonly<Record<string, string>> | undefined): AgreedState {
   const encoded = data === undefined ? undefined : _own(data, AGREED_STATE_KEY);
   if (encoded === undefined) return emptyAgreedState();
   return _state(_parse(_inflate(encoded)));

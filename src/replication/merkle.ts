@@ -22,7 +22,8 @@ function _hash(...parts: Buffer[]): Buffer {
 }
 
 function _utf8(value: string, what: string): Buffer {
-  if (_LONE_SURROGATE.test(value)) throw new TypeError(`merkleRoot: ${what} is not well-formed UTF-16`);
+  if (_LONE_SURROGATE.test(value))
+    throw new TypeError(`merkleRoot: ${what} is not well-formed UTF-16`);
   return Buffer.from(value, 'utf8');
 }
 
@@ -45,11 +46,16 @@ function _leaves(entries: Iterable<readonly [string, string]>): Buffer[] {
 
 function _parentLevel(level: readonly Buffer[]): Buffer[] {
   const parents: Buffer[] = [];
-  for (let i = 0; i < level.length; i += 2) {
-    const left = level[i] as Buffer;
-    const right = level[i + 1];
-    parents.push(right === undefined ? left : _hash(_NODE, left, right));
+  let left: Buffer | undefined;
+  for (const node of level) {
+    if (left === undefined) {
+      left = node;
+    } else {
+      parents.push(_hash(_NODE, left, node));
+      left = undefined;
+    }
   }
+  if (left !== undefined) parents.push(left);
   return parents;
 }
 

@@ -2,7 +2,7 @@
 export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
+  observedGeneration?: number | undefined;
   lastTransitionTime: string;
   reason: string;
   message: string;

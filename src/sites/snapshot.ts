@@ -37,6 +37,8 @@ export interface RemoteTargetMeta {
   endpoint: string;
   targetBucket: string;
   secure: boolean;
+  /** The access key of the credentials stored in the target (never the secret). */
+  accessKey?: string | undefined;
 }
 
 export type AccountStatus = 'enabled' | 'disabled';

@@ -159,6 +159,14 @@ describe('MinioSiteClient', () => {
     });
     await siteA.putReplicationConfigXML('photos', xml);
     expect(await siteA.getReplicationConfigXML('photos')).toContain(arn);
+    // The snapshot carries targets and replication XML without per-bucket calls, and no secret.
+    const snap = await siteA.snapshot();
+    const meta = snap.buckets.get('photos');
+    expect(meta?.replicationXML).toContain(arn);
+    expect(meta?.targets).toEqual([
+      { arn, endpoint: b.endpoint, targetBucket: 'photos', secure: false, accessKey: b.accessKey },
+    ]);
+    expect(JSON.stringify(meta)).not.toContain(b.secretKey);
 
     const s3a = new S3Client({
       endpoint: a.endpoint,

@@ -8,6 +8,7 @@ import type { VersioningState } from '../site-client.js';
 import {
   type AccountStatus,
   type BucketMeta,
+  type RemoteTargetMeta,
   type IamState,
   type ServiceAccountMeta,
   emptyIamState,
@@ -17,7 +18,7 @@ const xml = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
-  isArray: (name) => name === 'Tag' || name === 'Rule' || name === 'BucketTarget',
+  isArray: (name) => name === 'Tag' || name === 'Rule' || name === 'Targets',
 });
 
 type Json = Record<string, unknown>;
@@ -74,6 +75,26 @@ function encryptionOf(doc: Json | undefined): unknown {
   };
 }
 
+/**
+ * Remote targets from the export (an XML document despite the file name). The export carries
+ * the target credentials; only the access key is kept, never the secret.
+ */
+function targetsOf(doc: Json | undefined): RemoteTargetMeta[] {
+  const targets = doc?.['Targets'];
+  if (!Array.isArray(targets)) return [];
+  return targets.map((t) => {
+    const o = asObject(t);
+    const secure = o['Secure'] === 'true';
+    return {
+      arn: String(o['Arn'] ?? ''),
+      endpoint: `${secure ? 'https' : 'http'}://${String(o['Endpoint'] ?? '')}`,
+      targetBucket: String(o['TargetBucket'] ?? ''),
+      secure,
+      accessKey: String(asObject(o['Credentials'])['AccessKeyId'] ?? ''),
+    };
+  });
+}
+
 function hasNotifications(doc: Json | undefined): boolean {
   return doc !== undefined && Object.keys(doc).length > 0;
 }
@@ -111,8 +132,8 @@ export function parseBucketExport(files: Map<string, Buffer>): Map<string, Bucke
       hasNotification: hasNotifications(
         parseXML(f.get('notification.xml'), 'NotificationConfiguration'),
       ),
-      replicationXML: f.get('replication-config.xml')?.toString('utf8'),
-      targets: [],
+      replicationXML: (f.get('replication.xml') ?? f.get('replication-config.xml'))?.toString('utf8'),
+      targets: targetsOf(parseXML(f.get('bucket-targets.json'), 'BucketTargets')),
     });
   }
   return out;

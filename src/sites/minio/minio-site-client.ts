@@ -138,12 +138,12 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
 
   // IAM ----------------------------------------------------------------------------------------
 
-  putPolicy(name: string, doc: unknown): Promise<void> {
-    return this.admin.addCannedPolicy(name, JSON.stringify(doc));
+  async putPolicy(name: string, doc: unknown): Promise<void> {
+    await this.admin.addCannedPolicy(name, JSON.stringify(doc));
   }
 
-  deletePolicy(name: string): Promise<void> {
-    return this.admin.removeCannedPolicy(name);
+  async deletePolicy(name: string): Promise<void> {
+    await this.admin.removeCannedPolicy(name);
   }
 
   async putUser(name: string, user: { secretKey: string; status: AccountStatus }): Promise<void> {
@@ -151,8 +151,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     if (user.status === 'disabled') await this.admin.setUserStatus(name, 'disabled');
   }
 
-  deleteUser(name: string): Promise<void> {
-    return this.admin.removeUser(name);
+  async deleteUser(name: string): Promise<void> {
+    await this.admin.removeUser(name);
   }
 
   async putGroup(
@@ -183,8 +183,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     await this.admin.removeGroup(name);
   }
 
-  setPolicyMapping(kind: MappingKind, name: string, policies: readonly string[]): Promise<void> {
-    return this.admin.setPolicies(kind === 'user' ? { user: name } : { group: name }, policies);
+  async setPolicyMapping(kind: MappingKind, name: string, policies: readonly string[]) {
+    await this.admin.setPolicies(kind === 'user' ? { user: name } : { group: name }, policies);
   }
 
   async putServiceAccount(sa: ServiceAccountMeta, exists: boolean): Promise<void> {
@@ -211,8 +211,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     });
   }
 
-  deleteServiceAccount(accessKey: string): Promise<void> {
-    return this.admin.deleteServiceAccount(accessKey);
+  async deleteServiceAccount(accessKey: string): Promise<void> {
+    await this.admin.deleteServiceAccount(accessKey);
   }
 
   // Peer links ---------------------------------------------------------------------------------
@@ -225,6 +225,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
         endpoint: t.url,
         targetBucket: t.targetBucket,
         secure: t.secure,
+        accessKey: t.accessKey,
       }));
     } catch (e: unknown) {
       if (isSiteError(e, 'NotFound')) return [];

@@ -90,6 +90,7 @@ const ADMIN = '/minio/admin/v3';
 const OCTET_STREAM = 'application/octet-stream';
 const ALREADY_APPLIED = 'XMinioAdminPolicyChangeAlreadyApplied';
 const REMOTE_TARGET_NOT_FOUND = 'XMinioAdminRemoteTargetNotFoundError';
+const NO_SUCH_USER = 'XMinioAdminNoSuchUser';
 const CONFIG_APPLIED_HEADER = 'x-minio-config-applied';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_BULK_TIMEOUT_MS = 120_000;
@@ -233,11 +234,16 @@ export class MinioAdminClient {
     await this.transport.send(this.put('setUserStatus', '/set-user-status', { accessKey, status }));
   }
 
-  /** `DELETE /remove-user`; removing a missing user succeeds. Plain. */
-  async removeUser(accessKey: string): Promise<void> {
-    await this.transport.send(
-      this.call('removeUser', 'DELETE', '/remove-user', { query: { accessKey } }),
-    );
+  /**
+   * `DELETE /remove-user`, with the user's service accounts and mappings: true if removed, false
+   * if there was no such user. Plain.
+   */
+  async removeUser(accessKey: string): Promise<boolean> {
+    const call: Call = {
+      ...this.call('removeUser', 'DELETE', '/remove-user', { query: { accessKey } }),
+      tolerate: [NO_SUCH_USER],
+    };
+    return (await this.transport.send(call)).code === undefined;
   }
 
   // ------------------------------------------------------------------------------------------

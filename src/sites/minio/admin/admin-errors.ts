@@ -115,13 +115,30 @@ export function describeHttpError(
   return `${request}: HTTP ${status} ${code}${message}`;
 }
 
-/** Node/undici error codes along a cause chain, for a transport failure's message. */
+/**
+ * The first Node/undici error code along a cause chain, for a transport failure's message.
+ * Duck-typed: errors from Node internals may come from another realm (e.g. under Jest's VM).
+ */
 export function transportErrorCode(e: unknown): string | undefined {
   let cur: unknown = e;
-  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
-    const code = (cur as { code?: unknown }).code;
+  for (let depth = 0; depth < 6 && typeof cur === 'object' && cur !== null; depth++) {
+    const { code, cause } = cur as { code?: unknown; cause?: unknown };
     if (typeof code === 'string') return code;
-    cur = cur.cause;
+    cur = cause;
   }
   return undefined;
+}
+
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Timeout for timeout codes, else Unreachable: what a failure without any HTTP answer is. */
+export function transportErrorKind(e: unknown, timedOut: boolean): 'Timeout' | 'Unreachable' {
+  if (timedOut) return 'Timeout';
+  const code = transportErrorCode(e);
+  return code !== undefined && TIMEOUT_CODES.has(code) ? 'Timeout' : 'Unreachable';
 }

@@ -14,6 +14,7 @@ import {
   parseErrorBody,
   redactSecrets,
   transportErrorCode,
+  transportErrorKind,
 } from './admin-errors.js';
 import { type QueryParams, RequestSigner, canonicalQueryString, encodePath } from './signing.js';
 
@@ -76,10 +77,10 @@ export function normalizeEndpoint(endpoint: string): URL {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new Error(`endpoint ${JSON.stringify(endpoint)} is not a URL`);
+    throw new Error('endpoint is not a URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`endpoint ${url.origin} must be http or https`);
+    throw new Error(`endpoint must be http or https, not ${url.protocol}`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') {
     throw new Error(`endpoint ${url.origin} must not carry a path, query or user info`);
@@ -166,6 +167,7 @@ export class AdminTransport {
     let status: number;
     let resHeaders: HeaderReader;
     let body: Buffer;
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const res = await fetch(url, {
         method: call.method,
@@ -173,13 +175,13 @@ export class AdminTransport {
         ...(call.body === undefined ? {} : { body: call.body }),
         redirect: 'manual',
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
       status = res.status;
       resHeaders = res.headers;
       body = Buffer.from(await res.arrayBuffer());
     } catch (e: unknown) {
-      throw this.transportError(call, e, timeoutMs);
+      throw this.transportError(call, e, signal.aborted ? timeoutMs : undefined);
     }
     if (SUCCESS.has(status)) return { status, headers: resHeaders, body };
     return this.httpError(call, status, resHeaders, body);
@@ -201,28 +203,23 @@ export class AdminTransport {
     throw this.error(call, kind, message, { code, status });
   }
 
-  private transportError(call: HttpCall, e: unknown, timeoutMs: number): SiteError {
+  /** `timedOutAfter` is set when our own timeout fired. */
+  private transportError(call: HttpCall, e: unknown, timedOutAfter: number | undefined): SiteError {
     const request = `${call.method} ${call.path}`;
-    const kind = networkErrorKind(e);
+    const kind =
+      timedOutAfter === undefined
+        ? (networkErrorKind(e) ?? transportErrorKind(e, false))
+        : 'Timeout';
     if (kind === 'Timeout') {
-      return this.error(
-        call,
-        'Timeout',
-        `no answer from ${this.origin} within ${timeoutMs} ms (${request})`,
-        {
-          cause: e,
-        },
-      );
+      const within = timedOutAfter === undefined ? '' : ` within ${timedOutAfter} ms`;
+      return this.error(call, 'Timeout', `no answer from ${this.origin}${within} (${request})`, {
+        cause: e,
+      });
     }
     const code = transportErrorCode(e);
     const why = code ?? (e instanceof Error ? e.message : String(e));
-    return this.error(
-      call,
-      kind ?? 'Unreachable',
-      `cannot reach ${this.origin} (${why}) for ${request}`,
-      {
-        cause: e,
-      },
-    );
+    return this.error(call, 'Unreachable', `cannot reach ${this.origin} (${why}) for ${request}`, {
+      cause: e,
+    });
   }
 }

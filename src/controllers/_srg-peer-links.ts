@@ -1,0 +1,258 @@
+/**
+ * Peer links: for every replicated bucket, MinIO bucket replication between every pair of
+ * sites — a remote target on each site for each other site, and one replication rule per
+ * target (active-active, deletes, delete markers, existing objects, replica metadata). Object
+ * data then flows server to server. Every site uses its own least-privilege replication account
+ * (`sitesync-replicator`), never root credentials, in the targets other sites hold for it.
+ */
+import type { Replicate } from '../api/site-replication-group.js';
+import { canonicalJSON } from '../replication/digest.js';
+import { canonicalPolicy } from '../replication/policy.js';
+import type { ReplicationConfig, ReplicationRule } from '../replication/replication-config.js';
+import { buildReplicationXML, parseReplicationXML } from '../replication/xml-codec.js';
+import type { SiteClient } from '../sites/site-client.js';
+import type { RemoteTargetMeta, SiteSnapshot } from '../sites/snapshot.js';
+
+export const REPLICATOR_USER = 'sitesync-replicator';
+export const REPLICATOR_POLICY = 'sitesync-replication';
+export const RULE_PREFIX = 'sitesync-';
+
+/** What a replication target needs on the site that receives replicas, and nothing more. */
+export const REPLICATOR_POLICY_DOC = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: [
+        's3:GetReplicationConfiguration',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:GetBucketLocation',
+        's3:GetBucketVersioning',
+        's3:GetBucketObjectLockConfiguration',
+        's3:GetEncryptionConfiguration',
+      ],
+      Resource: ['arn:aws:s3:::*'],
+    },
+    {
+      Effect: 'Allow',
+      Action: [
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:GetObjectVersionTagging',
+        's3:GetObjectRetention',
+        's3:GetObjectLegalHold',
+        's3:PutObject',
+        's3:PutObjectRetention',
+        's3:PutObjectLegalHold',
+        's3:DeleteObject',
+        's3:AbortMultipartUpload',
+        's3:ReplicateObject',
+        's3:ReplicateDelete',
+        's3:ReplicateTags',
+      ],
+      Resource: ['arn:aws:s3:::*/*'],
+    },
+  ],
+};
+
+export interface PeerSite {
+  name: string;
+  endpoint: string;
+  region: string;
+  client: SiteClient;
+  snap: SiteSnapshot;
+  /** This site's replication account (its secret lives only here and in the site). */
+  replicator: { accessKey: string; secretKey: string };
+}
+
+export interface LinkResult {
+  changes: string[];
+  errors: { site: string; bucket?: string | undefined; error: unknown }[];
+}
+
+/** Makes `site` hold its replication account with exactly the replication policy. */
+export async function ensureReplicator(site: PeerSite): Promise<boolean> {
+  const iam = site.snap.iam;
+  let changed = false;
+  const policy = iam.policies.get(REPLICATOR_POLICY);
+  if (
+    policy === undefined ||
+    canonicalJSON(canonicalPolicy(policy)) !== canonicalJSON(canonicalPolicy(REPLICATOR_POLICY_DOC))
+  ) {
+    await site.client.putPolicy(REPLICATOR_POLICY, REPLICATOR_POLICY_DOC);
+    changed = true;
+  }
+  const user = iam.users.get(REPLICATOR_USER);
+  if (user?.secretKey !== site.replicator.secretKey || user.status !== 'enabled') {
+    await site.client.putUser(REPLICATOR_USER, {
+      secretKey: site.replicator.secretKey,
+      status: 'enabled',
+    });
+    changed = true;
+  }
+  const mapped = iam.userPolicies.get(REPLICATOR_USER)?.policies ?? [];
+  if (mapped.length !== 1 || mapped[0] !== REPLICATOR_POLICY) {
+    await site.client.setPolicyMapping('user', REPLICATOR_USER, [REPLICATOR_POLICY]);
+    changed = true;
+  }
+  return changed;
+}
+
+const sameEndpoint = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** The ARN of the target on `site`/`bucket` pointing at `peer`, creating it when missing. */
+async function ensureTarget(
+  site: PeerSite,
+  bucket: string,
+  peer: PeerSite,
+  changes: string[],
+): Promise<string> {
+  const existing = site.snap.buckets
+    .get(bucket)
+    ?.targets.find((t) => sameEndpoint(t.endpoint, peer.endpoint) && t.targetBucket === bucket);
+  if (existing && existing.accessKey === peer.replicator.accessKey) return existing.arn;
+  if (existing) await site.client.removeRemoteTarget(bucket, existing.arn);
+  const arn = await site.client.setRemoteTarget(bucket, {
+    endpoint: peer.endpoint,
+    targetBucket: bucket,
+    accessKey: peer.replicator.accessKey,
+    secretKey: peer.replicator.secretKey,
+    region: peer.region,
+  });
+  changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
+  return arn;
+}
+
+function sitesyncRule(peer: string, arn: string, priority: number, r: Replicate): ReplicationRule {
+  const on = (b: boolean) => ({ status: b ? 'Enabled' : 'Disabled' });
+  return {
+    id: `${RULE_PREFIX}${peer}`,
+    status: 'Enabled',
+    priority,
+    filter: { prefix: '' },
+    deleteMarkerReplication: on(r.deleteMarkers),
+    deleteReplication: on(r.deletes),
+    existingObjectReplication: on(true),
+    sourceSelectionCriteria: { replicaModifications: on(true) },
+    destination: { bucket: arn },
+  };
+}
+
+function currentConfig(xml: string | undefined): ReplicationConfig {
+  if (xml === undefined || xml.trim() === '') return { rules: [] };
+  return parseReplicationXML(xml);
+}
+
+/** Rules sorted by ID and stripped of what the server fills in, for comparison. */
+function comparable(config: ReplicationConfig): string {
+  return canonicalJSON([...config.rules].sort((a, b) => ((a.id ?? '') < (b.id ?? '') ? -1 : 1)));
+}
+
+/** Desired config: the bucket's own (user) rules kept, ours replaced. */
+function desiredConfig(
+  current: ReplicationConfig,
+  arns: ReadonlyMap<string, string>,
+  replicate: Replicate,
+): ReplicationConfig {
+  const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RULE_PREFIX));
+  const base = Math.max(0, ...userRules.map((r) => r.priority ?? 0));
+  const ours = replicate.objects
+    ? [...arns].map(([peer, arn], i) => sitesyncRule(peer, arn, base + i + 1, replicate))
+    : [];
+  return { role: '', rules: [...userRules, ...ours] };
+}
+
+async function linkBucket(
+  site: PeerSite,
+  bucket: string,
+  peers: readonly PeerSite[],
+  ctx: { replicate: Replicate; changes: string[] },
+): Promise<void> {
+  const arns = new Map<string, string>();
+  for (const peer of peers)
+    arns.set(peer.name, await ensureTarget(site, bucket, peer, ctx.changes));
+  const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
+  const desired = desiredConfig(current, arns, ctx.replicate);
+  if (comparable(current) === comparable(desired)) return;
+  if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
+  else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
+  ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
+}
+
+/** Removes our targets (and rules) that point at sites no longer in the group. */
+async function unlinkRemoved(site: PeerSite, bucket: string, peers: readonly PeerSite[]) {
+  const stale: RemoteTargetMeta[] = (site.snap.buckets.get(bucket)?.targets ?? []).filter(
+    (t) =>
+      t.accessKey === REPLICATOR_USER && !peers.some((p) => sameEndpoint(p.endpoint, t.endpoint)),
+  );
+  for (const t of stale) await site.client.removeRemoteTarget(bucket, t.arn);
+  return stale.length;
+}
+
+/** Versioning on for every replicated bucket on every site (replication requires it). */
+async function ensureVersioning(site: PeerSite, bucket: string, changes: string[]): Promise<void> {
+  if (site.snap.buckets.get(bucket)?.versioning === 'Enabled') return;
+  await site.client.enableVersioning(bucket);
+  changes.push(`${site.name}: versioning on ${bucket}`);
+}
+
+/** Ensures peer links for `buckets` on every site, each site and bucket independently. */
+export async function ensurePeerLinks(
+  sites: readonly PeerSite[],
+  buckets: readonly string[],
+  replicate: Replicate,
+): Promise<LinkResult> {
+  const result: LinkResult = { changes: [], errors: [] };
+  const unversioned = new Set<string>();
+  await Promise.all(
+    sites.map(async (site) => {
+      for (const bucket of buckets) {
+        try {
+          await ensureVersioning(site, bucket, result.changes);
+        } catch (error: unknown) {
+          unversioned.add(bucket);
+          result.errors.push({ site: site.name, bucket, error });
+        }
+      }
+    }),
+  );
+  await Promise.all(
+    sites.map(async (site) => {
+      const peers = sites.filter((p) => p !== site);
+      for (const bucket of buckets.filter((b) => !unversioned.has(b))) {
+        try {
+          await linkBucket(site, bucket, peers, { replicate, changes: result.changes });
+          const removed = await unlinkRemoved(site, bucket, peers);
+          if (removed > 0)
+            result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
+        } catch (error: unknown) {
+          result.errors.push({ site: site.name, bucket, error });
+        }
+      }
+    }),
+  );
+  return result;
+}
+
+/** Removes every peer link and the replication account the operator created (finalizer). */
+export async function removePeerLinks(site: PeerSite): Promise<void> {
+  for (const [bucket, meta] of site.snap.buckets) {
+    const current = currentConfig(meta.replicationXML);
+    const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RULE_PREFIX));
+    if (userRules.length !== current.rules.length) {
+      if (userRules.length === 0) await site.client.deleteReplicationConfig(bucket);
+      else
+        await site.client.putReplicationConfigXML(
+          bucket,
+          buildReplicationXML({ role: '', rules: userRules }),
+        );
+    }
+    for (const t of meta.targets) {
+      if (t.accessKey === REPLICATOR_USER) await site.client.removeRemoteTarget(bucket, t.arn);
+    }
+  }
+  if (site.snap.iam.users.has(REPLICATOR_USER)) await site.client.deleteUser(REPLICATOR_USER);
+  if (site.snap.iam.policies.has(REPLICATOR_POLICY))
+    await site.client.deletePolicy(REPLICATOR_POLICY);
+}

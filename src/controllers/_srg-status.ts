@@ -1,0 +1,160 @@
+/**
+ * The status of a SiteReplicationGroup, derived by a pure function from what one reconcile saw
+ * and did. Conditions follow kstatus: Reconciling and Stalled are abnormal-true; Ready is True
+ * only when the generation is observed, every site is reachable and in sync, and nothing is
+ * pending.
+ */
+import type { SiteReplicationGroupStatus, SiteStatus } from '../api/site-replication-group.js';
+import { type Condition, type ConditionInput, setConditions } from '../runtime/conditions.js';
+
+export interface SiteOutcome {
+  name: string;
+  reachable: boolean;
+  deploymentID?: string | undefined;
+  /** Why the site could not be observed or synced; no secrets (SiteError messages). */
+  error?: { reason: string; message: string } | undefined;
+  buckets: { inSync: number; outOfSync: number };
+  iam: { inSync: number; outOfSync: number };
+  objects?: { pending: number; replicated: number; failed: number; bytes: number } | undefined;
+  merkleRoot?: string | undefined;
+  inSync: boolean;
+}
+
+export interface GroupOutcome {
+  generation: number;
+  mode: 'ActiveActive' | 'PrimarySecondary';
+  primary?: string | undefined;
+  sites: SiteOutcome[];
+  knownSites: string[];
+  lastSequence: number;
+  merkleRoot: string;
+  /** Changes applied to sites in this pass. */
+  changes: number;
+  /** The group cannot proceed without a change by the user. */
+  blocker?: { reason: string; message: string } | undefined;
+  paused: boolean;
+}
+
+/** `site: message`, unless the message already starts with the site's name. */
+function withSite(site: string, message: string): string {
+  return message.startsWith(`${site}: `) ? message : `${site}: ${message}`;
+}
+
+function siteStatus(s: SiteOutcome, prev: SiteStatus | undefined, now: string): SiteStatus {
+  return {
+    name: s.name,
+    ...(s.deploymentID
+      ? { deploymentID: s.deploymentID }
+      : prev?.deploymentID
+        ? { deploymentID: prev.deploymentID }
+        : {}),
+    reachable: s.reachable,
+    ...(s.inSync
+      ? { lastSyncTime: now }
+      : prev?.lastSyncTime
+        ? { lastSyncTime: prev.lastSyncTime }
+        : {}),
+    ...(s.error ? { lastError: `${s.error.reason}: ${s.error.message}`.slice(0, 1024) } : {}),
+    buckets: s.buckets,
+    iam: s.iam,
+    ...(s.objects ? { objects: s.objects } : prev?.objects ? { objects: prev.objects } : {}),
+    ...(s.merkleRoot ? { merkleRoot: s.merkleRoot } : {}),
+  };
+}
+
+const cond = (
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string,
+  gen: number,
+): ConditionInput => ({
+  type,
+  status: ok ? 'True' : 'False',
+  reason,
+  message,
+  observedGeneration: gen,
+});
+
+function conditionsOf(o: GroupOutcome): ConditionInput[] {
+  const g = o.generation;
+  const failing = o.sites.filter((s) => s.error);
+  const behind = o.sites.filter((s) => !s.inSync);
+  if (o.blocker) {
+    return [
+      cond('Ready', false, o.blocker.reason, o.blocker.message, g),
+      cond('Stalled', true, o.blocker.reason, o.blocker.message, g),
+      cond('Reconciling', false, o.blocker.reason, 'Waiting for a change of the spec', g),
+      cond('Degraded', false, 'AsExpected', '', g),
+    ];
+  }
+  const degraded = failing.length > 0;
+  const degradedMsg = failing.map((s) => withSite(s.name, s.error?.message ?? '')).join('; ');
+  const degradedReason = failing[0]?.error?.reason ?? 'AsExpected';
+  const reconciling = o.changes > 0 && !o.paused;
+  const ready = !degraded && behind.length === 0 && !reconciling;
+  let reason = 'Synced';
+  let message = `${o.sites.length} sites in sync`;
+  if (o.paused) [reason, message] = ['Paused', 'spec.paused is true: observing only'];
+  if (reconciling) [reason, message] = ['Progressing', `Applied ${o.changes} changes; verifying`];
+  if (degraded) [reason, message] = [degradedReason, degradedMsg];
+  else if (!ready && !reconciling && !o.paused) {
+    [reason, message] = ['OutOfSync', `Not in sync: ${behind.map((s) => s.name).join(', ')}`];
+  }
+  return [
+    cond('Ready', ready, ready ? 'Synced' : reason, ready ? message : message, g),
+    cond(
+      'Reconciling',
+      reconciling,
+      reconciling ? 'Progressing' : 'Idle',
+      reconciling ? message : '',
+      g,
+    ),
+    cond('Degraded', degraded, degradedReason, degradedMsg, g),
+    cond('Stalled', false, 'AsExpected', '', g),
+  ];
+}
+
+export function deriveStatus(
+  prev: SiteReplicationGroupStatus | undefined,
+  o: GroupOutcome,
+  now: Date,
+): SiteReplicationGroupStatus {
+  const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const prevSites = new Map((prev?.sites ?? []).map((s) => [s.name, s]));
+  const conditions: Condition[] = setConditions(prev?.conditions, conditionsOf(o), now);
+  return {
+    observedGeneration: o.generation,
+    conditions,
+    mode: o.mode,
+    ...(o.primary ? { primary: o.primary } : {}),
+    knownSites: o.knownSites,
+    sites: o.sites.map((s) => siteStatus(s, prevSites.get(s.name), ts)),
+    sitesReachable: `${o.sites.filter((s) => s.reachable).length}/${o.sites.length}`,
+    sitesInSync: `${o.sites.filter((s) => s.inSync).length}/${o.sites.length}`,
+    lastSequence: o.lastSequence,
+    merkleRoot: o.merkleRoot,
+  };
+}
+
+/** The status for a spec the operator cannot act on (terminal until the generation changes). */
+export function invalidSpecStatus(
+  prev: SiteReplicationGroupStatus | undefined,
+  generation: number,
+  message: string,
+  now: Date,
+): SiteReplicationGroupStatus {
+  return {
+    ...prev,
+    observedGeneration: generation,
+    conditions: setConditions(
+      prev?.conditions,
+      [
+        cond('Ready', false, 'InvalidSpec', message, generation),
+        cond('Stalled', true, 'InvalidSpec', message, generation),
+        cond('Reconciling', false, 'InvalidSpec', '', generation),
+      ],
+      now,
+    ),
+  };
+}

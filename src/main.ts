@@ -1,0 +1,129 @@
+/** Wiring only: configuration, clients, controllers, leader election, HTTP, signals. */
+import { hostname } from 'node:os';
+
+import { KubeConfig } from '@kubernetes/client-node';
+
+import type { SiteReplicationGroup } from './api/site-replication-group.js';
+import { parseConfig } from './config.js';
+import {
+  SRG_RESOURCE,
+  SiteReplicationGroupController,
+} from './controllers/site-replication-group.js';
+import { startHttpServer } from './observe/http.js';
+import { newLogger } from './observe/logger.js';
+import { Metrics } from './observe/metrics.js';
+import { Controller } from './runtime/controller.js';
+import { EventRecorder } from './runtime/events.js';
+import { Informer } from './runtime/informer.js';
+import { KubeClient } from './runtime/kube-client.js';
+import type { Logger } from './runtime/logger.js';
+import { runManager } from './runtime/manager.js';
+import { newSiteClient } from './sites/new-site-client.js';
+
+async function main(): Promise<number> {
+  const config = parseConfig(process.env);
+  const pino = newLogger(config.LOG_LEVEL);
+  const log = pino as unknown as Logger;
+  const kc = new KubeConfig();
+  if (config.KUBECONFIG) kc.loadFromFile(config.KUBECONFIG);
+  else kc.loadFromDefault();
+  const client = new KubeClient(kc);
+  const metrics = new Metrics();
+  const namespace = config.WATCH_NAMESPACE === '' ? undefined : config.WATCH_NAMESPACE;
+
+  const srgInformer = new Informer<SiteReplicationGroup & { metadata: { name: string } }>(
+    client,
+    SRG_RESOURCE,
+    {
+      ...(namespace ? { namespace } : {}),
+      log,
+    },
+  );
+  const recorder = new EventRecorder(client, 'sitesync-operator', { log });
+  const srg = new SiteReplicationGroupController({
+    client,
+    informer: srgInformer,
+    newSite: newSiteClient,
+    recorder,
+    siteTimeoutMs: config.SITE_TIMEOUT_MS,
+    observer: {
+      siteObserved: (g, site, up) =>
+        metrics.siteUp.set({ namespace: g.namespace, group: g.name, site }, up ? 1 : 0),
+      siteSynced: (g, site, out) => {
+        metrics.outOfSync.set(
+          { namespace: g.namespace, group: g.name, site, kind: 'buckets' },
+          out.buckets,
+        );
+        metrics.outOfSync.set(
+          { namespace: g.namespace, group: g.name, site, kind: 'iam' },
+          out.iam,
+        );
+        if (out.buckets + out.iam === 0) {
+          metrics.lastSync.set({ namespace: g.namespace, group: g.name, site }, Date.now() / 1000);
+        }
+      },
+      changesApplied: (g, action, n) =>
+        metrics.appliedChanges.inc({ namespace: g.namespace, group: g.name, action }, n),
+      siteCall: (site, op) => metrics.siteCalls.inc({ site, op }),
+    },
+  });
+  const srgController = new Controller({
+    name: 'sitereplicationgroup',
+    informer: srgInformer,
+    reconcile: srg.reconcile,
+    workers: config.WORKERS,
+    log,
+    observer: metrics.observer(),
+  });
+
+  let ready = false;
+  const http = await startHttpServer({
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+    metrics,
+    ready: () => ready,
+  });
+  const stop = new AbortController();
+  const onSignal = (signal: string) => {
+    log.info({ signal }, 'Received signal, draining');
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  void srgInformer.waitForSync().then(() => {
+    ready = true;
+  });
+  log.info(
+    { namespace: namespace ?? '(all)', leaderElection: config.LEADER_ELECT },
+    'Started sitesync operator',
+  );
+  const identity = config.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const exit = await runManager(
+    {
+      client,
+      runnables: [srgController],
+      ...(config.LEADER_ELECT
+        ? {
+            leaderElection: {
+              namespace: config.LEASE_NAMESPACE,
+              name: config.LEASE_NAME,
+              identity,
+            },
+          }
+        : {}),
+      log,
+    },
+    stop.signal,
+  );
+  http.close();
+  log.info({ exit }, 'Stopped sitesync operator');
+  return exit === 'stopped' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);

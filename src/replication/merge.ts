@@ -1,0 +1,361 @@
+/**
+ * Three-way merge of a group's replicated entities, with a base per site.
+ *
+ * Every replicated thing is an entity: a key (`bucket:photos`, `user:alice`, ...) and the digest
+ * of its content, or absent. Per key, over the keys the reachable sites hold, the agreed state
+ * holds, and the joined sites' deviations name:
+ *
+ * 1. A joined site's base is its deviation for the key if it has one, else the agreed digest.
+ *    A site that has not joined has no base: it never votes, it only receives, so the emptiness
+ *    of a new site is never read as deletions. An unreachable site neither votes nor receives
+ *    and keeps its base, so its stale value is not taken for a change when it returns.
+ * 2. The voters are the reachable joined sites whose value differs from their base. On an
+ *    initial join (no site has joined yet) there are no bases: every reachable site that holds
+ *    the key votes for its digest, and absence is no vote; but a digest an unfinished earlier
+ *    initial join agreed on stands while a reachable site holds it.
+ * 3. No voter: the target is the agreed digest (re-applied where a site still differs, e.g.
+ *    after a failed apply). Voters that agree: their value is the target (absent = a deletion,
+ *    which propagates). Voters that disagree: a conflict, won by the newest `updatedAt` when
+ *    every voter has one, else by the first voter in priority (site) order.
+ * 4. Every reachable site whose value differs from the target gets a `Put` (copied from the
+ *    first reachable site that holds the target digest) or a `Delete`. When no reachable site
+ *    holds the target digest, the key is `blocked` and gets no action.
+ *
+ * `nextAgreed` turns a plan and its outcomes into the next agreed state: targets become the
+ * agreed digests, and a site whose value (or, unreachable, whose base) still differs from the
+ * target keeps it as a deviation. Pure and deterministic: output sorted by key, then site order.
+ */
+import {
+  ABSENT,
+  type AgreedState,
+  agreedBase,
+  agreedDigest,
+  siteDeviations,
+} from './agreed-state.js';
+
+export interface Entity {
+  digest: string;
+  /** When the site last changed it (ms since the epoch), if the site knows. */
+  updatedAt?: number | undefined;
+}
+
+export interface MergeSite {
+  name: string;
+  reachable: boolean;
+  /** Has taken part in a merge (is in `AgreedState.joined`): only joined sites have a base. */
+  joined: boolean;
+  entities: ReadonlyMap<string, Entity>;
+}
+
+export interface MergeInput {
+  /** In priority order: the primary first. Names are unique. */
+  sites: readonly MergeSite[];
+  agreed: AgreedState;
+  /** Keys the merge leaves alone: no action, and their agreed entries are carried over. */
+  ignore?: ((key: string) => boolean) | undefined;
+}
+
+/** Copy the entity `key` with digest `digest` from site `from` to site `site`. */
+export interface PutEntity {
+  kind: 'Put';
+  key: string;
+  site: string;
+  from: string;
+  digest: string;
+}
+
+/** Delete the entity `key` on site `site`. */
+export interface DeleteEntity {
+  kind: 'Delete';
+  key: string;
+  site: string;
+}
+
+export type MergeAction = PutEntity | DeleteEntity;
+
+export interface ConflictCandidate {
+  site: string;
+  /** null: the site deleted the entity. */
+  digest: string | null;
+}
+
+export type ConflictReason = 'newest' | 'priority';
+
+export interface MergeConflict {
+  key: string;
+  /** The changed sites, in priority order. */
+  candidates: readonly ConflictCandidate[];
+  winner: string;
+  reason: ConflictReason;
+}
+
+/** A key whose target digest no reachable site holds (it lives on an unreachable site only). */
+export interface BlockedKey {
+  key: string;
+  digest: string;
+}
+
+/** `unchanged`: no site changed the key; `changed`: the changed sites agreed; `conflict`. */
+export type DecisionCause = 'unchanged' | 'changed' | 'conflict';
+
+export interface MergeDecision {
+  key: string;
+  /** The digest every site should hold; null: absent everywhere. */
+  target: string | null;
+  cause: DecisionCause;
+}
+
+export interface MergePlan {
+  /** No site had joined: an initial join, where presence votes and absence does not. */
+  bootstrap: boolean;
+  /** One per key considered (ignored keys are not), sorted by key. */
+  decisions: readonly MergeDecision[];
+  /** Sorted by key, then site priority. */
+  actions: readonly MergeAction[];
+  conflicts: readonly MergeConflict[];
+  blocked: readonly BlockedKey[];
+  /** What the plan was made from; `nextAgreed` reads it. */
+  basis: { sites: readonly MergeSite[]; agreed: AgreedState };
+}
+
+/** What became of a planned action; `{ ...action, ok }` is one. */
+export interface ActionOutcome {
+  site: string;
+  key: string;
+  ok: boolean;
+}
+
+interface _Context {
+  sites: readonly MergeSite[];
+  reachable: readonly MergeSite[];
+  agreed: AgreedState;
+  bootstrap: boolean;
+}
+
+interface _Vote {
+  site: string;
+  value: string | null;
+  updatedAt: number | undefined;
+}
+
+interface _Decided {
+  decision: MergeDecision;
+  conflict?: MergeConflict | undefined;
+}
+
+const _compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function _valueOf(site: MergeSite, key: string): string | null {
+  return site.entities.get(key)?.digest ?? null;
+}
+
+function _checkNames(sites: readonly MergeSite[]): void {
+  const seen = new Set<string>();
+  for (const { name } of sites) {
+    if (seen.has(name)) throw new Error(`planMerge: site ${JSON.stringify(name)} is listed twice`);
+    seen.add(name);
+  }
+}
+
+function _keys(input: MergeInput): string[] {
+  const keys = new Set(Object.keys(input.agreed.entities));
+  for (const site of input.sites) {
+    if (site.reachable) for (const key of site.entities.keys()) keys.add(key);
+    if (site.joined) {
+      for (const key of Object.keys(siteDeviations(input.agreed, site.name))) keys.add(key);
+    }
+  }
+  return [...keys].filter((key) => !input.ignore?.(key)).sort(_compare);
+}
+
+function _isVote(ctx: _Context, site: MergeSite, key: string, value: string | null): boolean {
+  if (ctx.bootstrap) return value !== null;
+  return site.joined && value !== agreedBase(ctx.agreed, site.name, key);
+}
+
+function _votes(ctx: _Context, key: string): _Vote[] {
+  const votes: _Vote[] = [];
+  for (const site of ctx.reachable) {
+    const entity = site.entities.get(key);
+    const value = entity?.digest ?? null;
+    if (!_isVote(ctx, site, key, value)) continue;
+    const at = entity?.updatedAt;
+    votes.push({ site: site.name, value, updatedAt: Number.isFinite(at) ? at : undefined });
+  }
+  return votes;
+}
+
+/** The vote with the newest timestamp (the first such in priority order), if all have one. */
+function _newest(votes: readonly _Vote[]): _Vote | undefined {
+  let newest: _Vote | undefined;
+  for (const vote of votes) {
+    if (vote.updatedAt === undefined) return undefined;
+    if (newest?.updatedAt === undefined || vote.updatedAt > newest.updatedAt) newest = vote;
+  }
+  return newest;
+}
+
+function _conflict(key: string, votes: readonly _Vote[], first: _Vote): _Decided {
+  const newest = _newest(votes);
+  const winner = newest ?? first;
+  return {
+    decision: { key, target: winner.value, cause: 'conflict' },
+    conflict: {
+      key,
+      candidates: votes.map(({ site, value }) => ({ site, digest: value })),
+      winner: winner.site,
+      reason: newest === undefined ? 'priority' : 'newest',
+    },
+  };
+}
+
+/**
+ * On an initial join that an earlier round left unfinished (no site could join), the digest that
+ * round agreed on stands while a reachable site holds it: partial progress never flips it.
+ */
+function _standing(ctx: _Context, key: string): MergeDecision | undefined {
+  const agreed = agreedDigest(ctx.agreed, key);
+  if (!ctx.bootstrap || agreed === null) return undefined;
+  if (!ctx.reachable.some((site) => _valueOf(site, key) === agreed)) return undefined;
+  return { key, target: agreed, cause: 'unchanged' };
+}
+
+function _decide(ctx: _Context, key: string): _Decided {
+  const standing = _standing(ctx, key);
+  if (standing !== undefined) return { decision: standing };
+  const votes = _votes(ctx, key);
+  const first = votes[0];
+  if (first === undefined) {
+    return { decision: { key, target: agreedDigest(ctx.agreed, key), cause: 'unchanged' } };
+  }
+  if (votes.every((vote) => vote.value === first.value)) {
+    return { decision: { key, target: first.value, cause: 'changed' } };
+  }
+  return _conflict(key, votes, first);
+}
+
+/** Actions bringing every reachable site to the target, or a blocked key. */
+function _act(ctx: _Context, decision: MergeDecision): MergeAction[] | BlockedKey {
+  const { key, target } = decision;
+  const behind = ctx.reachable.filter((site) => _valueOf(site, key) !== target);
+  if (behind.length === 0) return [];
+  if (target === null) return behind.map((site) => ({ kind: 'Delete', key, site: site.name }));
+  const from = ctx.reachable.find((site) => _valueOf(site, key) === target);
+  if (from === undefined) return { key, digest: target };
+  return behind.map((site) => ({
+    kind: 'Put',
+    key,
+    site: site.name,
+    from: from.name,
+    digest: target,
+  }));
+}
+
+/** Plans the actions that bring every reachable site to the merged state. Pure. */
+export function planMerge(input: MergeInput): MergePlan {
+  _checkNames(input.sites);
+  const ctx: _Context = {
+    sites: input.sites,
+    reachable: input.sites.filter((site) => site.reachable),
+    agreed: input.agreed,
+    bootstrap: !input.sites.some((site) => site.joined),
+  };
+  const decisions: MergeDecision[] = [];
+  const actions: MergeAction[] = [];
+  const conflicts: MergeConflict[] = [];
+  const blocked: BlockedKey[] = [];
+  for (const key of _keys(input)) {
+    const { decision, conflict } = _decide(ctx, key);
+    decisions.push(decision);
+    if (conflict !== undefined) conflicts.push(conflict);
+    const acted = _act(ctx, decision);
+    if (Array.isArray(acted)) actions.push(...acted);
+    else blocked.push(acted);
+  }
+  const basis = { sites: input.sites, agreed: input.agreed };
+  return { bootstrap: ctx.bootstrap, decisions, actions, conflicts, blocked, basis };
+}
+
+/** site -> key -> whether the planned action succeeded (no outcome = failed). */
+function _results(
+  actions: readonly MergeAction[],
+  outcomes: Iterable<ActionOutcome>,
+): Map<string, Map<string, boolean>> {
+  const succeeded = new Set<string>();
+  for (const o of outcomes) if (o.ok) succeeded.add(JSON.stringify([o.site, o.key]));
+  const results = new Map<string, Map<string, boolean>>();
+  for (const { site, key } of actions) {
+    const bySite = results.get(site) ?? new Map<string, boolean>();
+    bySite.set(key, succeeded.has(JSON.stringify([site, key])));
+    results.set(site, bySite);
+  }
+  return results;
+}
+
+function _sortedRecord(entries: Iterable<[string, string]>): Record<string, string> {
+  return Object.fromEntries([...entries].sort(([a], [b]) => _compare(a, b)));
+}
+
+function _entities(plan: MergePlan, decided: ReadonlySet<string>): Record<string, string> {
+  const carried = Object.entries(plan.basis.agreed.entities).filter(([key]) => !decided.has(key));
+  const targets = plan.decisions.flatMap(({ key, target }): [string, string][] =>
+    target === null ? [] : [[key, target]],
+  );
+  return _sortedRecord([...carried, ...targets]);
+}
+
+/** A site's value once the outcomes are in; for an unreachable site, its unchanged base. */
+function _valueAfter(
+  plan: MergePlan,
+  site: MergeSite,
+  decision: MergeDecision,
+  results: ReadonlyMap<string, boolean> | undefined,
+): string | null {
+  if (!site.reachable) return agreedBase(plan.basis.agreed, site.name, decision.key);
+  if (results?.get(decision.key) === true) return decision.target;
+  return _valueOf(site, decision.key);
+}
+
+function _deviations(
+  plan: MergePlan,
+  site: MergeSite,
+  results: ReadonlyMap<string, boolean> | undefined,
+  decided: ReadonlySet<string>,
+): Record<string, string> {
+  const previous = site.joined ? siteDeviations(plan.basis.agreed, site.name) : {};
+  const carried = Object.entries(previous).filter(([key]) => !decided.has(key));
+  const deviating = plan.decisions.flatMap((decision): [string, string][] => {
+    const after = _valueAfter(plan, site, decision, results);
+    return after === decision.target ? [] : [[decision.key, after ?? ABSENT]];
+  });
+  return _sortedRecord([...carried, ...deviating]);
+}
+
+/**
+ * The agreed state after `plan` was executed with `outcomes` (an action without an outcome
+ * counts as failed). A site joins once it was reachable and none of its actions failed.
+ */
+export function nextAgreed(plan: MergePlan, outcomes: Iterable<ActionOutcome>): AgreedState {
+  const results = _results(plan.actions, outcomes);
+  const failed = (site: MergeSite) => [...(results.get(site.name)?.values() ?? [])].includes(false);
+  const joined = plan.basis.sites.filter(
+    (site) => site.joined || (site.reachable && !failed(site)),
+  );
+  const decided = new Set(plan.decisions.map(({ key }) => key));
+  const deviations = joined
+    .map((site): [string, Record<string, string>] => [
+      site.name,
+      _deviations(plan, site, results.get(site.name), decided),
+    ])
+    .filter(([, record]) => Object.keys(record).length > 0);
+  const applied = [...results.values()].reduce(
+    (n, bySite) => n + [...bySite.values()].filter(Boolean).length,
+    0,
+  );
+  return {
+    entities: _entities(plan, decided),
+    deviations: Object.fromEntries(deviations),
+    joined: joined.map(({ name }) => name),
+    sequence: plan.basis.agreed.sequence + applied,
+  };
+}
