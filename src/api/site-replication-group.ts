@@ -170,6 +170,14 @@ export const SiteReplicationGroupStatusSchema = z.object({
   sitesReachable: z.string().optional().describe('Reachable sites out of all, e.g. 3/3.'),
   sitesInSync: z.string().optional().describe('Sites whose merkle root equals the group root.'),
   lastSequence: count.optional().describe('Monotonic count of changes applied to sites.'),
+  lastResync: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/resync annotation last acted on.'),
+  lastRecover: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/recover annotation last acted on.'),
   merkleRoot: z.string().optional().describe('Digest of the agreed replicated state.'),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;

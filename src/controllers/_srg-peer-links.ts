@@ -107,11 +107,13 @@ async function ensureTarget(
   bucket: string,
   peer: PeerSite,
   changes: string[],
-): Promise<string> {
+): Promise<{ arn: string; created: boolean }> {
   const existing = site.snap.buckets
     .get(bucket)
     ?.targets.find((t) => sameEndpoint(t.endpoint, peer.endpoint) && t.targetBucket === bucket);
-  if (existing && existing.accessKey === peer.replicator.accessKey) return existing.arn;
+  if (existing && existing.accessKey === peer.replicator.accessKey) {
+    return { arn: existing.arn, created: false };
+  }
   if (existing) await site.client.removeRemoteTarget(bucket, existing.arn);
   const arn = await site.client.setRemoteTarget(bucket, {
     endpoint: peer.endpoint,
@@ -121,7 +123,7 @@ async function ensureTarget(
     region: peer.region,
   });
   changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
-  return arn;
+  return { arn, created: true };
 }
 
 function sitesyncRule(peer: string, arn: string, priority: number, r: Replicate): ReplicationRule {
@@ -167,17 +169,25 @@ async function linkBucket(
   site: PeerSite,
   bucket: string,
   peers: readonly PeerSite[],
-  ctx: { replicate: Replicate; changes: string[] },
+  ctx: { replicate: Replicate; changes: string[]; resync: boolean },
 ): Promise<void> {
   const arns = new Map<string, string>();
-  for (const peer of peers)
-    arns.set(peer.name, await ensureTarget(site, bucket, peer, ctx.changes));
+  const fresh: string[] = [];
+  for (const peer of peers) {
+    const t = await ensureTarget(site, bucket, peer, ctx.changes);
+    arns.set(peer.name, t.arn);
+    if (t.created || ctx.resync) fresh.push(t.arn);
+  }
   const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
   const desired = desiredConfig(current, arns, ctx.replicate);
-  if (comparable(current) === comparable(desired)) return;
-  if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
-  else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
-  ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
+  if (comparable(current) !== comparable(desired)) {
+    if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
+    else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
+    ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
+  }
+  // A new target (a new site, or a re-created link) gets the objects that already exist.
+  if (!ctx.replicate.objects) return;
+  for (const arn of fresh) await site.client.resyncTarget(bucket, arn);
 }
 
 /** Removes our targets (and rules) that point at sites no longer in the group. */
@@ -201,7 +211,7 @@ async function ensureVersioning(site: PeerSite, bucket: string, changes: string[
 export async function ensurePeerLinks(
   sites: readonly PeerSite[],
   buckets: readonly string[],
-  replicate: Replicate,
+  opts: { replicate: Replicate; resync: boolean },
 ): Promise<LinkResult> {
   const result: LinkResult = { changes: [], errors: [] };
   const unversioned = new Set<string>();
@@ -222,10 +232,11 @@ export async function ensurePeerLinks(
       const peers = sites.filter((p) => p !== site);
       for (const bucket of buckets.filter((b) => !unversioned.has(b))) {
         try {
-          await linkBucket(site, bucket, peers, { replicate, changes: result.changes });
+          await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
           const removed = await unlinkRemoved(site, bucket, peers);
-          if (removed > 0)
+          if (removed > 0) {
             result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
+          }
         } catch (error: unknown) {
           result.errors.push({ site: site.name, bucket, error });
         }

@@ -33,6 +33,9 @@ export interface GroupOutcome {
   /** The group cannot proceed without a change by the user. */
   blocker?: { reason: string; message: string } | undefined;
   paused: boolean;
+  /** Annotation values acted on in this pass (they stay as before when undefined). */
+  lastResync?: string | undefined;
+  lastRecover?: string | undefined;
 }
 
 /** `site: message`, unless the message already starts with the site's name. */
@@ -134,7 +137,13 @@ export function deriveStatus(
     sitesInSync: `${o.sites.filter((s) => s.inSync).length}/${o.sites.length}`,
     lastSequence: o.lastSequence,
     merkleRoot: o.merkleRoot,
+    ...pick('lastResync', o.lastResync ?? prev?.lastResync),
+    ...pick('lastRecover', o.lastRecover ?? prev?.lastRecover),
   };
+}
+
+function pick<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 /** The status for a spec the operator cannot act on (terminal until the generation changes). */

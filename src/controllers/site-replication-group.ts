@@ -428,7 +428,10 @@ export class SiteReplicationGroupController {
           (o) => o.snap.buckets.has(b) || !failures.has(`${o.site.name}\u0000${bucketKey(b)}`),
         ),
       );
-    const result = await ensurePeerLinks(peers, buckets, pass.spec.replicate);
+    const result = await ensurePeerLinks(peers, buckets, {
+      replicate: pass.spec.replicate,
+      resync: resyncRequested(pass.obj),
+    });
     for (const e of result.errors)
       failures.set(`${e.site}\u0000link:${e.bucket ?? ''}`, errorMessage(e.error));
     if (result.changes.length > 0) {
@@ -472,6 +475,12 @@ export class SiteReplicationGroupController {
         changes: r.changes,
         blocker: r.blocker,
         paused: pass.spec.paused,
+        ...(r.plan && !r.blocker && r.failures.size === 0
+          ? {
+              lastResync: pass.obj.metadata.annotations?.[RESYNC_ANNOTATION],
+              lastRecover: pass.obj.metadata.annotations?.[RECOVER_ANNOTATION],
+            }
+          : {}),
       },
       this.now(),
     );
@@ -588,6 +597,15 @@ export class SiteReplicationGroupController {
     await removeFinalizer(this.deps.client, SRG_RESOURCE, obj, FINALIZER);
     ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
   }
+}
+
+export const RESYNC_ANNOTATION = 'sitesync.io/resync';
+export const RECOVER_ANNOTATION = 'sitesync.io/recover';
+
+/** The resync annotation holds a value not yet acted on (status.lastResync records it). */
+function resyncRequested(obj: SiteReplicationGroup): boolean {
+  const v = obj.metadata.annotations?.[RESYNC_ANNOTATION];
+  return v !== undefined && v !== obj.status?.lastResync;
 }
 
 function actionId(a: { site: string; key: string }): string {

@@ -599,7 +599,7 @@ describe('planMerge properties', () => {
           p.decisions.filter((d) => d.target !== null).map((d) => [d.key, d.target]);
         expect(present(second)).toEqual(present(first.plan));
       }),
-      { numRuns: 30000 },
+      { numRuns: 500 },
     );
   });
 
@@ -617,7 +617,7 @@ describe('planMerge properties', () => {
         const third = planMerge({ sites: second.sites, agreed: second.agreed });
         checkSettled(third, second.sites, new Set(second.plan.blocked.map((b) => b.key)));
       }),
-      { numRuns: 30000 },
+      { numRuns: 500 },
     );
   });
 
@@ -641,7 +641,7 @@ describe('planMerge properties', () => {
           expect(returning.has(a.site) || blocked.has(a.key)).toBe(true);
         }
       }),
-      { numRuns: 30000 },
+      { numRuns: 500 },
     );
   });
 
@@ -716,7 +716,7 @@ describe('planMerge properties', () => {
         const after = planMerge({ ...input, sites });
         for (const d of deletes(after)) expect(deletes(plan)).toContainEqual(d);
       }),
-      { numRuns: 30000 },
+      { numRuns: 500 },
     );
   });
 });

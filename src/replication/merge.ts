@@ -22,8 +22,10 @@
  *    holds the target digest, the key is `blocked` and gets no action.
  *
  * `nextAgreed` turns a plan and its outcomes into the next agreed state: targets become the
- * agreed digests, and a site whose value (or, unreachable, whose base) still differs from the
- * target keeps it as a deviation. Pure and deterministic: output sorted by key, then site order.
+ * agreed digests, and a joined site whose value (or, unreachable, whose base) still differs from
+ * the target keeps it as a deviation. A reachable site none of whose actions failed joins;
+ * `sequence` grows by the actions that succeeded. Ignored keys keep their agreed entries.
+ * Pure and deterministic: output sorted by key, then site priority.
  */
 import {
   ABSENT,

@@ -340,7 +340,7 @@ const DOCUMENT_CASES: Case[] = [
       at(
         0,
         'destination.bucket',
-        'with an empty role, MinIO needs a remote-target ARN (arn:minio:replication:...) or destination.site here',
+        'arn:aws:s3:::<bucket> needs the legacy form (role = remote-target ARN); with an empty role, MinIO needs a remote-target ARN (arn:minio:replication:...) or destination.site here',
         'to-b',
       ),
     ],
@@ -401,8 +401,12 @@ const RULE_CASES: Case[] = [
     'two MinIO rules without priority (both 0)',
     'minio',
     BASE.minio([
-      without(minioRule(), 'priority'),
-      without(minioRule({ id: 'to-c', destination: { bucket: `${TARGET}-c` } }), 'priority'),
+      without(minioRule(), 'priority', 'filter'),
+      without(
+        minioRule({ id: 'to-c', destination: { bucket: `${TARGET}-c` } }),
+        'priority',
+        'filter',
+      ),
     ]),
     [
       at(
@@ -627,12 +631,6 @@ const RULE_CASES: Case[] = [
         0,
         'destination.bucket',
         "destination.bucket must be a remote-target ARN (arn:minio:replication:...) or arn:aws:s3:::<bucket> on MinIO, not 'http://site-b:9000/dest'",
-        'to-b',
-      ),
-      at(
-        0,
-        'destination.bucket',
-        'with an empty role, MinIO needs a remote-target ARN (arn:minio:replication:...) or destination.site here',
         'to-b',
       ),
     ],

@@ -596,10 +596,12 @@ function _checkMinioRole(report: _Report, config: ReplicationConfig, root: strin
   );
   if (role === '') {
     for (const [rule, i] of resolved) {
-      if (!(rule.destination.bucket ?? '').startsWith(MINIO_TARGET_ARN_PREFIX)) {
+      // A legacy arn:aws:s3::: destination needs the target ARN in role; other forms are
+      // reported by _checkBucketArn.
+      if ((rule.destination.bucket ?? '').startsWith(S3_BUCKET_ARN_PREFIX)) {
         report.add(
           `${root}.rules[${i}].destination.bucket`,
-          `with an empty role, MinIO needs a remote-target ARN (${MINIO_TARGET_ARN_PREFIX}...) or destination.site here`,
+          `${S3_BUCKET_ARN_PREFIX}<bucket> needs the legacy form (role = remote-target ARN); with an empty role, MinIO needs a remote-target ARN (${MINIO_TARGET_ARN_PREFIX}...) or destination.site here`,
           _label(rule, i),
         );
       }

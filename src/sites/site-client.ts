@@ -132,6 +132,8 @@ export interface PeerLinkOps {
   /** Creates the target (or returns the ARN of an identical one). */
   setRemoteTarget(bucket: string, target: RemoteTargetRequest): Promise<string>;
   removeRemoteTarget(bucket: string, arn: string): Promise<void>;
+  /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
+  resyncTarget(bucket: string, arn: string): Promise<void>;
 }
 
 export interface ReplicationProgress {

@@ -241,6 +241,16 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     await this.admin.removeRemoteTarget(bucket, arn);
   }
 
+  /** `PUT /{bucket}?replication-reset&arn=`: replicate existing objects to that target again. */
+  async resyncTarget(bucket: string, arn: string): Promise<void> {
+    await this.transport.send({
+      op: 's3:ResetBucketReplication',
+      method: 'PUT',
+      path: `/${bucket}`,
+      query: { 'replication-reset': '', arn },
+    });
+  }
+
   close(): void {
     this.s3.destroy();
     void this.admin.close();
