@@ -43,7 +43,7 @@ export const ReplicationStatusSchema = z
 export type ReplicationStatus = z.infer<typeof ReplicationStatusSchema>;
 
 const statusField = (what: string) =>
-  ReplicationStatusSchema.describe(`Whether ${what}: Enabled or Disabled.`);
+  ReplicationStatusSchema.describe(`Enabled or Disabled: whether ${what}.`);
 
 const PrefixSchema = z.string().max(MAX_PREFIX_LENGTH);
 
@@ -212,6 +212,7 @@ export const ReplicationDestinationSchema = z
       ),
     account: z
       .string()
+      .length(12)
       .regex(/^[0-9]{12}$/)
       .optional()
       .describe('AWS account ID (12 digits) that owns the destination bucket (S3).'),

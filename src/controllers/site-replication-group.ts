@@ -292,7 +292,7 @@ export class SiteReplicationGroupController {
         message: `spec.sites: joined site(s) ${removed.join(', ')} were removed; set spec.allowSiteRemoval to allow it`,
       };
     }
-    if (agreed.joined.length > 0) return undefined;
+    if (agreed.joined.length > 0) return this.newSitesEmpty(pass);
     const withData = observed
       .filter((o) => o.ok && this.entities(pass, o.snap).size > 0)
       .map((o) => o.site.name);
@@ -310,6 +310,27 @@ export class SiteReplicationGroupController {
       };
     }
     return undefined;
+  }
+
+  /**
+   * A site joining an existing group must be empty: it only receives, so anything of its own
+   * would be overwritten. What it holds that equals the agreed state (a partial earlier copy)
+   * is fine.
+   */
+  private newSitesEmpty(pass: Pass): { reason: string; message: string } | undefined {
+    const { agreed } = pass;
+    const foreign = pass.observed.filter(
+      (o) =>
+        o.ok &&
+        !agreed.joined.includes(o.site.name) &&
+        [...this.entities(pass, o.snap)].some(([k, e]) => agreed.entities[k] !== e.digest),
+    );
+    if (foreign.length === 0) return undefined;
+    const names = foreign.map((o) => o.site.name).join(', ');
+    return {
+      reason: 'NewSiteNotEmpty',
+      message: `A site joining the group must be empty, but ${names} holds buckets or IAM entities of its own`,
+    };
   }
 
   /** Applies the plan: per target site in phase order (creations, then deletions reversed). */

@@ -28,7 +28,12 @@ describe('logger', () => {
     );
     await new Promise((r) => setImmediate(r));
     const text = lines.join('');
-    for (const s of ['s3cr3t-value', 'AKIA-VALUE', 'c2VjcmV0', 'hunter2']) expect(text).not.toContain(s);
-    expect(JSON.parse(text)).toMatchObject({ level: 'info', msg: 'Observed site', site: { name: 'a' } });
+    for (const s of ['s3cr3t-value', 'AKIA-VALUE', 'c2VjcmV0', 'hunter2'])
+      expect(text).not.toContain(s);
+    expect(JSON.parse(text)).toMatchObject({
+      level: 'info',
+      msg: 'Observed site',
+      site: { name: 'a' },
+    });
   });
 });

@@ -16,7 +16,8 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sitesync_' });
+    if (opts.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'sitesync_' });
     this.reconcileTotal = new Counter({
       name: 'sitesync_reconcile_total',
       help: 'Reconciles by controller and result (success, error)',

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 
 import { stopProcess } from './processes.js';
-import { type MinioServer, readStack, STACK_DIR, startMinio } from './stack.js';
+import {
+  type MinioServer,
+  readStack,
+  restartProcess,
+  STACK_DIR,
+  startMinio,
+  waitMinioReady,
+} from './stack.js';
 
 /** A throwaway MinIO server for one test file, sharing the stack's KMS key. */
 export async function startThrowawayMinio(

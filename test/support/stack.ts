@@ -254,7 +254,13 @@ function randomSecret(): string {
 /** Starts one MinIO server, single drive, on a free port. Used for the sites and by tests. */
 export async function startMinio(
   dir: string,
-  opts: { name: string; accessKey?: string; secretKey?: string; kmsSecretKey: string },
+  opts: {
+    name: string;
+    accessKey?: string;
+    secretKey?: string;
+    kmsSecretKey: string;
+    env?: Record<string, string>;
+  },
 ): Promise<MinioServer> {
   const port = await freePort();
   const server: MinioServer = {
@@ -276,6 +282,7 @@ export async function startMinio(
       MINIO_BROWSER: 'off',
       MINIO_CI_CD: '1',
       MINIO_UPDATE: 'off',
+      ...opts.env,
     },
   });
   await waitMinioReady(server.endpoint);

@@ -132,7 +132,9 @@ export function parseBucketExport(files: Map<string, Buffer>): Map<string, Bucke
       hasNotification: hasNotifications(
         parseXML(f.get('notification.xml'), 'NotificationConfiguration'),
       ),
-      replicationXML: (f.get('replication.xml') ?? f.get('replication-config.xml'))?.toString('utf8'),
+      replicationXML: (f.get('replication.xml') ?? f.get('replication-config.xml'))?.toString(
+        'utf8',
+      ),
       targets: targetsOf(parseXML(f.get('bucket-targets.json'), 'BucketTargets')),
     });
   }

@@ -1,0 +1,61 @@
+/**
+ * The operator as a real process (the built dist/main.js) for end-to-end tests: its logs go to a
+ * file the test can scan, and it can be stopped politely (SIGTERM) or killed (SIGKILL).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { freePort, REPO_ROOT, STACK_DIR } from './stack.js';
+
+export class OperatorProcess {
+  private proc: ChildProcess | undefined;
+  readonly logFile: string;
+  metricsPort = 0;
+
+  constructor(
+    private readonly env: Record<string, string>,
+    name = `operator-${process.pid}-${Date.now()}`,
+  ) {
+    this.logFile = join(STACK_DIR, `${name}.log`);
+  }
+
+  async start(): Promise<void> {
+    const main = join(REPO_ROOT, 'dist', 'main.js');
+    if (!existsSync(main)) throw new Error('dist/main.js is missing: run make build');
+    this.metricsPort = await freePort();
+    const fd = openSync(this.logFile, 'a');
+    this.proc = spawn(process.execPath, ['--enable-source-maps', main], {
+      env: {
+        ...process.env,
+        ...this.env,
+        METRICS_PORT: String(this.metricsPort),
+        METRICS_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+  }
+
+  /** SIGTERM (drain, release the lease) or SIGKILL (a crash); resolves with the exit code. */
+  stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null)
+      return Promise.resolve(p?.exitCode ?? null);
+    return new Promise((resolve) => {
+      p.once('exit', (code) => {
+        resolve(code);
+      });
+      p.kill(signal);
+    });
+  }
+
+  logs(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  async metrics(): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+  }
+}
