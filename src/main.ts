@@ -47,8 +47,9 @@ async function main(): Promise<number> {
     recorder,
     siteTimeoutMs: config.SITE_TIMEOUT_MS,
     observer: {
-      siteObserved: (g, site, up) =>
-        metrics.siteUp.set({ namespace: g.namespace, group: g.name, site }, up ? 1 : 0),
+      siteObserved: (g, site, up) => {
+        metrics.siteUp.set({ namespace: g.namespace, group: g.name, site }, up ? 1 : 0);
+      },
       siteSynced: (g, site, out) => {
         metrics.outOfSync.set(
           { namespace: g.namespace, group: g.name, site, kind: 'buckets' },
@@ -62,9 +63,12 @@ async function main(): Promise<number> {
           metrics.lastSync.set({ namespace: g.namespace, group: g.name, site }, Date.now() / 1000);
         }
       },
-      changesApplied: (g, action, n) =>
-        metrics.appliedChanges.inc({ namespace: g.namespace, group: g.name, action }, n),
-      siteCall: (site, op) => metrics.siteCalls.inc({ site, op }),
+      changesApplied: (g, action, n) => {
+        metrics.appliedChanges.inc({ namespace: g.namespace, group: g.name, action }, n);
+      },
+      siteCall: (site, op) => {
+        metrics.siteCalls.inc({ site, op });
+      },
     },
   });
   const srgController = new Controller({
@@ -88,8 +92,12 @@ async function main(): Promise<number> {
     log.info({ signal }, 'Received signal, draining');
     stop.abort();
   };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => {
+    onSignal('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    onSignal('SIGINT');
+  });
   void srgInformer.waitForSync().then(() => {
     ready = true;
   });

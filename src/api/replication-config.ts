@@ -155,13 +155,14 @@ export const ReplicationTimeSchema = z.object({
 });
 export type ReplicationTime = z.infer<typeof ReplicationTimeSchema>;
 
+// The shapes the TypeScript forms of the CEL rules read: zod's output types, loosely.
 interface DestinationShape {
-  bucket?: string;
-  site?: string;
+  bucket?: string | undefined;
+  site?: string | undefined;
   account?: unknown;
   accessControlTranslation?: unknown;
-  metrics?: { status: string };
-  replicationTime?: { status: string };
+  metrics?: { status: string } | undefined;
+  replicationTime?: { status: string } | undefined;
 }
 
 export const REPLICATION_DESTINATION_RULES: readonly CrossFieldRule<DestinationShape>[] = [
@@ -229,6 +230,7 @@ export const ReplicationDestinationSchema = z
       .object({
         owner: z
           .enum(['Destination'])
+          .meta({ maxLength: 11 })
           .describe('Who owns the replicas: Destination (the account that owns the bucket).'),
       })
       .optional()
@@ -257,12 +259,12 @@ export const ReplicationDestinationSchema = z
 export type ReplicationDestination = z.infer<typeof ReplicationDestinationSchema>;
 
 interface RuleShape {
-  filter?: { tag?: unknown };
+  filter?: { tag?: unknown } | undefined;
   prefix?: unknown;
   priority?: unknown;
-  deleteMarkerReplication?: { status: string };
-  sourceSelectionCriteria?: { sseKmsEncryptedObjects?: { status: string } };
-  destination: { encryptionConfiguration?: { replicaKmsKeyID?: unknown } };
+  deleteMarkerReplication?: { status: string } | undefined;
+  sourceSelectionCriteria?: { sseKmsEncryptedObjects?: { status: string } | undefined } | undefined;
+  destination: { encryptionConfiguration?: { replicaKmsKeyID?: unknown } | undefined };
 }
 
 export const REPLICATION_RULE_RULES: readonly CrossFieldRule<RuleShape>[] = [

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Site } from '../api/common.js';
 import { settleLimit } from '../runtime/concurrency.js';
 import { type KubeClient, SECRETS, isNotFound } from '../runtime/kube-client.js';
+import { errorMessage } from '../runtime/logger.js';
 import type { SiteClient, SiteConnection } from '../sites/site-client.js';
 import { SiteError, type SiteErrorKind } from '../sites/site-error.js';
 import type { SiteSnapshot } from '../sites/snapshot.js';
@@ -122,16 +123,11 @@ export async function observeSites(opts: ObserveOptions): Promise<Observed[]> {
     8,
     ([s, i]) => observeOne(opts, s, i),
   );
-  return results.map((r, i) =>
-    r.ok
-      ? r.value
-      : {
-          site: opts.sites[i] as Site,
-          ok: false as const,
-          reason: 'SiteError',
-          message: r.error instanceof Error ? r.error.message : String(r.error),
-        },
-  );
+  return opts.sites.map((site, i) => {
+    const r = results[i];
+    if (r?.ok) return r.value;
+    return { site, ok: false as const, reason: 'SiteError', message: errorMessage(r?.error) };
+  });
 }
 
 /** The replication accounts' secrets, one per site, in a Secret the group owns. */

@@ -111,7 +111,7 @@ async function ensureTarget(
   const existing = site.snap.buckets
     .get(bucket)
     ?.targets.find((t) => sameEndpoint(t.endpoint, peer.endpoint) && t.targetBucket === bucket);
-  if (existing && existing.accessKey === peer.replicator.accessKey) {
+  if (existing?.accessKey === peer.replicator.accessKey) {
     return { arn: existing.arn, created: false };
   }
   if (existing) await site.client.removeRemoteTarget(bucket, existing.arn);
@@ -143,7 +143,7 @@ function sitesyncRule(peer: string, arn: string, priority: number, r: Replicate)
 
 function currentConfig(xml: string | undefined): ReplicationConfig {
   if (xml === undefined || xml.trim() === '') return { rules: [] };
-  return parseReplicationXML(xml);
+  return parseReplicationXML(xml, { unknownElements: 'ignore' });
 }
 
 /** Rules sorted by ID and stripped of what the server fills in, for comparison. */
@@ -151,13 +151,19 @@ function comparable(config: ReplicationConfig): string {
   return canonicalJSON([...config.rules].sort((a, b) => ((a.id ?? '') < (b.id ?? '') ? -1 : 1)));
 }
 
-/** Desired config: the bucket's own (user) rules kept, ours replaced. */
+/**
+ * Desired config: the bucket's own (user) rules kept, ours replaced; our rules towards group
+ * sites that are unreachable right now (`keep`) stay as they are.
+ */
 function desiredConfig(
   current: ReplicationConfig,
   arns: ReadonlyMap<string, string>,
-  replicate: Replicate,
+  opts: { replicate: Replicate; keep: ReadonlySet<string> },
 ): ReplicationConfig {
-  const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RULE_PREFIX));
+  const replicate = opts.replicate;
+  const userRules = current.rules.filter(
+    (r) => !(r.id ?? '').startsWith(RULE_PREFIX) || opts.keep.has(r.id ?? ''),
+  );
   const base = Math.max(0, ...userRules.map((r) => r.priority ?? 0));
   const ours = replicate.objects
     ? [...arns].map(([peer, arn], i) => sitesyncRule(peer, arn, base + i + 1, replicate))
@@ -169,7 +175,7 @@ async function linkBucket(
   site: PeerSite,
   bucket: string,
   peers: readonly PeerSite[],
-  ctx: { replicate: Replicate; changes: string[]; resync: boolean },
+  ctx: { replicate: Replicate; changes: string[]; resync: boolean; unreachable: readonly string[] },
 ): Promise<void> {
   const arns = new Map<string, string>();
   const fresh: string[] = [];
@@ -179,7 +185,8 @@ async function linkBucket(
     if (t.created || ctx.resync) fresh.push(t.arn);
   }
   const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
-  const desired = desiredConfig(current, arns, ctx.replicate);
+  const keep = new Set(ctx.unreachable.map((n) => `${RULE_PREFIX}${n}`));
+  const desired = desiredConfig(current, arns, { replicate: ctx.replicate, keep });
   if (comparable(current) !== comparable(desired)) {
     if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
     else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
@@ -190,11 +197,14 @@ async function linkBucket(
   for (const arn of fresh) await site.client.resyncTarget(bucket, arn);
 }
 
-/** Removes our targets (and rules) that point at sites no longer in the group. */
-async function unlinkRemoved(site: PeerSite, bucket: string, peers: readonly PeerSite[]) {
+/**
+ * Removes our targets that point at sites no longer in the group. A site that is only
+ * unreachable keeps its links: MinIO queues what it could not replicate and retries.
+ */
+async function unlinkRemoved(site: PeerSite, bucket: string, groupEndpoints: readonly string[]) {
   const stale: RemoteTargetMeta[] = (site.snap.buckets.get(bucket)?.targets ?? []).filter(
     (t) =>
-      t.accessKey === REPLICATOR_USER && !peers.some((p) => sameEndpoint(p.endpoint, t.endpoint)),
+      t.accessKey === REPLICATOR_USER && !groupEndpoints.some((e) => sameEndpoint(e, t.endpoint)),
   );
   for (const t of stale) await site.client.removeRemoteTarget(bucket, t.arn);
   return stale.length;
@@ -211,7 +221,13 @@ async function ensureVersioning(site: PeerSite, bucket: string, changes: string[
 export async function ensurePeerLinks(
   sites: readonly PeerSite[],
   buckets: readonly string[],
-  opts: { replicate: Replicate; resync: boolean },
+  opts: {
+    replicate: Replicate;
+    resync: boolean;
+    groupEndpoints: readonly string[];
+    /** Group sites not reachable now: their links are left as they are. */
+    unreachable: readonly string[];
+  },
 ): Promise<LinkResult> {
   const result: LinkResult = { changes: [], errors: [] };
   const unversioned = new Set<string>();
@@ -233,7 +249,7 @@ export async function ensurePeerLinks(
       for (const bucket of buckets.filter((b) => !unversioned.has(b))) {
         try {
           await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
-          const removed = await unlinkRemoved(site, bucket, peers);
+          const removed = await unlinkRemoved(site, bucket, opts.groupEndpoints);
           if (removed > 0) {
             result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
           }

@@ -65,56 +65,72 @@ function siteStatus(s: SiteOutcome, prev: SiteStatus | undefined, now: string): 
   };
 }
 
-const cond = (
-  type: string,
-  ok: boolean,
-  reason: string,
-  message: string,
-  gen: number,
-): ConditionInput => ({
+interface Why {
+  reason: string;
+  message: string;
+}
+
+const cond = (type: string, ok: boolean, why: Why, gen: number): ConditionInput => ({
   type,
   status: ok ? 'True' : 'False',
-  reason,
-  message,
+  reason: why.reason,
+  message: why.message,
   observedGeneration: gen,
 });
 
-function conditionsOf(o: GroupOutcome): ConditionInput[] {
-  const g = o.generation;
-  const failing = o.sites.filter((s) => s.error);
-  const behind = o.sites.filter((s) => !s.inSync);
-  if (o.blocker) {
-    return [
-      cond('Ready', false, o.blocker.reason, o.blocker.message, g),
-      cond('Stalled', true, o.blocker.reason, o.blocker.message, g),
-      cond('Reconciling', false, o.blocker.reason, 'Waiting for a change of the spec', g),
-      cond('Degraded', false, 'AsExpected', '', g),
-    ];
-  }
-  const degraded = failing.length > 0;
-  const degradedMsg = failing.map((s) => withSite(s.name, s.error?.message ?? '')).join('; ');
-  const degradedReason = failing[0]?.error?.reason ?? 'AsExpected';
-  const reconciling = o.changes > 0 && !o.paused;
-  const ready = !degraded && behind.length === 0 && !reconciling;
-  let reason = 'Synced';
-  let message = `${o.sites.length} sites in sync`;
-  if (o.paused) [reason, message] = ['Paused', 'spec.paused is true: observing only'];
-  if (reconciling) [reason, message] = ['Progressing', `Applied ${o.changes} changes; verifying`];
-  if (degraded) [reason, message] = [degradedReason, degradedMsg];
-  else if (!ready && !reconciling && !o.paused) {
-    [reason, message] = ['OutOfSync', `Not in sync: ${behind.map((s) => s.name).join(', ')}`];
-  }
+const AS_EXPECTED: Why = { reason: 'AsExpected', message: '' };
+
+function blockedConditions(blocker: Why, g: number): ConditionInput[] {
   return [
-    cond('Ready', ready, ready ? 'Synced' : reason, ready ? message : message, g),
+    cond('Ready', false, blocker, g),
+    cond('Stalled', true, blocker, g),
     cond(
       'Reconciling',
-      reconciling,
-      reconciling ? 'Progressing' : 'Idle',
-      reconciling ? message : '',
+      false,
+      { reason: blocker.reason, message: 'Waiting for a change of the spec' },
       g,
     ),
-    cond('Degraded', degraded, degradedReason, degradedMsg, g),
-    cond('Stalled', false, 'AsExpected', '', g),
+    cond('Degraded', false, AS_EXPECTED, g),
+  ];
+}
+
+/** Why the group is or is not Ready, most pressing first: degraded, progressing, paused, behind. */
+function readiness(o: GroupOutcome, degraded: Why | undefined, reconciling: Why | undefined): Why {
+  if (degraded) return degraded;
+  if (reconciling) return reconciling;
+  if (o.paused) return { reason: 'Paused', message: 'spec.paused is true: observing only' };
+  const behind = o.sites.filter((s) => !s.inSync).map((s) => s.name);
+  if (behind.length > 0)
+    return { reason: 'OutOfSync', message: `Not in sync: ${behind.join(', ')}` };
+  return { reason: 'Synced', message: `${o.sites.length} sites in sync` };
+}
+
+function conditionsOf(o: GroupOutcome): ConditionInput[] {
+  const g = o.generation;
+  if (o.blocker) return blockedConditions(o.blocker, g);
+  const failing = o.sites.filter((s) => s.error);
+  const degraded: Why | undefined =
+    failing.length === 0
+      ? undefined
+      : {
+          reason: failing[0]?.error?.reason ?? 'SiteError',
+          message: failing.map((s) => withSite(s.name, s.error?.message ?? '')).join('; '),
+        };
+  const reconciling: Why | undefined =
+    o.changes > 0 && !o.paused
+      ? { reason: 'Progressing', message: `Applied ${o.changes} changes; verifying` }
+      : undefined;
+  const ready = readiness(o, degraded, reconciling);
+  return [
+    cond('Ready', ready.reason === 'Synced', ready, g),
+    cond(
+      'Reconciling',
+      reconciling !== undefined,
+      reconciling ?? { reason: 'Idle', message: '' },
+      g,
+    ),
+    cond('Degraded', degraded !== undefined, degraded ?? AS_EXPECTED, g),
+    cond('Stalled', false, AS_EXPECTED, g),
   ];
 }
 
@@ -159,9 +175,9 @@ export function invalidSpecStatus(
     conditions: setConditions(
       prev?.conditions,
       [
-        cond('Ready', false, 'InvalidSpec', message, generation),
-        cond('Stalled', true, 'InvalidSpec', message, generation),
-        cond('Reconciling', false, 'InvalidSpec', '', generation),
+        cond('Ready', false, { reason: 'InvalidSpec', message }, generation),
+        cond('Stalled', true, { reason: 'InvalidSpec', message }, generation),
+        cond('Reconciling', false, { reason: 'InvalidSpec', message: '' }, generation),
       ],
       now,
     ),

@@ -14,7 +14,6 @@ import {
 } from '../api/site-replication-group.js';
 import {
   type AgreedState,
-  AGREED_STATE_KEY,
   decodeAgreedState,
   emptyAgreedState,
   encodeAgreedState,
@@ -352,10 +351,10 @@ export class SiteReplicationGroupController {
               sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
             }),
           );
-          results.forEach((r, i) => {
-            const a = batch[i] as MergeAction;
-            if (r.ok) changes++;
-            else failures.set(actionId(a), errorMessage(r.error));
+          batch.forEach((a, i) => {
+            const r = results[i];
+            if (r?.ok) changes++;
+            else failures.set(actionId(a), errorMessage(r?.error));
           });
         }
         if (mine.length > 0) await this.recordApplied(pass, target.site.name, mine, failures);
@@ -397,7 +396,7 @@ export class SiteReplicationGroupController {
       );
     }
     if (failed.length > 0) {
-      const first = failures.get(actionId(failed[0] as MergeAction)) ?? '';
+      const first = failed[0] ? (failures.get(actionId(failed[0])) ?? '') : '';
       await this.deps.recorder.record(
         pass.obj,
         'Warning',
@@ -452,6 +451,8 @@ export class SiteReplicationGroupController {
     const result = await ensurePeerLinks(peers, buckets, {
       replicate: pass.spec.replicate,
       resync: resyncRequested(pass.obj),
+      groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
+      unreachable: pass.observed.filter((o) => !o.ok).map((o) => o.site.name),
     });
     for (const e of result.errors)
       failures.set(`${e.site}\u0000link:${e.bucket ?? ''}`, errorMessage(e.error));
@@ -514,14 +515,13 @@ export class SiteReplicationGroupController {
   private siteOutcome(
     pass: Pass,
     o: Observed,
-    r: { plan: MergePlan | undefined; failures: Map<string, string>; state: AgreedState },
+    r: { plan: MergePlan | undefined; failures: Map<string, string> },
   ): SiteOutcome {
-    const empty = { inSync: 0, outOfSync: 0 };
     if (!o.ok) {
+      const empty = { inSync: 0, outOfSync: 0 };
       return {
         name: o.site.name,
-        reachable:
-          o.reason !== 'SiteUnreachable' && o.reason !== 'CredentialsNotFound' ? true : false,
+        reachable: o.reason !== 'SiteUnreachable' && o.reason !== 'CredentialsNotFound',
         error: { reason: o.reason, message: o.message },
         buckets: empty,
         iam: empty,
@@ -530,36 +530,24 @@ export class SiteReplicationGroupController {
     }
     const name = o.site.name;
     const mine = r.plan?.actions.filter((a) => a.site === name) ?? [];
-    const pending =
-      r.plan === undefined
-        ? []
-        : pass.spec.paused
-          ? mine
-          : mine.filter((a) => r.failures.has(actionId(a)));
-    const failedHere = [...r.failures.entries()].filter(([k]) => k.startsWith(`${name}\u0000`));
-    const keys = r.plan?.decisions.filter((d) => d.target !== null).map((d) => d.key) ?? [];
+    const applied = pass.spec.paused ? [] : mine.filter((a) => !r.failures.has(actionId(a)));
+    const pending = mine.filter((a) => !applied.includes(a));
+    const failure = [...r.failures.entries()].find(([k]) => k.startsWith(`${name}\u0000`))?.[1];
+    const held = heldAfter(this.entities(pass, o.snap), applied);
     const count = (isBucket: boolean) => {
-      const total = keys.filter((k) => k.startsWith('bucket:') === isBucket).length;
+      const total = [...held.keys()].filter((k) => k.startsWith('bucket:') === isBucket).length;
       const out = pending.filter((a) => a.key.startsWith('bucket:') === isBucket).length;
       return { inSync: Math.max(0, total - out), outOfSync: out };
     };
-    // The site's root: what it holds after this pass (the agreed state where its actions worked).
-    const dev = r.state.deviations[name] ?? {};
-    const held = Object.entries({ ...r.state.entities, ...dev }).filter(([, d]) => d !== '-');
-    const firstFailure = failedHere[0]?.[1];
     return {
       name,
       reachable: true,
       deploymentID: o.snap.deploymentID,
-      ...(firstFailure ? { error: { reason: 'ApplyFailed', message: firstFailure } } : {}),
+      ...(failure ? { error: { reason: 'ApplyFailed', message: failure } } : {}),
       buckets: count(true),
       iam: count(false),
-      merkleRoot: merkleRoot(held),
-      inSync:
-        r.plan !== undefined &&
-        pending.length === 0 &&
-        failedHere.length === 0 &&
-        !(r as { blocker?: unknown }).blocker,
+      merkleRoot: merkleRoot([...held].map(([k, e]) => [k, e.digest] as const)),
+      inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     };
   }
 
@@ -631,6 +619,19 @@ function resyncRequested(obj: SiteReplicationGroup): boolean {
 
 function actionId(a: { site: string; key: string }): string {
   return `${a.site}\u0000${a.key}`;
+}
+
+/** What a site holds after the actions that succeeded on it. */
+function heldAfter(
+  observed: Map<string, Entity>,
+  applied: readonly MergeAction[],
+): Map<string, Entity> {
+  const held = new Map(observed);
+  for (const a of applied) {
+    if (a.kind === 'Put') held.set(a.key, { digest: a.digest });
+    else held.delete(a.key);
+  }
+  return held;
 }
 
 /** Creations by ascending phase, then deletions by descending phase. */

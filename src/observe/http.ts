@@ -26,7 +26,7 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
       send(405, 'method not allowed\n');
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     switch (path) {
       case '/healthz':
         send(200, 'ok\n');

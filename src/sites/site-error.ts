@@ -63,6 +63,13 @@ const NETWORK_CODES = new Set([
 
 const NETWORK_CODE_IN_TEXT = new RegExp(`\\b(${[...NETWORK_CODES].join('|')})\\b`);
 
+/** Some wrappers keep only the text of the original error ("connect ECONNREFUSED ..."). */
+function kindFromText(message: string): SiteErrorKind | undefined {
+  if (/\bETIMEDOUT\b/.test(message)) return 'Timeout';
+  if (message === 'fetch failed' || NETWORK_CODE_IN_TEXT.test(message)) return 'Unreachable';
+  return undefined;
+}
+
 /** The kind of a transport-level failure (no HTTP response), from Node's error codes. */
 export function networkErrorKind(e: unknown): SiteErrorKind | undefined {
   // Duck-typed, not `instanceof Error`: errors may come from another realm (vm, workers).
@@ -78,11 +85,8 @@ export function networkErrorKind(e: unknown): SiteErrorKind | undefined {
       return 'Timeout';
     }
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'Unreachable';
-    if (typeof message === 'string') {
-      // Some wrappers keep only the text of the original error ("connect ECONNREFUSED ...").
-      if (/\bETIMEDOUT\b/.test(message)) return 'Timeout';
-      if (message === 'fetch failed' || NETWORK_CODE_IN_TEXT.test(message)) return 'Unreachable';
-    }
+    const fromText = typeof message === 'string' ? kindFromText(message) : undefined;
+    if (fromText) return fromText;
     cur = cause;
   }
   return undefined;

@@ -41,8 +41,7 @@ export class OperatorProcess {
   stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null)
-      return Promise.resolve(p?.exitCode ?? null);
+    if (p?.exitCode !== null || p.signalCode !== null) return Promise.resolve(p?.exitCode ?? null);
     return new Promise((resolve) => {
       p.once('exit', (code) => {
         resolve(code);

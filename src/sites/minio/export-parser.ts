@@ -25,6 +25,10 @@ type Json = Record<string, unknown>;
 
 const asObject = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
 
+/** A scalar as text ('' for anything else): XML and JSON values here are strings or numbers. */
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+
 function parseXML(data: Buffer | undefined, root: string): Json | undefined {
   if (!data || data.length === 0) return undefined;
   const doc = asObject(xml.parse(data.toString('utf8')));
@@ -46,7 +50,7 @@ function tagsOf(doc: Json | undefined): Record<string, string> | undefined {
   if (!Array.isArray(tags) || tags.length === 0) return undefined;
   const entries = tags.map((t) => {
     const o = asObject(t);
-    return [String(o['Key'] ?? ''), String(o['Value'] ?? '')] as const;
+    return [str(o['Key']), str(o['Value'])] as const;
   });
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -58,7 +62,7 @@ function lockRuleOf(doc: Json | undefined): unknown {
   const d = asObject(rule?.['DefaultRetention']);
   if (d['Mode'] === undefined) return undefined;
   return {
-    mode: String(d['Mode']),
+    mode: str(d['Mode']),
     ...(d['Days'] === undefined ? {} : { days: Number(d['Days']) }),
     ...(d['Years'] === undefined ? {} : { years: Number(d['Years']) }),
   };
@@ -70,8 +74,8 @@ function encryptionOf(doc: Json | undefined): unknown {
   const d = asObject(rule?.['ApplyServerSideEncryptionByDefault']);
   if (d['SSEAlgorithm'] === undefined) return undefined;
   return {
-    algorithm: String(d['SSEAlgorithm']),
-    ...(d['KMSMasterKeyID'] ? { kmsKeyId: String(d['KMSMasterKeyID']) } : {}),
+    algorithm: str(d['SSEAlgorithm']),
+    ...(d['KMSMasterKeyID'] ? { kmsKeyId: str(d['KMSMasterKeyID']) } : {}),
   };
 }
 
@@ -86,11 +90,11 @@ function targetsOf(doc: Json | undefined): RemoteTargetMeta[] {
     const o = asObject(t);
     const secure = o['Secure'] === 'true';
     return {
-      arn: String(o['Arn'] ?? ''),
-      endpoint: `${secure ? 'https' : 'http'}://${String(o['Endpoint'] ?? '')}`,
-      targetBucket: String(o['TargetBucket'] ?? ''),
+      arn: str(o['Arn']),
+      endpoint: `${secure ? 'https' : 'http'}://${str(o['Endpoint'])}`,
+      targetBucket: str(o['TargetBucket']),
       secure,
-      accessKey: String(asObject(o['Credentials'])['AccessKeyId'] ?? ''),
+      accessKey: str(asObject(o['Credentials'])['AccessKeyId']),
     };
   });
 }
@@ -166,20 +170,19 @@ function mappings(doc: unknown) {
   return out;
 }
 
+const optionalText = (v: unknown): string | undefined => (str(v) === '' ? undefined : str(v));
+
 function serviceAccount(accessKey: string, o: Json): ServiceAccountMeta {
   const exp = typeof o['expiration'] === 'string' ? o['expiration'] : undefined;
   return {
     accessKey,
-    parent: String(o['parent'] ?? ''),
-    secretKey: String(o['secretKey'] ?? ''),
+    parent: str(o['parent']),
+    secretKey: str(o['secretKey']),
     status: o['status'] === 'off' ? 'disabled' : 'enabled',
-    groups: Array.isArray(o['groups']) ? o['groups'].map(String).sort() : [],
+    groups: Array.isArray(o['groups']) ? o['groups'].map(str).sort() : [],
     sessionPolicy: o['sessionPolicy'] ?? undefined,
-    name: typeof o['name'] === 'string' && o['name'] !== '' ? o['name'] : undefined,
-    description:
-      typeof o['description'] === 'string' && o['description'] !== ''
-        ? o['description']
-        : undefined,
+    name: optionalText(o['name']),
+    description: optionalText(o['description']),
     expiration: exp && !exp.startsWith('1970-01-01') ? exp : undefined,
     claims: asObject(o['claims']),
   };
@@ -193,7 +196,7 @@ export function parseIamExport(files: Map<string, Buffer>): IamState {
     iam.policies.set(name, doc);
   for (const [name, u] of Object.entries(asObject(file('users.json')))) {
     const o = asObject(u);
-    iam.users.set(name, { status: status(o['status']), secretKey: String(o['secretKey'] ?? '') });
+    iam.users.set(name, { status: status(o['status']), secretKey: str(o['secretKey']) });
   }
   for (const [name, g] of Object.entries(asObject(file('groups.json')))) {
     const o = asObject(g);
