@@ -9,15 +9,17 @@ import {
   SiteSchema,
   celValidations,
 } from './common.js';
-import { ReplicationRuleSchema } from './replication-config.js';
+import {
+  MAX_REPLICATION_DOCUMENT_BYTES,
+  ReplicationRoleSchema,
+  ReplicationRulesSchema,
+} from './replication-config.js';
 
 export const BREP_KIND = 'BucketReplication';
 
 /** S3's bucket naming rules: 3..63 lower-case letters, digits, dots and hyphens. */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** The size limit of a replication configuration document (S3: 2 MB). */
-export const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
 
 export const BucketSourceSchema = z
   .object({
@@ -70,23 +72,12 @@ export const BREP_SPEC_RULES: readonly CrossFieldRule<BrepRuleSpec>[] = [
 export const BucketReplicationSpecSchema = z
   .object({
     source: BucketSourceSchema.describe('The bucket whose objects are replicated, and its site.'),
-    role: z
-      .string()
-      .max(2048)
-      .optional()
-      .describe(
-        'IAM role S3 assumes to replicate (AWS). Left empty for MinIO, where each rule names its target.',
-      ),
-    rules: z
-      .array(ReplicationRuleSchema)
-      .min(1)
-      .max(1000)
-      .optional()
-      .describe('Replication rules, as in PutBucketReplication (1 to 1000).'),
+    role: ReplicationRoleSchema.optional(),
+    rules: ReplicationRulesSchema.optional(),
     configurationXML: z
       .string()
       .min(1)
-      .max(MAX_DOCUMENT_BYTES)
+      .max(MAX_REPLICATION_DOCUMENT_BYTES)
       .optional()
       .describe('The raw ReplicationConfiguration XML document exactly as S3 takes it.'),
   })
