@@ -45,7 +45,7 @@ test-unit: deps
 	@mkdir -p $(RESULTS)
 	$(JEST) --config jest.unit.config.js --json --outputFile=$(RESULTS)/unit.json
 
-test-integration: deps
+test-integration: build
 	@mkdir -p $(RESULTS)
 	$(JEST) --config jest.integration.config.js --runInBand --json --outputFile=$(RESULTS)/integration.json
 

@@ -20,7 +20,6 @@ export const BREP_KIND = 'BucketReplication';
 /** S3's bucket naming rules: 3..63 lower-case letters, digits, dots and hyphens. */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-
 export const BucketSourceSchema = z
   .object({
     bucket: z.string().min(3).max(63).regex(BUCKET_NAME).describe('The source bucket.'),
