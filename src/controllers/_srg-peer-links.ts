@@ -153,29 +153,39 @@ function comparable(config: ReplicationConfig): string {
 
 /**
  * Desired config: the bucket's own (user) rules kept, ours replaced; our rules towards group
- * sites that are unreachable right now (`keep`) stay as they are.
+ * sites that are unreachable right now (`keep`) stay as they are. Our rule towards a peer has a
+ * stable priority: above every user rule, then the peer's place in the group.
  */
 function desiredConfig(
   current: ReplicationConfig,
   arns: ReadonlyMap<string, string>,
-  opts: { replicate: Replicate; keep: ReadonlySet<string> },
+  opts: { replicate: Replicate; keep: ReadonlySet<string>; groupSites: readonly string[] },
 ): ReplicationConfig {
-  const replicate = opts.replicate;
-  const userRules = current.rules.filter(
-    (r) => !(r.id ?? '').startsWith(RULE_PREFIX) || opts.keep.has(r.id ?? ''),
-  );
+  const isOurs = (r: ReplicationRule) => (r.id ?? '').startsWith(RULE_PREFIX);
+  const userRules = current.rules.filter((r) => !isOurs(r));
+  const kept = current.rules.filter((r) => isOurs(r) && opts.keep.has(r.id ?? ''));
   const base = Math.max(0, ...userRules.map((r) => r.priority ?? 0));
-  const ours = replicate.objects
-    ? [...arns].map(([peer, arn], i) => sitesyncRule(peer, arn, base + i + 1, replicate))
+  const priority = (peer: string) => base + 1 + Math.max(0, opts.groupSites.indexOf(peer));
+  const ours = opts.replicate.objects
+    ? [...arns].map(([peer, arn]) => sitesyncRule(peer, arn, priority(peer), opts.replicate))
     : [];
-  return { role: '', rules: [...userRules, ...ours] };
+  return { role: '', rules: [...userRules, ...kept, ...ours] };
+}
+
+interface LinkContext {
+  replicate: Replicate;
+  changes: string[];
+  resync: boolean;
+  unreachable: readonly string[];
+  /** Site names in the group's order (stable rule priorities). */
+  groupSites: readonly string[];
 }
 
 async function linkBucket(
   site: PeerSite,
   bucket: string,
   peers: readonly PeerSite[],
-  ctx: { replicate: Replicate; changes: string[]; resync: boolean; unreachable: readonly string[] },
+  ctx: LinkContext,
 ): Promise<void> {
   const arns = new Map<string, string>();
   const fresh: string[] = [];
@@ -186,7 +196,11 @@ async function linkBucket(
   }
   const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
   const keep = new Set(ctx.unreachable.map((n) => `${RULE_PREFIX}${n}`));
-  const desired = desiredConfig(current, arns, { replicate: ctx.replicate, keep });
+  const desired = desiredConfig(current, arns, {
+    replicate: ctx.replicate,
+    keep,
+    groupSites: ctx.groupSites,
+  });
   if (comparable(current) !== comparable(desired)) {
     if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
     else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
@@ -225,6 +239,7 @@ export async function ensurePeerLinks(
     replicate: Replicate;
     resync: boolean;
     groupEndpoints: readonly string[];
+    groupSites: readonly string[];
     /** Group sites not reachable now: their links are left as they are. */
     unreachable: readonly string[];
   },

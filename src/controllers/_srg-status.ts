@@ -108,7 +108,9 @@ function readiness(o: GroupOutcome, degraded: Why | undefined, reconciling: Why 
 function conditionsOf(o: GroupOutcome): ConditionInput[] {
   const g = o.generation;
   if (o.blocker) return blockedConditions(o.blocker, g);
-  const failing = o.sites.filter((s) => s.error);
+  // The most telling reason first: a site that cannot be reached or logged into.
+  const severity = (s: SiteOutcome) => (s.error?.reason === 'ApplyFailed' ? 1 : 0);
+  const failing = o.sites.filter((s) => s.error).sort((x, y) => severity(x) - severity(y));
   const degraded: Why | undefined =
     failing.length === 0
       ? undefined

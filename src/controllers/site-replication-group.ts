@@ -452,6 +452,7 @@ export class SiteReplicationGroupController {
       replicate: pass.spec.replicate,
       resync: resyncRequested(pass.obj),
       groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
+      groupSites: pass.spec.sites.map((s) => s.name),
       unreachable: pass.observed.filter((o) => !o.ok).map((o) => o.site.name),
     });
     for (const e of result.errors)
