@@ -19,6 +19,8 @@ export const OperatorConfigSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   SITE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** How often object replication counts are collected (one call per bucket per site). */
+  PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 export type OperatorConfig = Readonly<z.infer<typeof OperatorConfigSchema>>;

@@ -46,6 +46,7 @@ async function main(): Promise<number> {
     newSite: newSiteClient,
     recorder,
     siteTimeoutMs: config.SITE_TIMEOUT_MS,
+    progressEveryMs: config.PROGRESS_INTERVAL_MS,
     observer: {
       siteObserved: (g, site, up) => {
         metrics.siteUp.set({ namespace: g.namespace, group: g.name, site }, up ? 1 : 0);
@@ -68,6 +69,12 @@ async function main(): Promise<number> {
       },
       siteCall: (site, op) => {
         metrics.siteCalls.inc({ site, op });
+      },
+      siteObjects: (g, site, p) => {
+        const labels = { namespace: g.namespace, group: g.name, site };
+        metrics.objects.set({ ...labels, state: 'pending' }, p.pending);
+        metrics.objects.set({ ...labels, state: 'replicated' }, p.replicated);
+        metrics.objects.set({ ...labels, state: 'failed' }, p.failed);
       },
     },
   });

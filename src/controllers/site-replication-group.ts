@@ -34,7 +34,7 @@ import {
 } from '../runtime/kube-client.js';
 import { errorMessage } from '../runtime/logger.js';
 import { FIELD_MANAGER, patchStatus, sameJSON } from '../runtime/status.js';
-import type { SiteClient, SiteConnection } from '../sites/site-client.js';
+import type { ReplicationProgress, SiteClient, SiteConnection } from '../sites/site-client.js';
 import type { SiteSnapshot } from '../sites/snapshot.js';
 import { type Entity, bucketKey, entitiesOf, keyPhase } from './_srg-entities.js';
 import { applyEntityAction } from './_srg-executor.js';
@@ -46,6 +46,7 @@ import {
   ensureReplicator,
   removePeerLinks,
 } from './_srg-peer-links.js';
+import { ObjectProgressCache } from './_srg-progress.js';
 import { type SiteOutcome, deriveStatus, invalidSpecStatus } from './_srg-status.js';
 
 export const SRG_RESOURCE: ResourceType = {
@@ -62,6 +63,11 @@ export interface SrgObserver {
   siteSynced(group: ObjectRef, site: string, outOfSync: { buckets: number; iam: number }): void;
   changesApplied(group: ObjectRef, action: string, count: number): void;
   siteCall(site: string, op: string): void;
+  siteObjects(
+    group: ObjectRef,
+    site: string,
+    progress: { pending: number; replicated: number; failed: number; bytes: number },
+  ): void;
 }
 
 export interface SrgDeps {
@@ -74,10 +80,14 @@ export interface SrgDeps {
   /** Actions in flight per site (default 8). */
   concurrency?: number;
   /** Per-call timeout for site calls (default 15 s). */
-  siteTimeoutMs?: number;
+  siteTimeoutMs?: number | undefined;
+  /** How often object replication counts are collected (default 60 s; one call per bucket). */
+  progressEveryMs?: number | undefined;
 }
 
 interface Pass {
+  /** Object replication counts per site, when collected. */
+  objects?: Map<string, ReplicationProgress> | undefined;
   obj: SiteReplicationGroup;
   ref: ObjectRef;
   spec: SiteReplicationGroupSpec;
@@ -107,9 +117,11 @@ interface ConfigMap {
 
 export class SiteReplicationGroupController {
   private readonly now: () => Date;
+  private readonly progress: ObjectProgressCache;
 
   constructor(private readonly deps: SrgDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.progress = new ObjectProgressCache(deps.progressEveryMs ?? 60_000);
   }
 
   reconcile: Reconcile = async (ref, ctx) => {
@@ -256,6 +268,7 @@ export class SiteReplicationGroupController {
       plan.actions.map((a) => ({ site: a.site, key: a.key, ok: !failures.has(actionId(a)) })),
     );
     const links = await this.link(pass, plan, failures);
+    pass.objects = await this.collectProgress(pass, plan);
     await this.saveAgreed(pass, state);
     const total = changes + links;
     await this.report(pass, { plan, failures, changes: total, state });
@@ -468,6 +481,22 @@ export class SiteReplicationGroupController {
     return changes + result.changes.length;
   }
 
+  private async collectProgress(pass: Pass, plan: MergePlan) {
+    if (!pass.spec.replicate.objects) return undefined;
+    const ok = pass.observed.filter((o): o is Extract<Observed, { ok: true }> => o.ok);
+    const buckets = plan.decisions
+      .filter((d) => d.target !== null && /^bucket:[^/]+$/.test(d.key))
+      .map((d) => d.key.slice('bucket:'.length));
+    const sites = ok.map((o) => ({ name: o.site.name, client: o.client }));
+    const progress = await this.progress.get(
+      `${pass.ref.namespace}/${pass.ref.name}`,
+      sites,
+      buckets,
+    );
+    for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
+    return progress;
+  }
+
   private async report(
     pass: Pass,
     r: {
@@ -548,6 +577,7 @@ export class SiteReplicationGroupController {
       buckets: count(true),
       iam: count(false),
       merkleRoot: merkleRoot([...held].map(([k, e]) => [k, e.digest] as const)),
+      objects: pass.objects?.get(name),
       inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     };
   }

@@ -211,6 +211,7 @@ beforeAll(async () => {
     WATCH_NAMESPACE: ns,
     LOG_LEVEL: 'debug',
     SITE_TIMEOUT_MS: '5000',
+    PROGRESS_INTERVAL_MS: '2000',
   });
   await operator.start();
   await addSite('site-a', {
@@ -306,6 +307,16 @@ describe('a group of three sites', () => {
       expect(hasOwn(s, 'hasLifecycle')).toBe(false);
       expect(hasOwn(s, 'hasNotification')).toBe(false);
     }
+    // Object replication counts come from the sites' own metrics.
+    await eventually(
+      async () => {
+        const now = await getGroup('trio');
+        const a = now.status?.sites?.find((x) => x.name === 'site-a')?.objects;
+        expect(a?.replicated).toBeGreaterThanOrEqual(seeded.objects);
+        expect(a?.failed).toBe(0);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     // A mirrored user logs in on c with the keys it has on a.
     const u = seeded.users[7] as { name: string; secretKey: string };
     const s3c = s3For(servers.get('site-c')!, {
@@ -489,22 +500,83 @@ describe('a group of three sites', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await operator.stop('SIGKILL')).toBeNull();
     await operator.start();
-    await waitReady('trio', 180_000);
-    const snaps = await eventually(
-      () => expectSitesEqual(['site-a', 'site-b', 'site-c', 'site-d'], seeded),
-      {
-        timeoutMs: 120_000,
-        intervalMs: 2000,
+    // Ready may still be the status written before the crash: check the sites themselves.
+    await eventually(
+      async () => {
+        const snaps = await expectSitesEqual(['site-a', 'site-b', 'site-c', 'site-d'], seeded);
+        for (const s of snaps) {
+          expect([...s.buckets.keys()].filter((b) => b.startsWith('burst-'))).toHaveLength(10);
+          // One replication rule and one target per peer: nothing duplicated by the crash.
+          const xml = s.buckets.get('burst-3')?.replicationXML ?? '';
+          expect((xml.match(/<Rule>/g) ?? []).length).toBe(3);
+          expect(s.buckets.get('burst-3')?.targets).toHaveLength(3);
+        }
       },
+      { timeoutMs: 120_000, intervalMs: 2000 },
     );
-    for (const s of snaps) {
-      expect([...s.buckets.keys()].filter((b) => b.startsWith('burst-'))).toHaveLength(10);
-      // One replication rule per peer, no duplicates after the crash.
-      const xml = s.buckets.get('burst-3')?.replicationXML ?? '';
-      expect((xml.match(/<Rule>/g) ?? []).length).toBe(3);
-      expect(s.buckets.get('burst-3')?.targets).toHaveLength(3);
-    }
+    await waitReady('trio', 60_000);
   }, 400_000);
+
+  it('paused: stops acting and keeps reporting; unpaused: catches up', async () => {
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'trio' }, { spec: { paused: true } });
+    await eventually(async () => {
+      const g = await getGroup('trio');
+      expect(findCondition(g.status?.conditions, 'Ready')?.reason).toBe('Paused');
+    });
+    const da = driver(servers.get('site-a')!);
+    await da.createBucket('while-paused');
+    da.close();
+    const g = await eventually(async () => {
+      const r = await getGroup('trio');
+      expect(r.status?.sites?.find((x) => x.name === 'site-b')?.buckets?.outOfSync).toBe(1);
+      return r;
+    });
+    expect(findCondition(g.status?.conditions, 'Ready')?.status).toBe('False');
+    expect((await snapshotOf(servers.get('site-b')!)).buckets.has('while-paused')).toBe(false);
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'trio' }, { spec: { paused: false } });
+    await eventually(
+      async () => {
+        expect((await snapshotOf(servers.get('site-b')!)).buckets.has('while-paused')).toBe(true);
+      },
+      { timeoutMs: 60_000 },
+    );
+    await waitReady('trio');
+  }, 180_000);
+
+  it('a joined site is removed only with allowSiteRemoval, and only its peer links go', async () => {
+    const three = group('trio', ['site-a', 'site-b', 'site-c']).spec.sites;
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'trio' }, { spec: { sites: three } });
+    await eventually(async () => {
+      const g = await getGroup('trio');
+      expect(findCondition(g.status?.conditions, 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'SiteRemovalNotAllowed',
+      });
+      expect(findCondition(g.status?.conditions, 'Ready')?.message).toContain('site-d');
+    });
+    await client.patch(
+      SRG_RESOURCE,
+      { namespace: ns, name: 'trio' },
+      { spec: { allowSiteRemoval: true } },
+    );
+    await waitReady('trio', 120_000);
+    const d = servers.get('site-d')!;
+    await eventually(
+      async () => {
+        const a = await snapshotOf(servers.get('site-a')!);
+        const toD = a.buckets.get('bucket-001')?.targets.filter((t) => t.endpoint === d.endpoint);
+        expect(toD).toEqual([]);
+        expect(a.buckets.get('bucket-001')?.replicationXML ?? '').not.toContain('sitesync-site-d');
+      },
+      { timeoutMs: 60_000 },
+    );
+    // site-d keeps everything it had: nothing is deleted there.
+    const snapD = await snapshotOf(d);
+    expect(snapD.buckets.has('bucket-001')).toBe(true);
+    expect(snapD.iam.users.has('user-3')).toBe(true);
+    const g = await getGroup('trio');
+    expect(g.status?.knownSites?.sort()).toEqual(['site-a', 'site-b', 'site-c']);
+  }, 240_000);
 
   it('leaves no secret in status, events, logs or metrics', async () => {
     const replicator = await client.get<{ data?: Record<string, string> }>(
@@ -530,7 +602,7 @@ describe('a group of three sites', () => {
   it('deleting the group removes peer links and replication accounts, never buckets, objects or users', async () => {
     const r = await kubectl(['delete', 'srg', 'trio', '-n', ns, '--wait=true', '--timeout=90s']);
     expect(r.code).toBe(0);
-    for (const n of ['site-a', 'site-b', 'site-c', 'site-d']) {
+    for (const n of ['site-a', 'site-b', 'site-c']) {
       const snap = await snapshotOf(servers.get(n)!);
       expect(snap.buckets.has('bucket-001')).toBe(true);
       expect(snap.iam.users.has('user-3')).toBe(true);

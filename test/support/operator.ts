@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { waitFor } from './processes.js';
 import { freePort, REPO_ROOT, STACK_DIR } from './stack.js';
 
 export class OperatorProcess {
@@ -35,6 +36,15 @@ export class OperatorProcess {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
+    await waitFor(
+      'the operator to serve /healthz',
+      async () => {
+        if (this.proc?.exitCode !== null)
+          throw new Error(`the operator exited: see ${this.logFile}`);
+        return (await fetch(`http://127.0.0.1:${this.metricsPort}/healthz`)).ok;
+      },
+      { timeoutMs: 30_000 },
+    );
   }
 
   /** SIGTERM (drain, release the lease) or SIGKILL (a crash); resolves with the exit code. */
