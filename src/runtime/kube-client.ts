@@ -201,20 +201,27 @@ export class KubeClient {
     const local = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
     const idle = new IdleTimer(local, opts.idleTimeoutMs ?? 120_000, type.plural);
+    let input: Readable | undefined;
     try {
       const res = await fetch(url, { headers, signal, ...(dispatcher ? { dispatcher } : {}) });
       if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${path}`);
-      const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Infinity });
+      input = Readable.fromWeb(res.body);
+      // Stream errors end the loop below; the ones our own teardown causes are expected.
+      let streamError: unknown;
+      input.on('error', (e) => (streamError ??= e));
+      const lines = createInterface({ input, crlfDelay: Infinity });
       for await (const line of lines) {
         idle.touch();
         if (line.trim() !== '') onEvent(parseWatchLine<T>(line));
       }
+      if (streamError !== undefined && !local.signal.aborted) throw streamError;
     } catch (e: unknown) {
       if (opts.signal?.aborted) return;
       throw local.signal.reason instanceof Error ? local.signal.reason : e;
     } finally {
       idle.stop();
-      local.abort();
+      // Closes the connection; the stream's error listener above absorbs what that causes.
+      input?.destroy();
     }
   }
 }

@@ -9,8 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { isTrue } from '../../src/runtime/conditions.js';
-import type { KubeClient } from '../../src/runtime/kube-client.js';
-import { LEASES } from '../../src/runtime/kube-client.js';
+import { Informer } from '../../src/runtime/informer.js';
+import {
+  KubeClient,
+  LEASES,
+  type ResourceType,
+  type WatchEvent,
+  type WatchOptions,
+  isGone,
+} from '../../src/runtime/kube-client.js';
 import type { Lease } from '../../src/runtime/leader-election.js';
 import { eventually } from '../support/eventually.js';
 import { createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
@@ -208,5 +215,51 @@ describe('leader election between two real processes', () => {
     expect(await exitCode(b)).toBe(0);
     const lease = await client.get<Lease>(LEASES, ns, 'widget-leader');
     expect(lease.spec?.holderIdentity ?? null).toBeNull();
+  });
+});
+
+describe('expired resource versions', () => {
+  it('the apiserver answers a watch from a compacted resource version with 410, as KubeApiError', async () => {
+    const err = await client
+      .watch(WIDGETS, { namespace: ns, query: { resourceVersion: '1' } }, () => undefined)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isGone(err)).toBe(true);
+  });
+
+  it('an informer whose watch gets 410 relists and keeps delivering changes', async () => {
+    // The real client, except that the first watch asks for a long-gone resource version.
+    class ExpiringClient extends KubeClient {
+      expired = 0;
+      override watch<T>(
+        type: ResourceType,
+        opts: WatchOptions,
+        onEvent: (ev: WatchEvent<T>) => void,
+      ): Promise<void> {
+        if (this.expired > 0) return super.watch(type, opts, onEvent);
+        this.expired++;
+        return super.watch(
+          type,
+          { ...opts, query: { ...opts.query, resourceVersion: '1' } },
+          onEvent,
+        );
+      }
+    }
+    const expiring = new ExpiringClient(client.config);
+    const informer = new Informer<Widget>(expiring, WIDGETS, { namespace: ns, maxBackoffMs: 500 });
+    const seen: string[] = [];
+    informer.onChange((w) => seen.push(w.metadata.name));
+    const stop = new AbortController();
+    const running = informer.run(stop.signal);
+    await informer.waitForSync();
+    await client.create(WIDGETS, ns, widget(ns, 'after-410', { value: 'x' }));
+    await eventually(() => {
+      expect(expiring.expired).toBe(1);
+      expect(seen).toContain('after-410');
+    });
+    stop.abort();
+    await running;
   });
 });
