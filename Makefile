@@ -21,8 +21,10 @@ help:
 tools: ## Pinned node, etcd, kube-apiserver, kubectl, helm, minio, mc into $(SITESYNC_CACHE)
 	@hack/tools.sh >/dev/null
 
+# `npm install` honours the committed lockfile. Not `npm ci`: the lockfiles npm writes here
+# lack other platforms' optional packages (@swc/core-*), which `npm ci` then refuses.
 node_modules/.installed: package.json package-lock.json | tools
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: tools node_modules/.installed

@@ -60,11 +60,18 @@ OP=$!
 trap 'kill $OP 2>/dev/null || true' EXIT
 
 step "Converging"
+# Ready for the current generation, and (checked independently) every site lists the same buckets.
+buckets() { mc ls "$1" | awk '{print $NF}' | sort | tr '\n' ' '; }
 ready=""
 for _ in $(seq 1 120); do
   kubectl get srg local -n "$NS" --no-headers 2>/dev/null | sed 's/^/  /'
-  ready=$(kubectl get srg local -n "$NS" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')
-  [ "$ready" = "True" ] && break
+  ready=$(kubectl get srg local -n "$NS" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.observedGeneration}/{.metadata.generation}')
+  a=$(buckets sitea)
+  if [ "${ready%%/*}" = "True" ] && [ "$(echo "$ready" | cut -d/ -f2)" = "$(echo "$ready" | cut -d/ -f3)" ] \
+    && [ "$a" = "$(buckets siteb)" ] && [ "$a" = "$(buckets sitec)" ]; then
+    ready=True
+    break
+  fi
   sleep 2
 done
 kubectl get srg -n "$NS" -o wide
