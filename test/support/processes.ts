@@ -23,13 +23,22 @@ export function readPid(dir: string, name: string): number | undefined {
   }
 }
 
+/**
+ * True while the process runs. A zombie (exited, not yet reaped by its parent) counts as gone:
+ * signal 0 still reaches it, so /proc tells its state.
+ */
 export function isAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
