@@ -201,28 +201,38 @@ export class KubeClient {
     const local = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, local.signal]) : local.signal;
     const idle = new IdleTimer(local, opts.idleTimeoutMs ?? 120_000, type.plural);
-    let input: Readable | undefined;
     try {
       const res = await fetch(url, { headers, signal, ...(dispatcher ? { dispatcher } : {}) });
       if (!res.ok || !res.body) throw toApiError(res.status, await res.text(), `WATCH ${path}`);
-      input = Readable.fromWeb(res.body);
-      // Stream errors end the loop below; the ones our own teardown causes are expected.
-      let streamError: unknown;
-      input.on('error', (e) => (streamError ??= e));
-      const lines = createInterface({ input, crlfDelay: Infinity });
-      for await (const line of lines) {
-        idle.touch();
-        if (line.trim() !== '') onEvent(parseWatchLine<T>(line));
-      }
-      if (streamError !== undefined && !local.signal.aborted) throw streamError;
+      await readEvents(Readable.fromWeb(res.body), idle, onEvent);
     } catch (e: unknown) {
       if (opts.signal?.aborted) return;
       throw local.signal.reason instanceof Error ? local.signal.reason : e;
     } finally {
       idle.stop();
-      // Closes the connection; the stream's error listener above absorbs what that causes.
-      input?.destroy();
     }
+  }
+}
+
+/**
+ * Feeds each line of a watch stream to `onEvent` until the stream ends, then closes it. Stream
+ * errors end the loop; those our own teardown causes afterwards are expected and absorbed.
+ */
+async function readEvents<T>(
+  input: Readable,
+  idle: IdleTimer,
+  onEvent: (ev: WatchEvent<T>) => void,
+): Promise<void> {
+  let streamError: Error | undefined;
+  input.on('error', (e) => (streamError ??= e));
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      idle.touch();
+      if (line.trim() !== '') onEvent(parseWatchLine<T>(line));
+    }
+    if (streamError !== undefined && !idle.fired()) throw streamError;
+  } finally {
+    input.destroy();
   }
 }
 
@@ -243,6 +253,11 @@ class IdleTimer {
     private readonly what: string,
   ) {
     this.touch();
+  }
+
+  /** The idle timeout has aborted the watch. */
+  fired(): boolean {
+    return this.controller.signal.aborted;
   }
 
   touch(): void {

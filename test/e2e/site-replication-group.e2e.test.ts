@@ -578,6 +578,31 @@ describe('a group of three sites', () => {
     expect(g.status?.knownSites?.sort()).toEqual(['site-a', 'site-b', 'site-c']);
   }, 240_000);
 
+  it('acts on the resync and recover annotations once per new value', async () => {
+    const stamp = `t-${Date.now()}`;
+    await mustKubectl([
+      'annotate',
+      'srg',
+      'trio',
+      '-n',
+      ns,
+      '--overwrite',
+      `sitesync.io/resync=${stamp}`,
+      `sitesync.io/recover=${stamp}`,
+    ]);
+    const g = await eventually(
+      async () => {
+        const r = await getGroup('trio');
+        expect(r.status?.lastResync).toBe(stamp);
+        expect(r.status?.lastRecover).toBe(stamp);
+        return r;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(findCondition(g.status?.conditions, 'Degraded')?.status).toBe('False');
+    await waitReady('trio');
+  }, 120_000);
+
   it('leaves no secret in status, events, logs or metrics', async () => {
     const replicator = await client.get<{ data?: Record<string, string> }>(
       SECRETS,
