@@ -3,8 +3,14 @@ import { hostname } from 'node:os';
 
 import { KubeConfig } from '@kubernetes/client-node';
 
+import type { BucketReplication } from './api/bucket-replication.js';
 import type { SiteReplicationGroup } from './api/site-replication-group.js';
 import { parseConfig } from './config.js';
+import {
+  BREP_RESOURCE,
+  BucketReplicationController,
+  bucketReplicationsOfGroup,
+} from './controllers/bucket-replication.js';
 import {
   SRG_RESOURCE,
   SiteReplicationGroupController,
@@ -87,6 +93,31 @@ async function main(): Promise<number> {
     observer: metrics.observer(),
   });
 
+  const brepInformer = new Informer<BucketReplication & { metadata: { name: string } }>(
+    client,
+    BREP_RESOURCE,
+    { ...(namespace ? { namespace } : {}), log },
+  );
+  const brep = new BucketReplicationController({
+    client,
+    informer: brepInformer,
+    newSite: newSiteClient,
+    recorder,
+    siteTimeoutMs: config.SITE_TIMEOUT_MS,
+  });
+  const brepController = new Controller({
+    name: 'bucketreplication',
+    informer: brepInformer,
+    reconcile: brep.reconcile,
+    workers: config.WORKERS,
+    log,
+    observer: metrics.observer(),
+  });
+  // A group's sites are its BucketReplications' sites: requeue them when the group changes.
+  srgInformer.onChange((g) => {
+    for (const key of bucketReplicationsOfGroup(brepInformer, g)) brepController.queue.add(key);
+  });
+
   let ready = false;
   const http = await startHttpServer({
     port: config.METRICS_PORT,
@@ -105,7 +136,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => {
     onSignal('SIGINT');
   });
-  void srgInformer.waitForSync().then(() => {
+  void Promise.all([srgInformer.waitForSync(), brepInformer.waitForSync()]).then(() => {
     ready = true;
   });
   log.info(
@@ -116,7 +147,7 @@ async function main(): Promise<number> {
   const exit = await runManager(
     {
       client,
-      runnables: [srgController],
+      runnables: [srgController, brepController],
       ...(config.LEADER_ELECT
         ? {
             leaderElection: {

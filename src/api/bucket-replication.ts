@@ -20,6 +20,26 @@ export const BREP_KIND = 'BucketReplication';
 /** S3's bucket naming rules: 3..63 lower-case letters, digits, dots and hyphens. */
 export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+interface SourceShape {
+  groupRef?: unknown;
+  site?: unknown;
+  siteSpec?: unknown;
+}
+
+/** Rules across the fields of `spec.source`: CEL at admission, TypeScript in the operator. */
+export const BREP_SOURCE_RULES: readonly CrossFieldRule<SourceShape>[] = [
+  {
+    rule: 'has(self.groupRef) != has(self.siteSpec)',
+    message: 'spec.source needs exactly one of groupRef (with site) and siteSpec',
+    holds: (s) => (s.groupRef === undefined) !== (s.siteSpec === undefined),
+  },
+  {
+    rule: 'has(self.groupRef) == has(self.site)',
+    message: 'spec.source.site names the site inside spec.source.groupRef; give both or neither',
+    holds: (s) => (s.groupRef === undefined) === (s.site === undefined),
+  },
+];
+
 export const BucketSourceSchema = z
   .object({
     bucket: z.string().min(3).max(63).regex(BUCKET_NAME).describe('The source bucket.'),
@@ -34,25 +54,7 @@ export const BucketSourceSchema = z
       .describe('Name of the source site inside groupRef.'),
     siteSpec: SiteSchema.optional().describe('The source site declared inline, as in a group.'),
   })
-  .meta({
-    'x-kubernetes-validations': celValidations<{
-      groupRef?: unknown;
-      site?: unknown;
-      siteSpec?: unknown;
-    }>([
-      {
-        rule: 'has(self.groupRef) != has(self.siteSpec)',
-        message: 'spec.source needs exactly one of groupRef (with site) and siteSpec',
-        holds: (s) => (s.groupRef === undefined) !== (s.siteSpec === undefined),
-      },
-      {
-        rule: 'has(self.groupRef) == has(self.site)',
-        message:
-          'spec.source.site names the site inside spec.source.groupRef; give both or neither',
-        holds: (s) => (s.groupRef === undefined) === (s.site === undefined),
-      },
-    ]),
-  });
+  .meta({ 'x-kubernetes-validations': celValidations(BREP_SOURCE_RULES) });
 export type BucketSource = z.infer<typeof BucketSourceSchema>;
 
 interface BrepRuleSpec {

@@ -1,0 +1,190 @@
+/**
+ * The status of a BucketReplication, derived by pure functions from what one reconcile saw and
+ * did: kstatus conditions (Reconciling and Stalled abnormal-true), the applied document's digest
+ * and per-rule progress mapped from the source site's per-target replication counters.
+ */
+import type { BucketReplicationStatus } from '../api/bucket-replication.js';
+import type { ReplicationConfig } from '../replication/replication-config.js';
+import { type ConditionInput, setConditions } from '../runtime/conditions.js';
+
+export type RuleStatus = NonNullable<BucketReplicationStatus['rules']>[number];
+
+export interface Why {
+  reason: string;
+  message: string;
+}
+
+/** One target's counters, as the source site keeps them (MinIO: since the server started). */
+export interface TargetCounters {
+  replicatedCount: number;
+  replicatedBytes: number;
+  failedCount: number;
+}
+
+/** The replication counters of the source bucket. */
+export interface BucketCounters {
+  /** Objects waiting to be replicated, all targets together (MinIO keeps one queue per bucket). */
+  queuedCount: number;
+  /** By remote-target ARN. */
+  targets: Readonly<Record<string, TargetCounters>>;
+}
+
+const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCount: 0 };
+
+/**
+ * Per-rule progress. A rule's counters are those of its destination target: MinIO counts per
+ * target, not per rule, so rules sharing a destination show the same figures. `pending` is the
+ * bucket's queue (MinIO does not split it by target). `lagSeconds` is 0 when nothing is queued
+ * and absent otherwise: no site reports how long the oldest queued object has waited.
+ * `rtcThresholdBreaches` is never set: MinIO has no Replication Time Control (it drops the
+ * element) and keeps no missed-threshold count.
+ */
+export function ruleProgress(
+  config: ReplicationConfig,
+  counters: BucketCounters,
+  sourceBucket: string,
+): RuleStatus[] {
+  return config.rules.map((rule, i) => {
+    const { site, bucket } = rule.destination;
+    const arn = bucket ?? '';
+    const active = rule.status === 'Enabled';
+    const c = counters.targets[arn] ?? ZERO;
+    const pending = active ? counters.queuedCount : 0;
+    const destination = site === undefined ? bucket : `${site.name}/${site.bucket ?? sourceBucket}`;
+    return {
+      id: rule.id !== undefined && rule.id !== '' ? rule.id : `#${i}`,
+      ...(destination === undefined ? {} : { destination }),
+      pending,
+      replicated: c.replicatedCount,
+      failed: c.failedCount,
+      bytes: c.replicatedBytes,
+      ...(active && pending === 0 ? { lagSeconds: 0 } : {}),
+    };
+  });
+}
+
+/** Counters summed over a bucket's targets (a driver without per-target figures). */
+export function singleTargetCounters(
+  config: ReplicationConfig,
+  total: { pending: number; replicated: number; failed: number; bytes: number },
+): BucketCounters | undefined {
+  const arns = new Set(config.rules.flatMap((r) => r.destination.bucket ?? []));
+  const [arn] = [...arns];
+  if (arns.size !== 1 || arn === undefined) return undefined;
+  return {
+    queuedCount: total.pending,
+    targets: {
+      [arn]: {
+        replicatedCount: total.replicated,
+        replicatedBytes: total.bytes,
+        failedCount: total.failed,
+      },
+    },
+  };
+}
+
+/** What one reconcile saw and did. */
+export interface BrepOutcome {
+  generation: number;
+  sourceSite?: string | undefined;
+  /** The resource cannot proceed until something outside it changes (spec, group, Secret). */
+  blocker?: Why | undefined;
+  /** Partial failures (a site unreachable, a target not created); each names the site. */
+  problems: readonly Why[];
+  /** What this pass changed, in words (for the Reconciling message). */
+  changes: readonly string[];
+  /** The document is on the source bucket now: its digest and where. */
+  applied?: { digest: string; rules: number; where: string } | undefined;
+  /** Per-rule progress; undefined keeps the previous figures. */
+  rules?: RuleStatus[] | undefined;
+}
+
+const cond = (type: string, ok: boolean, why: Why, gen: number): ConditionInput => ({
+  type,
+  status: ok ? 'True' : 'False',
+  reason: why.reason,
+  message: why.message,
+  observedGeneration: gen,
+});
+
+const AS_EXPECTED: Why = { reason: 'AsExpected', message: '' };
+
+function blockedConditions(blocker: Why, g: number): ConditionInput[] {
+  return [
+    cond('Ready', false, blocker, g),
+    cond('Stalled', true, blocker, g),
+    cond('Reconciling', false, { reason: blocker.reason, message: 'Waiting for a change' }, g),
+    cond('Degraded', false, AS_EXPECTED, g),
+  ];
+}
+
+function conditionsOf(o: BrepOutcome): ConditionInput[] {
+  const g = o.generation;
+  if (o.blocker) return blockedConditions(o.blocker, g);
+  const degraded: Why | undefined =
+    o.problems.length === 0
+      ? undefined
+      : {
+          reason: o.problems[0]?.reason ?? 'SiteError',
+          message: o.problems.map((p) => p.message).join('; '),
+        };
+  const reconciling: Why | undefined =
+    o.changes.length > 0
+      ? { reason: 'Progressing', message: `${o.changes.join('; ')}; verifying` }
+      : undefined;
+  const ready: Why =
+    degraded ??
+    reconciling ??
+    (o.applied
+      ? {
+          reason: 'Applied',
+          message: `${o.applied.rules} rule(s) applied to ${o.applied.where}`,
+        }
+      : { reason: 'NotApplied', message: 'The replication configuration is not applied yet' });
+  return [
+    cond('Ready', ready.reason === 'Applied', ready, g),
+    cond(
+      'Reconciling',
+      reconciling !== undefined,
+      reconciling ?? { reason: 'Idle', message: '' },
+      g,
+    ),
+    cond('Degraded', degraded !== undefined, degraded ?? AS_EXPECTED, g),
+    cond('Stalled', false, AS_EXPECTED, g),
+  ];
+}
+
+/**
+ * The whole status. What this pass did not learn (the digest while blocked, progress when the
+ * counters could not be read) keeps its previous value: the configuration stays on the bucket.
+ */
+export function deriveStatus(
+  prev: BucketReplicationStatus | undefined,
+  o: BrepOutcome,
+  now: Date,
+): BucketReplicationStatus {
+  const appliedDigest = o.applied?.digest ?? prev?.appliedDigest;
+  const sourceSite = o.sourceSite ?? prev?.sourceSite;
+  const rules = o.rules ?? prev?.rules;
+  return {
+    observedGeneration: o.generation,
+    conditions: setConditions(prev?.conditions, conditionsOf(o), now),
+    ...(appliedDigest === undefined ? {} : { appliedDigest }),
+    ...(sourceSite === undefined ? {} : { sourceSite }),
+    ...(rules === undefined ? {} : { rules }),
+  };
+}
+
+/** The status of a spec the operator cannot act on: terminal until the generation changes. */
+export function invalidSpecStatus(
+  prev: BucketReplicationStatus | undefined,
+  generation: number,
+  message: string,
+  now: Date,
+): BucketReplicationStatus {
+  return deriveStatus(
+    prev,
+    { generation, blocker: { reason: 'InvalidSpec', message }, problems: [], changes: [] },
+    now,
+  );
+}
