@@ -6,13 +6,11 @@
 import type { BucketReplicationStatus } from '../api/bucket-replication.js';
 import type { ReplicationConfig } from '../replication/replication-config.js';
 import { type ConditionInput, setConditions } from '../runtime/conditions.js';
+import { type Why, blockedConditions, passConditions } from './_kstatus.js';
 
 export type RuleStatus = NonNullable<BucketReplicationStatus['rules']>[number];
 
-export interface Why {
-  reason: string;
-  message: string;
-}
+export type { Why } from './_kstatus.js';
 
 /** One target's counters, as the source site keeps them (MinIO: since the server started). */
 export interface TargetCounters {
@@ -99,25 +97,6 @@ export interface BrepOutcome {
   rules?: RuleStatus[] | undefined;
 }
 
-const cond = (type: string, ok: boolean, why: Why, gen: number): ConditionInput => ({
-  type,
-  status: ok ? 'True' : 'False',
-  reason: why.reason,
-  message: why.message,
-  observedGeneration: gen,
-});
-
-const AS_EXPECTED: Why = { reason: 'AsExpected', message: '' };
-
-function blockedConditions(blocker: Why, g: number): ConditionInput[] {
-  return [
-    cond('Ready', false, blocker, g),
-    cond('Stalled', true, blocker, g),
-    cond('Reconciling', false, { reason: blocker.reason, message: 'Waiting for a change' }, g),
-    cond('Degraded', false, AS_EXPECTED, g),
-  ];
-}
-
 function conditionsOf(o: BrepOutcome): ConditionInput[] {
   const g = o.generation;
   if (o.blocker) return blockedConditions(o.blocker, g);
@@ -141,17 +120,7 @@ function conditionsOf(o: BrepOutcome): ConditionInput[] {
           message: `${o.applied.rules} rule(s) applied to ${o.applied.where}`,
         }
       : { reason: 'NotApplied', message: 'The replication configuration is not applied yet' });
-  return [
-    cond('Ready', ready.reason === 'Applied', ready, g),
-    cond(
-      'Reconciling',
-      reconciling !== undefined,
-      reconciling ?? { reason: 'Idle', message: '' },
-      g,
-    ),
-    cond('Degraded', degraded !== undefined, degraded ?? AS_EXPECTED, g),
-    cond('Stalled', false, AS_EXPECTED, g),
-  ];
+  return passConditions({ ready, isReady: ready.reason === 'Applied', reconciling, degraded }, g);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { SiteReplicationGroupStatus, SiteStatus } from '../api/site-replication-group.js';
 import { type Condition, type ConditionInput, setConditions } from '../runtime/conditions.js';
+import { type Why, blockedConditions, cond, passConditions } from './_kstatus.js';
 
 export interface SiteOutcome {
   name: string;
@@ -65,35 +66,6 @@ function siteStatus(s: SiteOutcome, prev: SiteStatus | undefined, now: string): 
   };
 }
 
-interface Why {
-  reason: string;
-  message: string;
-}
-
-const cond = (type: string, ok: boolean, why: Why, gen: number): ConditionInput => ({
-  type,
-  status: ok ? 'True' : 'False',
-  reason: why.reason,
-  message: why.message,
-  observedGeneration: gen,
-});
-
-const AS_EXPECTED: Why = { reason: 'AsExpected', message: '' };
-
-function blockedConditions(blocker: Why, g: number): ConditionInput[] {
-  return [
-    cond('Ready', false, blocker, g),
-    cond('Stalled', true, blocker, g),
-    cond(
-      'Reconciling',
-      false,
-      { reason: blocker.reason, message: 'Waiting for a change of the spec' },
-      g,
-    ),
-    cond('Degraded', false, AS_EXPECTED, g),
-  ];
-}
-
 /** Why the group is or is not Ready, most pressing first: degraded, progressing, paused, behind. */
 function readiness(o: GroupOutcome, degraded: Why | undefined, reconciling: Why | undefined): Why {
   if (degraded) return degraded;
@@ -123,17 +95,7 @@ function conditionsOf(o: GroupOutcome): ConditionInput[] {
       ? { reason: 'Progressing', message: `Applied ${o.changes} changes; verifying` }
       : undefined;
   const ready = readiness(o, degraded, reconciling);
-  return [
-    cond('Ready', ready.reason === 'Synced', ready, g),
-    cond(
-      'Reconciling',
-      reconciling !== undefined,
-      reconciling ?? { reason: 'Idle', message: '' },
-      g,
-    ),
-    cond('Degraded', degraded !== undefined, degraded ?? AS_EXPECTED, g),
-    cond('Stalled', false, AS_EXPECTED, g),
-  ];
+  return passConditions({ ready, isReady: ready.reason === 'Synced', reconciling, degraded }, g);
 }
 
 export function deriveStatus(
