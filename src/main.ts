@@ -25,6 +25,7 @@ import { KubeClient } from './runtime/kube-client.js';
 import type { Logger } from './runtime/logger.js';
 import { runManager } from './runtime/manager.js';
 import { newSiteClient } from './sites/new-site-client.js';
+import { SiteClientPool } from './sites/site-client-pool.js';
 
 async function main(): Promise<number> {
   const config = parseConfig(process.env);
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
   else kc.loadFromDefault();
   const client = new KubeClient(kc);
   const metrics = new Metrics();
+  const sites = new SiteClientPool(newSiteClient);
   const namespace = config.WATCH_NAMESPACE === '' ? undefined : config.WATCH_NAMESPACE;
 
   const srgInformer = new Informer<SiteReplicationGroup & { metadata: { name: string } }>(
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
   const srg = new SiteReplicationGroupController({
     client,
     informer: srgInformer,
-    newSite: newSiteClient,
+    newSite: sites.get,
     recorder,
     siteTimeoutMs: config.SITE_TIMEOUT_MS,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
@@ -101,7 +103,7 @@ async function main(): Promise<number> {
   const brep = new BucketReplicationController({
     client,
     informer: brepInformer,
-    newSite: newSiteClient,
+    newSite: sites.get,
     recorder,
     siteTimeoutMs: config.SITE_TIMEOUT_MS,
   });
@@ -162,6 +164,7 @@ async function main(): Promise<number> {
     stop.signal,
   );
   http.close();
+  sites.closeAll();
   log.info({ exit }, 'Stopped sitesync operator');
   return exit === 'stopped' ? 0 : 1;
 }
