@@ -4,8 +4,10 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 
 import type { BucketReplication } from './api/bucket-replication.js';
+import type { IdentityProvider } from './api/identity-provider.js';
 import type { SiteReplicationGroup } from './api/site-replication-group.js';
 import { parseConfig } from './config.js';
+import { IDP_RESOURCE, IdentityProviderController } from './controllers/identity-provider.js';
 import {
   BREP_RESOURCE,
   BucketReplicationController,
@@ -20,7 +22,7 @@ import { newLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
-import { Informer } from './runtime/informer.js';
+import { Informer, objectKey } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube-client.js';
 import type { Logger } from './runtime/logger.js';
 import { runManager } from './runtime/manager.js';
@@ -47,12 +49,18 @@ async function main(): Promise<number> {
       log,
     },
   );
+  const idpInformer = new Informer<IdentityProvider & { metadata: { name: string } }>(
+    client,
+    IDP_RESOURCE,
+    { ...(namespace ? { namespace } : {}), log },
+  );
   const recorder = new EventRecorder(client, 'sitesync-operator', { log });
   const srg = new SiteReplicationGroupController({
     client,
     informer: srgInformer,
     newSite: sites.get,
     recorder,
+    identityProviders: idpInformer,
     siteTimeoutMs: config.SITE_TIMEOUT_MS,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
     observer: {
@@ -120,6 +128,39 @@ async function main(): Promise<number> {
     for (const key of bucketReplicationsOfGroup(brepInformer, g)) brepController.queue.add(key);
   });
 
+  const idp = new IdentityProviderController({
+    client,
+    informer: idpInformer,
+    groups: srgInformer,
+    recorder,
+    siteTimeoutMs: config.SITE_TIMEOUT_MS,
+  });
+  const idpController = new Controller({
+    name: 'identityprovider',
+    informer: idpInformer,
+    reconcile: idp.reconcile,
+    workers: config.WORKERS,
+    log,
+    observer: metrics.observer(),
+  });
+  // A group that changes may now reference another provider (or none): requeue the providers of
+  // its namespace, so the old and the new one both report the right sites.
+  srgInformer.onChange((g) => {
+    for (const p of idpInformer.list()) {
+      if (p.metadata.namespace === g.metadata.namespace) idpController.queue.add(objectKey(p));
+    }
+  });
+  // A provider whose status changed: requeue the groups that reference it, which check that
+  // their sites share it (IdentityProviderMismatch).
+  idpInformer.onChange((p) => {
+    for (const g of srgInformer.list()) {
+      const sameNs = g.metadata.namespace === p.metadata.namespace;
+      if (sameNs && g.spec?.identityProviderRef?.name === p.metadata.name) {
+        srgController.queue.add(objectKey(g));
+      }
+    }
+  });
+
   let ready = false;
   const http = await startHttpServer({
     port: config.METRICS_PORT,
@@ -138,7 +179,11 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => {
     onSignal('SIGINT');
   });
-  void Promise.all([srgInformer.waitForSync(), brepInformer.waitForSync()]).then(() => {
+  void Promise.all([
+    srgInformer.waitForSync(),
+    brepInformer.waitForSync(),
+    idpInformer.waitForSync(),
+  ]).then(() => {
     ready = true;
   });
   log.info(
@@ -149,7 +194,7 @@ async function main(): Promise<number> {
   const exit = await runManager(
     {
       client,
-      runnables: [srgController, brepController],
+      runnables: [srgController, brepController, idpController],
       ...(config.LEADER_ELECT
         ? {
             leaderElection: {

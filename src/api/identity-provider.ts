@@ -108,9 +108,21 @@ export const IdpSiteStatusSchema = z.object({
   site: z.string(),
   configured: z.boolean().describe('The live configuration matches the declared one.'),
   digest: z.string().optional().describe('Digest of the live configuration, without secrets.'),
-  restartRequired: z.boolean().optional(),
+  restartRequired: z
+    .boolean()
+    .optional()
+    .describe('The configuration was written but takes effect only after the site restarts.'),
   lastError: z.string().optional(),
+  secretVersion: z
+    .string()
+    .optional()
+    .describe('Secret name and resourceVersion whose value was last written to the site.'),
+  appliedTime: z
+    .string()
+    .optional()
+    .describe('When the operator last wrote the configuration to the site (RFC 3339).'),
 });
+export type IdpSiteStatus = z.infer<typeof IdpSiteStatusSchema>;
 
 export const IdentityProviderStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),

@@ -66,6 +66,17 @@ const scope = (extra: object = {}) => {
 };
 
 describe('entitiesOf', () => {
+  it('mirrors the policy mappings of LDAP users and groups (DNs) as mappings', () => {
+    const snap = snapshot();
+    snap.iam.stsPolicies.set('uid=dillon,ou=people,dc=min,dc=io', { policies: ['readonly'] });
+    snap.iam.groupPolicies.set('cn=projecta,ou=swengg,dc=min,dc=io', { policies: ['team'] });
+    const keys = [...entitiesOf(snap, scope()).keys()];
+    expect(keys).toContain('mapping:user:uid=dillon,ou=people,dc=min,dc=io');
+    expect(keys).toContain('mapping:group:cn=projecta,ou=swengg,dc=min,dc=io');
+    const off = entitiesOf(snap, scope({ replicate: { iam: { users: false, groups: false } } }));
+    expect([...off.keys()].filter((k) => k.includes('dc=min'))).toEqual([]);
+  });
+
   it('lists replicated entities and leaves out what is per site', () => {
     const keys = [...entitiesOf(snapshot(), scope()).keys()].sort();
     expect(keys).toEqual([

@@ -143,12 +143,35 @@ function addGroupsAndServiceAccounts(
   }
 }
 
+/**
+ * Policy mappings of identities from an external IdP (LDAP user and group DNs): MinIO keeps the
+ * users' in stsuser_mappings.json and the groups' beside internal groups' in group_mappings.json.
+ * They share the `mapping:user:` / `mapping:group:` keys (a DN never looks like an access key),
+ * and `set-user-or-group-policy` writes them on an LDAP site as it does internal ones.
+ */
+function addExternalMappings(out: Map<string, Entity>, iam: IamState, scope: EntityScope): void {
+  const r = scope.replicate.iam;
+  if (r.users) {
+    for (const [name, m] of iam.stsPolicies) {
+      if (iam.users.has(name) || !mirroredUser(name, scope)) continue;
+      out.set(`mapping:user:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+    }
+  }
+  if (r.groups) {
+    for (const [name, m] of iam.groupPolicies) {
+      if (iam.groups.has(name) || name.startsWith(RESERVED_PREFIX)) continue;
+      out.set(`mapping:group:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+    }
+  }
+}
+
 /** The entity map of one site. */
 export function entitiesOf(snap: SiteSnapshot, scope: EntityScope): Map<string, Entity> {
   const out = new Map<string, Entity>();
   addBuckets(out, snap, scope);
   addPoliciesAndUsers(out, snap.iam, scope);
   addGroupsAndServiceAccounts(out, snap.iam, scope);
+  addExternalMappings(out, snap.iam, scope);
   return out;
 }
 

@@ -133,10 +133,11 @@ async function putIam(kind: string, name: string, ctx: ActionContext): Promise<v
         current.serviceAccounts.has(name),
       );
     case 'mapping:user':
+      // An internal user's mapping, or an LDAP user DN's (MinIO keeps those as STS mappings).
       return t.setPolicyMapping(
         'user',
         name,
-        need(src.userPolicies.get(name), `mapping ${name}`).policies,
+        need(src.userPolicies.get(name) ?? src.stsPolicies.get(name), `mapping ${name}`).policies,
       );
     case 'mapping:group':
       return t.setPolicyMapping(

@@ -33,6 +33,8 @@ export interface GroupOutcome {
   changes: number;
   /** The group cannot proceed without a change by the user. */
   blocker?: { reason: string; message: string } | undefined;
+  /** Sites that disagree on their identity provider (reason IdentityProviderMismatch). */
+  identity?: { reason: string; message: string } | undefined;
   paused: boolean;
   /** Annotation values acted on in this pass (they stay as before when undefined). */
   lastResync?: string | undefined;
@@ -83,13 +85,13 @@ function conditionsOf(o: GroupOutcome): ConditionInput[] {
   // The most telling reason first: a site that cannot be reached or logged into.
   const severity = (s: SiteOutcome) => (s.error?.reason === 'ApplyFailed' ? 1 : 0);
   const failing = o.sites.filter((s) => s.error).sort((x, y) => severity(x) - severity(y));
-  const degraded: Why | undefined =
-    failing.length === 0
+  const failures = failing.map((s) => withSite(s.name, s.error?.message ?? ''));
+  // A site on another identity provider is named first: its users cannot log in alike.
+  const degraded: Why | undefined = o.identity
+    ? { reason: o.identity.reason, message: [o.identity.message, ...failures].join('; ') }
+    : failing.length === 0
       ? undefined
-      : {
-          reason: failing[0]?.error?.reason ?? 'SiteError',
-          message: failing.map((s) => withSite(s.name, s.error?.message ?? '')).join('; '),
-        };
+      : { reason: failing[0]?.error?.reason ?? 'SiteError', message: failures.join('; ') };
   const reconciling: Why | undefined =
     o.changes > 0 && !o.paused
       ? { reason: 'Progressing', message: `Applied ${o.changes} changes; verifying` }

@@ -4,6 +4,7 @@
  * -> apply entity changes -> ensure peer links -> save the agreed state -> write status.
  */
 import { checkCrossFieldRules, type KubeObject } from '../api/common.js';
+import type { IdentityProvider } from '../api/identity-provider.js';
 import {
   SRG_KIND,
   SRG_SPEC_RULES,
@@ -36,6 +37,7 @@ import { errorMessage } from '../runtime/logger.js';
 import { FIELD_MANAGER, patchStatus, sameJSON } from '../runtime/status.js';
 import type { ReplicationProgress, SiteClient, SiteConnection } from '../sites/site-client.js';
 import type { SiteSnapshot } from '../sites/snapshot.js';
+import { type IdentityMismatch, identityMismatch } from './_idp-check.js';
 import { type Entity, bucketKey, entitiesOf, keyPhase } from './_srg-entities.js';
 import { applyEntityAction } from './_srg-executor.js';
 import { type Observed, loadReplicatorSecrets, observeSites } from './_srg-observe.js';
@@ -75,6 +77,11 @@ export interface SrgDeps {
   informer: Informer<SiteReplicationGroup>;
   newSite: (conn: SiteConnection) => SiteClient;
   recorder: EventRecorder;
+  /**
+   * The IdentityProvider cache. Its status holds the live identity digest of every site (the
+   * IdentityProvider controller reads the sites), so checking a group costs no site call.
+   */
+  identityProviders?: Informer<IdentityProvider & { metadata: { name: string } }> | undefined;
   observer?: SrgObserver | undefined;
   now?: () => Date;
   /** Actions in flight per site (default 8). */
@@ -292,6 +299,26 @@ export class SiteReplicationGroupController {
       buckets: pass.spec.buckets,
       operatorUsers,
     });
+  }
+
+  /**
+   * Do the group's sites share its identity provider? Read from the IdentityProvider's status
+   * (per-site live digests, refreshed by its controller), once it reflects its current spec.
+   */
+  private identityCheck(pass: Pass): IdentityMismatch | undefined {
+    const name = pass.spec.identityProviderRef?.name;
+    if (name === undefined) return undefined;
+    const idp = this.deps.identityProviders?.get(`${pass.ref.namespace}/${name}`);
+    const status = idp?.status;
+    if (status?.digest === undefined || status.observedGeneration !== idp?.metadata.generation) {
+      return undefined;
+    }
+    const sites = this.priorityOrder(pass).map((o) => ({
+      name: o.site.name,
+      digest: status.sites?.find((s) => s.group === pass.ref.name && s.site === o.site.name)
+        ?.digest,
+    }));
+    return identityMismatch(sites, status.digest);
   }
 
   /** MinIO's rules for a group: what must hold before anything is written. */
@@ -514,9 +541,11 @@ export class SiteReplicationGroupController {
         iam: s.iam.outOfSync,
       });
     }
+    const identity = this.identityCheck(pass);
     const status = deriveStatus(
       pass.obj.status,
       {
+        identity,
         generation: pass.obj.metadata.generation ?? 0,
         mode: pass.spec.mode,
         primary: pass.spec.primary,
@@ -539,6 +568,9 @@ export class SiteReplicationGroupController {
     await this.writeStatus(pass.obj, pass.ref, status);
     if (r.blocker) {
       await this.deps.recorder.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
+    }
+    if (identity) {
+      await this.deps.recorder.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
   }
 

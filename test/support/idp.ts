@@ -34,6 +34,9 @@ export interface LdapGroup {
   members: string[];
 }
 
+export type LdapUserName = 'dillon' | 'alice' | 'bob';
+export type LdapGroupName = 'projecta' | 'projectb';
+
 export interface LdapServer {
   /** Process name under STACK_DIR. */
   process: string;
@@ -45,8 +48,8 @@ export interface LdapServer {
   adminPassword: string;
   usersBaseDN: string;
   groupsBaseDN: string;
-  users: Record<string, LdapUser>;
-  groups: Record<string, LdapGroup>;
+  users: Record<LdapUserName, LdapUser>;
+  groups: Record<LdapGroupName, LdapGroup>;
   stop(): Promise<void>;
 }
 
@@ -75,7 +78,10 @@ function slapdConf(dir: string, adminPassword: string): string {
   ].join('\n');
 }
 
-function directory(): { users: Record<string, LdapUser>; groups: Record<string, LdapGroup> } {
+function directory(): {
+  users: Record<LdapUserName, LdapUser>;
+  groups: Record<LdapGroupName, LdapGroup>;
+} {
   const people = `ou=people,${LDAP_BASE_DN}`;
   const swengg = `ou=swengg,${LDAP_BASE_DN}`;
   const user = (uid: string): LdapUser => ({
@@ -127,15 +133,25 @@ function seedLdif(dir: ReturnType<typeof directory>): string {
   return entries.map((e) => e.join('\n')).join('\n\n') + '\n';
 }
 
+/** `prefix-<random>`, or `prefix` itself for the stack's own long-lived instances. */
+function processName(prefix: string, opts: StartOptions): string {
+  return opts.fixedName ? prefix : `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface StartOptions {
+  /** Use the prefix as the process name (one instance, e.g. the stack's). */
+  fixedName?: boolean;
+}
+
 /**
  * Starts a private slapd on a free loopback port with a seeded directory: users dillon, alice,
  * bob under ou=people; groups projecta (dillon) and projectb (bob) under ou=swengg. Loaded with
  * slapadd before the server starts, so it is ready as soon as it answers.
  */
-export async function startSlapd(prefix = 'slapd'): Promise<LdapServer> {
+export async function startSlapd(prefix = 'slapd', opts: StartOptions = {}): Promise<LdapServer> {
   const slapd = slapdPath();
   if (!slapd) throw new Error('slapd is not installed: apt-get install -y slapd ldap-utils');
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const name = processName(prefix, opts);
   const dir = join(STACK_DIR, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -167,8 +183,14 @@ export async function startSlapd(prefix = 'slapd'): Promise<LdapServer> {
     usersBaseDN: `ou=people,${LDAP_BASE_DN}`,
     groupsBaseDN: `ou=swengg,${LDAP_BASE_DN}`,
     ...dirData,
-    stop: () => stopProcess(STACK_DIR, name),
+    stop: () => stopAndForget(name),
   };
+}
+
+/** Stops the process and removes its state directory (its data holds the passwords). */
+async function stopAndForget(name: string): Promise<void> {
+  await stopProcess(STACK_DIR, name);
+  rmSync(join(STACK_DIR, name), { recursive: true, force: true });
 }
 
 /** True when a simple bind as `dn` succeeds (ldapwhoami from ldap-utils). */
@@ -193,6 +215,11 @@ interface IssuerConfig {
   jwk: Record<string, unknown>;
 }
 
+export interface MintOptions {
+  ttlSeconds?: number;
+  audience?: string;
+}
+
 export interface OidcIssuer {
   process: string;
   issuer: string;
@@ -200,21 +227,25 @@ export interface OidcIssuer {
   configURL: string;
   clientID: string;
   clientSecret: string;
-  /** Signs a JWT with the issuer's key: iss, aud (client ID), iat, exp and `claims`. */
-  mintToken(claims: Record<string, unknown>, ttlSeconds?: number): Promise<string>;
+  /** Signs a JWT with the issuer's key: iss, aud (default the client ID), iat, exp, `claims`. */
+  mintToken(claims: Record<string, unknown>, opts?: MintOptions): Promise<string>;
   stop(): Promise<void>;
 }
 
-const TSX_CLI = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const THIS_FILE = fileURLToPath(import.meta.url);
+// Computed when used: stack.ts may import this module while it is itself being loaded.
+const tsxCli = () => join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /**
  * Starts an OpenID Connect issuer (npm oidc-provider) on a free loopback port, in its own
  * process. Its one client has the client-credentials grant; its RS256 key is shared with the
  * test through the state directory so tokens can be minted for STS.
  */
-export async function startOidcIssuer(prefix = 'oidc'): Promise<OidcIssuer> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+export async function startOidcIssuer(
+  prefix = 'oidc',
+  opts: StartOptions = {},
+): Promise<OidcIssuer> {
+  const name = processName(prefix, opts);
   const dir = join(STACK_DIR, name);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -235,36 +266,52 @@ export async function startOidcIssuer(prefix = 'oidc'): Promise<OidcIssuer> {
   startProcess(STACK_DIR, {
     name,
     command: process.execPath,
-    args: [TSX_CLI, THIS_FILE, 'oidc-issuer', dir],
+    args: [tsxCli(), THIS_FILE, 'oidc-issuer', dir],
   });
-  const configURL = `${cfg.issuer}/.well-known/openid-configuration`;
-  await waitFor(`the OIDC issuer at ${cfg.issuer}`, async () => (await fetch(configURL)).ok, {
-    timeoutMs: 30_000,
-  });
+  const issuer = issuerOf(name, cfg);
+  await waitFor(
+    `the OIDC issuer at ${cfg.issuer}`,
+    async () => (await fetch(issuer.configURL)).ok,
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  return issuer;
+}
+
+function issuerOf(name: string, cfg: IssuerConfig): OidcIssuer {
   return {
     process: name,
     issuer: cfg.issuer,
-    configURL,
+    configURL: `${cfg.issuer}/.well-known/openid-configuration`,
     clientID: cfg.clientID,
     clientSecret: cfg.clientSecret,
-    mintToken: (claims, ttl) => mintToken(cfg, claims, ttl),
-    stop: () => stopProcess(STACK_DIR, name),
+    mintToken: (claims, opts) => mintToken(cfg, claims, opts),
+    stop: () => stopAndForget(name),
   };
+}
+
+/** The issuer a process under STACK_DIR runs (e.g. the stack's `oidc`), to mint its tokens. */
+export function attachOidcIssuer(name: string): OidcIssuer {
+  const cfg = JSON.parse(
+    readFileSync(join(STACK_DIR, name, 'issuer.json'), 'utf8'),
+  ) as IssuerConfig;
+  return issuerOf(name, cfg);
 }
 
 async function mintToken(
   cfg: IssuerConfig,
   claims: Record<string, unknown>,
-  ttlSeconds = 600,
+  opts: MintOptions = {},
 ): Promise<string> {
   const { SignJWT, importJWK } = await import('jose');
   const key = await importJWK(cfg.jwk, 'RS256');
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: String(cfg.jwk['kid']), typ: 'JWT' })
     .setIssuer(cfg.issuer)
-    .setAudience(cfg.clientID)
+    .setAudience(opts.audience ?? cfg.clientID)
     .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (opts.ttlSeconds ?? 600))
     .sign(key);
 }
 

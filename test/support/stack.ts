@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { type LdapServer, type OidcIssuer, slapdPath, startOidcIssuer, startSlapd } from './idp.js';
 import {
   isAlive,
   readPid,
@@ -44,6 +45,10 @@ export interface StackInfo {
   etcdURL: string;
   kmsSecretKey: string;
   sites: MinioServer[];
+  /** The stack's LDAP server (process `slapd`), when slapd is installed. */
+  ldap?: Omit<LdapServer, 'stop'> | undefined;
+  /** The stack's OpenID issuer (process `oidc`; attachOidcIssuer('oidc') mints its tokens). */
+  oidc?: Omit<OidcIssuer, 'stop' | 'mintToken'> | undefined;
 }
 
 const INFO_FILE = () => join(STACK_DIR, 'stack.json');
@@ -306,6 +311,25 @@ function envFile(info: StackInfo): string {
     `export KUBE_APISERVER='${info.apiserverURL}'`,
     `export ETCD_ENDPOINT='${info.etcdURL}'`,
   ];
+  if (info.ldap) {
+    lines.push(
+      `export LDAP_SERVER_ADDR='${info.ldap.addr}'`,
+      `export LDAP_BIND_DN='${info.ldap.adminDN}'`,
+      `export LDAP_BIND_PASSWORD='${info.ldap.adminPassword}'`,
+      `export LDAP_USER_BASE_DN='${info.ldap.usersBaseDN}'`,
+      `export LDAP_GROUP_BASE_DN='${info.ldap.groupsBaseDN}'`,
+      ...Object.values(info.ldap.users).map(
+        (u) => `export LDAP_USER_${u.uid.toUpperCase()}_PASSWORD='${u.password}'`,
+      ),
+    );
+  }
+  if (info.oidc) {
+    lines.push(
+      `export OIDC_CONFIG_URL='${info.oidc.configURL}'`,
+      `export OIDC_CLIENT_ID='${info.oidc.clientID}'`,
+      `export OIDC_CLIENT_SECRET='${info.oidc.clientSecret}'`,
+    );
+  }
   for (const s of info.sites) {
     const up = s.name.toUpperCase();
     const host = s.endpoint.replace(/^http:\/\//, '');
@@ -326,9 +350,16 @@ export function readStack(): StackInfo | undefined {
 
 const PROCESS_NAMES = () => ['etcd', 'kube-apiserver', ...SITE_NAMES.map((s) => `minio-${s}`)];
 
+/** The identity providers the recorded stack runs. */
+const IDP_PROCESSES = (info: StackInfo) => [
+  ...(info.ldap ? [info.ldap.process] : []),
+  ...(info.oidc ? [info.oidc.process] : []),
+];
+
 /** True when every process of the recorded stack is alive and the apiserver answers. */
 export async function stackHealthy(info: StackInfo): Promise<boolean> {
-  if (!PROCESS_NAMES().every((n) => isAlive(readPid(info.dir, n)))) return false;
+  const names = [...PROCESS_NAMES(), ...IDP_PROCESSES(info)];
+  if (!names.every((n) => isAlive(readPid(info.dir, n)))) return false;
   try {
     return (
       (await apiserverGet(`${info.apiserverURL}/readyz`, join(info.dir, 'pki'))).status === 200
@@ -351,9 +382,11 @@ export async function stackUp(): Promise<StackInfo> {
   const kubeconfig = join(STACK_DIR, 'kubeconfig');
   writeKubeconfig(kubeconfig, apiserverURL, pki);
   const kmsSecretKey = `sitesync-key:${randomBytes(32).toString('base64')}`;
-  const sites = await Promise.all(
-    SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey })),
-  );
+  const [sites, ldap, oidc] = await Promise.all([
+    Promise.all(SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey }))),
+    startStackLdap(),
+    startOidcIssuer('oidc', { fixedName: true }),
+  ]);
   const info: StackInfo = {
     dir: STACK_DIR,
     kubeconfig,
@@ -361,10 +394,26 @@ export async function stackUp(): Promise<StackInfo> {
     etcdURL,
     kmsSecretKey,
     sites,
+    ...(ldap ? { ldap: withoutFunctions(ldap) } : {}),
+    oidc: withoutFunctions(oidc),
   };
   writeFileSync(INFO_FILE(), JSON.stringify(info, null, 2), { mode: 0o600 });
   writeFileSync(join(STACK_DIR, 'env'), envFile(info), { mode: 0o600 });
   return info;
+}
+
+/** The stack's slapd, unless slapd is not installed (LDAP tests then start none either). */
+async function startStackLdap(): Promise<LdapServer | undefined> {
+  if (!slapdPath()) {
+    console.warn('slapd is not installed (apt-get install slapd ldap-utils): no LDAP server');
+    return undefined;
+  }
+  return startSlapd('slapd', { fixedName: true });
+}
+
+/** What of a started server can be written to stack.json. */
+function withoutFunctions<T extends object>(v: T): { [K in keyof T]: T[K] } {
+  return JSON.parse(JSON.stringify(v)) as T;
 }
 
 /** Stops everything the stack started and removes its state. */
