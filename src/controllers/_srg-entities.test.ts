@@ -135,6 +135,14 @@ describe('entitiesOf', () => {
   });
 });
 
+describe('entitiesOf on LDAP sites', () => {
+  it('mirrors no internal users or groups (MinIO refuses them), but policies and mappings', () => {
+    const keys = [...entitiesOf(snapshot(), { ...scope(), ldap: true }).keys()];
+    expect(keys.filter((k) => k.startsWith('user:') || k.startsWith('group:'))).toEqual([]);
+    expect(keys).toContain('policy:team');
+  });
+});
+
 describe('bucket selection', () => {
   it('matches globs, and exclude wins', () => {
     expect(globMatch('logs-*', 'logs-2026')).toBe(true);

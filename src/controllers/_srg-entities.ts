@@ -31,6 +31,11 @@ export interface EntityScope {
   buckets: BucketSelector;
   /** Access keys of the credentials the operator uses on the sites: never mirrored. */
   operatorUsers: ReadonlySet<string>;
+  /**
+   * The group's sites authenticate against LDAP: MinIO then refuses internal users and groups
+   * (403), so only policies, LDAP DN mappings and service accounts are mirrored.
+   */
+  ldap?: boolean | undefined;
 }
 
 /** A glob with `*` and `?`, anchored. */
@@ -105,7 +110,7 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
       }
     }
   }
-  if (r.users) {
+  if (r.users && scope.ldap !== true) {
     for (const [name, u] of iam.users) {
       if (!mirroredUser(name, scope)) continue;
       // The secret is hashed into the digest, so a changed secret key propagates.
@@ -122,7 +127,7 @@ function addGroupsAndServiceAccounts(
   scope: EntityScope,
 ): void {
   const r = scope.replicate.iam;
-  if (r.groups) {
+  if (r.groups && scope.ldap !== true) {
     for (const [name, g] of iam.groups) {
       if (name.startsWith(RESERVED_PREFIX)) continue;
       out.set(`group:${name}`, {

@@ -93,6 +93,8 @@ export interface SrgDeps {
 }
 
 interface Pass {
+  /** Entity maps by snapshot, computed once per pass. */
+  entityCache?: WeakMap<SiteSnapshot, Map<string, Entity>>;
   /** Object replication counts per site, when collected. */
   objects?: Map<string, ReplicationProgress> | undefined;
   obj: SiteReplicationGroup;
@@ -291,13 +293,27 @@ export class SiteReplicationGroupController {
   }
 
   private entities(pass: Pass, snap: SiteSnapshot): Map<string, Entity> {
+    pass.entityCache ??= new WeakMap();
+    const cached = pass.entityCache.get(snap);
+    if (cached) return cached;
+    const computed = this.computeEntities(pass, snap);
+    pass.entityCache.set(snap, computed);
+    return computed;
+  }
+
+  private computeEntities(pass: Pass, snap: SiteSnapshot): Map<string, Entity> {
     const operatorUsers = new Set(
       pass.observed.flatMap((o) => (o.ok ? [o.conn.accessKey] : [])).concat(REPLICATOR_USER),
     );
+    const idpName = pass.spec.identityProviderRef?.name;
+    const idp = idpName
+      ? this.deps.identityProviders?.get(`${pass.ref.namespace}/${idpName}`)
+      : undefined;
     return entitiesOf(snap, {
       replicate: pass.spec.replicate,
       buckets: pass.spec.buckets,
       operatorUsers,
+      ldap: idp?.spec?.ldap !== undefined,
     });
   }
 
