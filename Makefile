@@ -42,6 +42,7 @@ format: deps
 
 crds: deps
 	$(TSX) src/api/generate-crds.ts crds
+	hack/sync-chart-crds.sh
 
 test-unit: deps
 	@mkdir -p $(RESULTS)

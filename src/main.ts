@@ -162,11 +162,20 @@ async function main(): Promise<number> {
   });
 
   let ready = false;
+  // A replica waiting for the Lease is ready (it can take over); the leader is ready once its
+  // caches have synced.
+  let leading = !config.LEADER_ELECT;
+  const markLeading = {
+    run: () => {
+      leading = true;
+      return Promise.resolve();
+    },
+  };
   const http = await startHttpServer({
     port: config.METRICS_PORT,
     host: config.METRICS_HOST,
     metrics,
-    ready: () => ready,
+    ready: () => ready || !leading,
   });
   const stop = new AbortController();
   const onSignal = (signal: string) => {
@@ -194,7 +203,7 @@ async function main(): Promise<number> {
   const exit = await runManager(
     {
       client,
-      runnables: [srgController, brepController, idpController],
+      runnables: [markLeading, srgController, brepController, idpController],
       ...(config.LEADER_ELECT
         ? {
             leaderElection: {
