@@ -21,6 +21,7 @@ import { BREP_RESOURCE } from '../../src/controllers/bucket-replication.js';
 import { IDP_RESOURCE } from '../../src/controllers/identity-provider.js';
 import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
 import { findCondition } from '../../src/runtime/conditions.js';
+import { Informer } from '../../src/runtime/informer.js';
 import { type KubeClient, LEASES, SECRETS } from '../../src/runtime/kube-client.js';
 import type { Lease } from '../../src/runtime/leader-election.js';
 import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
@@ -259,15 +260,18 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
       pluginPath,
     };
     sc.secrets.push(...stack().sites.map((s) => s.secretKey));
-    void client
-      .watch<SiteReplicationGroup>(
-        SRG_RESOURCE,
-        { namespace: appsNs, signal: sc.stopWatch.signal },
-        (ev) => {
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') sc.seen.push(ev.object);
-        },
-      )
-      .catch(() => undefined);
+    // An informer, not a bare watch: it retries and relists, so no status write is missed even
+    // when the stack has just started.
+    const informer = new Informer<SiteReplicationGroup & { metadata: { name: string } }>(
+      client,
+      SRG_RESOURCE,
+      { namespace: appsNs, maxBackoffMs: 500 },
+    );
+    informer.onChange((obj, change) => {
+      if (change !== 'deleted') sc.seen.push(obj);
+    });
+    void informer.run(sc.stopWatch.signal);
+    await informer.waitForSync();
   }, 60_000);
 
   afterAll(async () => {
