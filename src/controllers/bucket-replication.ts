@@ -21,7 +21,7 @@ import type { ObjectRef, Reconcile, ReconcileContext } from '../runtime/controll
 import type { EventRecorder } from '../runtime/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import type { Informer } from '../runtime/informer.js';
-import type { KubeClient, ResourceType } from '../runtime/kube-client.js';
+import type { KubeClient } from '../runtime/kube-client.js';
 import { errorMessage } from '../runtime/logger.js';
 import { FIELD_MANAGER, patchStatus, sameJSON } from '../runtime/status.js';
 import type { SiteClient, SiteConnection } from '../sites/site-client.js';
@@ -64,14 +64,10 @@ import {
   removeTargets,
 } from './_brep-targets.js';
 import { SITE_REASONS } from './_srg-observe.js';
-import { FINALIZER, parseDuration } from './site-replication-group.js';
+import { FINALIZER, sitesyncResource } from './_resources.js';
+import { parseDuration } from './site-replication-group.js';
 
-export const BREP_RESOURCE: ResourceType = {
-  group: 'sitesync.io',
-  version: 'v1alpha1',
-  plural: 'bucketreplications',
-  namespaced: true,
-};
+export const BREP_RESOURCE = sitesyncResource('bucketreplications');
 
 /**
  * The remote targets this resource created on its source bucket (a JSON list of ARNs). Kept in

@@ -8,6 +8,7 @@
  * No finalizer: deleting an IdentityProvider leaves the sites configured as they are (removing
  * an identity provider from a live site would lock its users out and needs a restart).
  */
+import { sitesyncResource } from './_resources.js';
 import { checkCrossFieldRules } from '../api/common.js';
 import {
   IDP_SPEC_RULES,
@@ -22,7 +23,7 @@ import { settleLimit } from '../runtime/concurrency.js';
 import type { ObjectRef, Reconcile, ReconcileContext } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
-import { type KubeClient, type ResourceType, SECRETS, isNotFound } from '../runtime/kube-client.js';
+import { type KubeClient, SECRETS, isNotFound } from '../runtime/kube-client.js';
 import { errorMessage } from '../runtime/logger.js';
 import { patchStatus, sameJSON } from '../runtime/status.js';
 import { type DeclaredIdentity, declaredIdentity } from '../sites/minio/identity-config.js';
@@ -39,12 +40,7 @@ import {
 import { blockedStatus, deriveIdpStatus } from './_idp-status.js';
 import { CredentialsError, type Secret, loadCredentials } from './_srg-observe.js';
 
-export const IDP_RESOURCE: ResourceType = {
-  group: 'sitesync.io',
-  version: 'v1alpha1',
-  plural: 'identityproviders',
-  namespaced: true,
-};
+export const IDP_RESOURCE = sitesyncResource('identityproviders');
 
 type Cached<T> = T & { metadata: { name: string } };
 

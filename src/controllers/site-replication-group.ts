@@ -26,13 +26,7 @@ import type { ObjectRef, Reconcile, ReconcileContext } from '../runtime/controll
 import type { EventRecorder } from '../runtime/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import type { Informer } from '../runtime/informer.js';
-import {
-  CONFIGMAPS,
-  type KubeClient,
-  type ResourceType,
-  SECRETS,
-  isNotFound,
-} from '../runtime/kube-client.js';
+import { CONFIGMAPS, type KubeClient, SECRETS, isNotFound } from '../runtime/kube-client.js';
 import { errorMessage } from '../runtime/logger.js';
 import { FIELD_MANAGER, patchStatus, sameJSON } from '../runtime/status.js';
 import type { ReplicationProgress, SiteClient, SiteConnection } from '../sites/site-client.js';
@@ -48,16 +42,12 @@ import {
   ensureReplicator,
   removePeerLinks,
 } from './_srg-peer-links.js';
+import { FINALIZER, sitesyncResource } from './_resources.js';
 import { ObjectProgressCache } from './_srg-progress.js';
 import { type SiteOutcome, deriveStatus, invalidSpecStatus } from './_srg-status.js';
 
-export const SRG_RESOURCE: ResourceType = {
-  group: 'sitesync.io',
-  version: 'v1alpha1',
-  plural: 'sitereplicationgroups',
-  namespaced: true,
-};
-export const FINALIZER = 'sitesync.io/finalizer';
+export const SRG_RESOURCE = sitesyncResource('sitereplicationgroups');
+export { FINALIZER };
 
 /** What the controller reports besides status; main wires it to Prometheus. */
 export interface SrgObserver {
