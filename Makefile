@@ -77,8 +77,10 @@ run: build
 demo: build stack-up
 	hack/demo.sh
 
+# The benchmarks (bench/README.md): sitesync against MinIO's own site replication, same run.
+# BENCH_ARGS=--quick for a ~10 minute run.
 bench: build stack-up
-	@echo "make bench: not implemented yet (issue #8)"; exit 1
+	$(TSX) bench/run.ts $(BENCH_ARGS)
 
 clean:
 	rm -rf dist $(RESULTS) coverage
