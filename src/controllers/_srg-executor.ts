@@ -179,6 +179,26 @@ function splitIamKey(key: string): [string, string] {
   return [key.slice(0, second), key.slice(second + 1)];
 }
 
+/**
+ * Actions in one lane are applied one after another. MinIO keeps a bucket's configs in one
+ * record it rewrites whole (read, modify, save, no lock), so concurrent writes of two configs
+ * of one bucket can lose one: a bucket's actions share a lane. Other keys have their own.
+ */
+export function actionLane(key: string): string {
+  return key.startsWith('bucket:') ? `bucket:${splitBucketKey(key).bucket}` : key;
+}
+
+/** The applied actions whose effect a site, read back afterwards, does not show. */
+export function notHeld(
+  applied: readonly MergeAction[],
+  held: ReadonlyMap<string, { digest: string }>,
+): MergeAction[] {
+  return applied.filter((a) => {
+    const now = held.get(a.key)?.digest;
+    return a.kind === 'Put' ? now !== a.digest : now !== undefined;
+  });
+}
+
 /** Applies one merge action to its target site. Throws a SiteError on failure. */
 export async function applyEntityAction(action: MergeAction, ctx: ActionContext): Promise<void> {
   if (action.key.startsWith('bucket:')) {

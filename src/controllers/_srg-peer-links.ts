@@ -10,6 +10,7 @@ import { canonicalJSON } from '../replication/digest.js';
 import { canonicalPolicy } from '../replication/policy.js';
 import type { ReplicationConfig, ReplicationRule } from '../replication/replication-config.js';
 import { buildReplicationXML, parseReplicationXML } from '../replication/xml-codec.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import type { SiteClient } from '../sites/site-client.js';
 import type { RemoteTargetMeta, SiteSnapshot } from '../sites/snapshot.js';
 
@@ -231,6 +232,12 @@ async function ensureVersioning(site: PeerSite, bucket: string, changes: string[
   changes.push(`${site.name}: versioning on ${bucket}`);
 }
 
+/**
+ * Buckets of one site linked at a time. One bucket's writes stay in sequence: MinIO rewrites a
+ * bucket's whole metadata record on every config write (docs/decisions.md #13).
+ */
+const BUCKETS_IN_PARALLEL = 4;
+
 /** Ensures peer links for `buckets` on every site, each site and bucket independently. */
 export async function ensurePeerLinks(
   sites: readonly PeerSite[],
@@ -247,21 +254,22 @@ export async function ensurePeerLinks(
   const result: LinkResult = { changes: [], errors: [] };
   const unversioned = new Set<string>();
   await Promise.all(
-    sites.map(async (site) => {
-      for (const bucket of buckets) {
+    sites.map((site) =>
+      mapLimit(buckets, BUCKETS_IN_PARALLEL, async (bucket) => {
         try {
           await ensureVersioning(site, bucket, result.changes);
         } catch (error: unknown) {
           unversioned.add(bucket);
           result.errors.push({ site: site.name, bucket, error });
         }
-      }
-    }),
+      }),
+    ),
   );
   await Promise.all(
-    sites.map(async (site) => {
+    sites.map((site) => {
       const peers = sites.filter((p) => p !== site);
-      for (const bucket of buckets.filter((b) => !unversioned.has(b))) {
+      const linkable = buckets.filter((b) => !unversioned.has(b));
+      return mapLimit(linkable, BUCKETS_IN_PARALLEL, async (bucket) => {
         try {
           await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
           const removed = await unlinkRemoved(site, bucket, opts.groupEndpoints);
@@ -271,7 +279,7 @@ export async function ensurePeerLinks(
         } catch (error: unknown) {
           result.errors.push({ site: site.name, bucket, error });
         }
-      }
+      });
     }),
   );
   return result;

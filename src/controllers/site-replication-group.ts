@@ -33,7 +33,7 @@ import type { ReplicationProgress, SiteClient, SiteConnection } from '../sites/s
 import type { SiteSnapshot } from '../sites/snapshot.js';
 import { type IdentityMismatch, identityMismatch } from './_idp-check.js';
 import { type Entity, bucketKey, entitiesOf, keyPhase } from './_srg-entities.js';
-import { applyEntityAction } from './_srg-executor.js';
+import { actionLane, applyEntityAction, notHeld } from './_srg-executor.js';
 import { type Observed, loadReplicatorSecrets, observeSites } from './_srg-observe.js';
 import {
   type PeerSite,
@@ -390,12 +390,16 @@ export class SiteReplicationGroupController {
       [...snaps.values()].map(async (target) => {
         const mine = plan.actions.filter((a) => a.site === target.site.name);
         for (const batch of phases(mine)) {
-          const results = await settleLimit(batch, this.deps.concurrency ?? 8, (a) =>
-            applyEntityAction(a, {
-              target: target.client,
-              targetSnap: target.snap,
-              sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
-            }),
+          const results = await settleLimit(
+            batch,
+            this.deps.concurrency ?? 8,
+            (a) =>
+              applyEntityAction(a, {
+                target: target.client,
+                targetSnap: target.snap,
+                sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
+              }),
+            (a) => actionLane(a.key),
           );
           batch.forEach((a, i) => {
             const r = results[i];
@@ -403,7 +407,9 @@ export class SiteReplicationGroupController {
             else failures.set(actionId(a), errorMessage(r?.error));
           });
         }
-        if (mine.length > 0) await this.recordApplied(pass, target.site.name, mine, failures);
+        if (mine.length === 0) return;
+        changes -= await this.verifyApplied(pass, target, mine, failures);
+        await this.recordApplied(pass, target.site.name, mine, failures);
       }),
     );
     for (const c of plan.conflicts) {
@@ -415,6 +421,39 @@ export class SiteReplicationGroupController {
       );
     }
     return { failures, changes };
+  }
+
+  /**
+   * Reads the site back after writing to it: a write the site accepted but does not hold (lost
+   * to a concurrent writer) becomes a failure, so the merge re-applies it instead of taking the
+   * site's value for a change made there. Returns how many writes did not persist.
+   */
+  private async verifyApplied(
+    pass: Pass,
+    target: Extract<Observed, { ok: true }>,
+    actions: readonly MergeAction[],
+    failures: Map<string, string>,
+  ): Promise<number> {
+    const done = actions.filter((a) => !failures.has(actionId(a)));
+    if (done.length === 0) return 0;
+    let held: Map<string, Entity>;
+    try {
+      held = this.entities(pass, await target.client.snapshot());
+    } catch (e: unknown) {
+      pass.ctx.log.warn(
+        { site: target.site.name, err: errorMessage(e) },
+        'Could not read the site back after writing; the next pass will',
+      );
+      return 0;
+    }
+    const lost = notHeld(done, held);
+    for (const a of lost) {
+      failures.set(
+        actionId(a),
+        `${target.site.name}: ${a.kind === 'Put' ? 'put' : 'delete'} of ${a.key} was accepted but the site does not hold it (a concurrent write?); it will be re-applied`,
+      );
+    }
+    return lost.length;
   }
 
   private async recordApplied(

@@ -16,17 +16,35 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-/** Like Promise.allSettled with a limit: a failure is a value, never an exception. */
-export function settleLimit<T, R>(
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * Like Promise.allSettled with a limit: a failure is a value, never an exception. Items that
+ * `laneOf` maps to the same lane run one after another, in input order (for writes a server
+ * applies as read-modify-write of one record); different lanes share the limit.
+ */
+export async function settleLimit<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
-): Promise<({ ok: true; value: R } | { ok: false; error: unknown })[]> {
-  return mapLimit(items, limit, async (item) => {
-    try {
-      return { ok: true as const, value: await fn(item) };
-    } catch (error: unknown) {
-      return { ok: false as const, error };
+  laneOf?: (item: T) => string,
+): Promise<Settled<R>[]> {
+  const lanes = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const lane = laneOf ? laneOf(item) : String(i);
+    const queue = lanes.get(lane);
+    if (queue) queue.push(i);
+    else lanes.set(lane, [i]);
+  });
+  const results = new Array<Settled<R>>(items.length);
+  await mapLimit([...lanes.values()], limit, async (indexes) => {
+    for (const i of indexes) {
+      try {
+        results[i] = { ok: true, value: await fn(items[i] as T) };
+      } catch (error: unknown) {
+        results[i] = { ok: false, error };
+      }
     }
   });
+  return results;
 }

@@ -33,7 +33,7 @@ import {
 import { startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/stack.js';
-import { type Seeded, s3For, seedSite } from '../support/seed.js';
+import { type Seeded, s3For, seedSite, seededConfigs } from '../support/seed.js';
 
 let client: KubeClient;
 let ns: string;
@@ -176,6 +176,22 @@ async function versionsOf(s: ThrowawayMinio, bucket: string): Promise<string[]> 
  * Sites hold the same buckets, configs and IAM, versioning is on everywhere, and (with `seeded`)
  * the seeded buckets hold the same object versions on every site: nothing lost, nothing doubled.
  */
+/** Every config the seed wrote is still there, on every site (none lost on the way). */
+function expectSeededConfigs(snaps: readonly SiteSnapshot[], seeded: Seeded) {
+  seeded.buckets.forEach((name, i) => {
+    for (const snap of snaps) {
+      const b = snap.buckets.get(name);
+      const held = {
+        objectLockConfig: b?.objectLockConfig !== undefined,
+        tags: b?.tags !== undefined,
+        encryption: b?.encryption !== undefined,
+        policy: b?.policy !== undefined,
+      };
+      expect([name, held]).toEqual([name, seededConfigs(i)]);
+    }
+  });
+}
+
 async function expectSitesEqual(names: string[], seeded?: Seeded) {
   const all = names.map((n) => servers.get(n)!);
   const snaps = await Promise.all(all.map((s) => snapshotOf(s)));
@@ -296,6 +312,7 @@ describe('a group of three sites', () => {
       intervalMs: 2000,
     });
     const [sa, sb, sc] = snaps as [SiteSnapshot, SiteSnapshot, SiteSnapshot];
+    expectSeededConfigs(snaps, seeded);
     expect(sa.buckets.size).toBe(21);
     expect(sa.iam.users.has('user-29')).toBe(true);
     // Notification and lifecycle stay on a only.

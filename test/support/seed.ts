@@ -52,6 +52,21 @@ const readPolicy = (bucket: string) => ({
   ],
 });
 
+/** Which replicated configs seeded bucket `i` carries (so a test can prove none was lost). */
+export function seededConfigs(i: number): {
+  objectLockConfig: boolean;
+  tags: boolean;
+  encryption: boolean;
+  policy: boolean;
+} {
+  return {
+    objectLockConfig: i % 5 === 0,
+    tags: i % 2 === 0,
+    encryption: i % 3 === 0,
+    policy: i % 4 === 1,
+  };
+}
+
 async function seedBucket(
   site: MinioSiteClient,
   s3: S3Client,
@@ -59,17 +74,18 @@ async function seedBucket(
   plan: SeedPlan,
 ): Promise<string> {
   const name = `bucket-${String(i).padStart(3, '0')}`;
-  await site.createBucket(name, { objectLock: i % 5 === 0 });
+  const has = seededConfigs(i);
+  await site.createBucket(name, { objectLock: has.objectLockConfig });
   await site.enableVersioning(name);
-  if (i % 5 === 0) {
+  if (has.objectLockConfig) {
     await site.putObjectLockConfig(name, {
       enabled: true,
       defaultRetention: { mode: 'GOVERNANCE', days: 1 },
     });
   }
-  if (i % 2 === 0) await site.putBucketTags(name, { team: `team-${i % 3}`, index: String(i) });
-  if (i % 3 === 0) await site.putEncryption(name, { algorithm: 'AES256' });
-  if (i % 4 === 1) {
+  if (has.tags) await site.putBucketTags(name, { team: `team-${i % 3}`, index: String(i) });
+  if (has.encryption) await site.putEncryption(name, { algorithm: 'AES256' });
+  if (has.policy) {
     await site.putBucketPolicy(
       name,
       JSON.stringify({

@@ -3,15 +3,16 @@
  * extension the operator reads (`GET /{bucket}?replication-metrics=2`).
  *
  * Facts it relies on are in shared/reference/minio-admin-api.md. Some request and response bodies
- * are encrypted with the signing credential's secret key (argon2id, ~75 ms per call on each
- * side): those calls are marked below and must stay off hot paths; mirror IAM and bucket
- * metadata through the bulk export/import calls instead.
+ * are encrypted with the signing credential's secret key. Requests use madmin's PBKDF2 envelope
+ * (0x02, ~1 ms), which every server decrypts; responses come in the server's choice, argon2id
+ * (~75 ms, 64 MiB): those calls are marked below and must stay off hot paths (docs/decisions.md
+ * #13); mirror IAM and bucket metadata through the bulk export/import calls instead.
  *
  * Every failure is a `SiteError` naming the site and operation; no message carries a secret key,
  * a session token or a request/response body.
  */
 import { SiteError } from '../../site-error.js';
-import { decryptPayload, encryptPayload } from './payload-crypto.js';
+import { PayloadAlgorithm, decryptPayload, encryptPayload } from './payload-crypto.js';
 import { AdminTransport, type HttpCall, type HttpMethod } from './admin-transport.js';
 import { ConfigKVSyntaxError, parseConfigKV, parseKeyValues } from './config-kv.js';
 import {
@@ -731,7 +732,9 @@ export class MinioAdminClient {
 
   private async encrypt(call: Call, plaintext: Buffer): Promise<Buffer> {
     try {
-      return await encryptPayload(plaintext, this.secretKey);
+      return await encryptPayload(plaintext, this.secretKey, {
+        algorithm: PayloadAlgorithm.Pbkdf2AesGcm,
+      });
     } catch (e: unknown) {
       throw this.transport.error(call, 'Internal', 'could not encrypt the request body', {
         cause: e,
