@@ -93,44 +93,82 @@ function ownFramesOnStack(
   return seen;
 }
 
-export function summarizeProfile(file: string, n = 15): ProfileSummary {
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+/**
+ * Seconds before the end of the profile a sample may lie in: `[toEnd, fromEnd]` (the end is
+ * when the operator exited). Without it, the whole profile.
+ */
+export interface ProfileWindow {
+  fromEndSeconds: number;
+  toEndSeconds: number;
+}
+
+interface Totals {
+  selfFn: Map<string, number>;
+  selfCat: Map<string, number>;
+  incl: Map<string, number>;
+  idle: number;
+  gc: number;
+  busy: number;
+  wall: number;
+}
+
+function inWindow(t: number, end: number, w: ProfileWindow | undefined): boolean {
+  if (!w) return true;
+  const before = (end - t) / 1e6;
+  return before >= w.toEndSeconds && before <= w.fromEndSeconds;
+}
+
+function tally(prof: CpuProfile, w: ProfileWindow | undefined): Totals {
   const byId = new Map(prof.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of prof.nodes) for (const c of node.children ?? []) parent.set(c, node.id);
-  const selfFn = new Map<string, number>();
-  const selfCat = new Map<string, number>();
-  const incl = new Map<string, number>();
-  let idle = 0;
-  let gc = 0;
-  let busy = 0;
+  const t: Totals = {
+    selfFn: new Map(),
+    selfCat: new Map(),
+    incl: new Map(),
+    idle: 0,
+    gc: 0,
+    busy: 0,
+    wall: 0,
+  };
+  let at = prof.startTime;
   prof.samples.forEach((id, i) => {
+    at += prof.timeDeltas[i] ?? 0;
     const dt = prof.timeDeltas[i + 1] ?? prof.timeDeltas[i] ?? 0;
     const frame = byId.get(id)?.callFrame;
-    if (!frame) return;
+    if (!frame || !inWindow(at, prof.endTime, w)) return;
+    t.wall += dt;
     if (frame.functionName === '(idle)') {
-      idle += dt;
+      t.idle += dt;
       return;
     }
-    busy += dt;
-    if (frame.functionName === '(garbage collector)') gc += dt;
-    add(selfFn, frameKey(frame), dt);
-    add(selfCat, category(frame), dt);
-    for (const k of ownFramesOnStack(id, byId, parent)) add(incl, k, dt);
+    t.busy += dt;
+    if (frame.functionName === '(garbage collector)') t.gc += dt;
+    add(t.selfFn, frameKey(frame), dt);
+    add(t.selfCat, category(frame), dt);
+    for (const k of ownFramesOnStack(id, byId, parent)) add(t.incl, k, dt);
   });
+  return t;
+}
+
+const secs = (us: number) => Math.round(us / 1e3) / 1e3;
+
+export function summarizeProfile(file: string, n = 15, window?: ProfileWindow): ProfileSummary {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const t = tally(prof, window);
   return {
     file,
-    wallSeconds: Math.round((prof.endTime - prof.startTime) / 1e3) / 1e3,
-    busySeconds: Math.round(busy / 1e3) / 1e3,
-    idleSeconds: Math.round(idle / 1e3) / 1e3,
-    gcSeconds: Math.round(gc / 1e3) / 1e3,
-    selfByFunction: top(selfFn, busy, n),
-    selfByCategory: top(selfCat, busy, n),
-    inclusiveOwn: top(incl, busy, n),
+    wallSeconds: secs(window ? t.wall : prof.endTime - prof.startTime),
+    busySeconds: secs(t.busy),
+    idleSeconds: secs(t.idle),
+    gcSeconds: secs(t.gc),
+    selfByFunction: top(t.selfFn, t.busy, n),
+    selfByCategory: top(t.selfCat, t.busy, n),
+    inclusiveOwn: top(t.incl, t.busy, n),
   };
 }
 
-export function profileMarkdown(s: ProfileSummary): string {
+export function profileMarkdown(s: ProfileSummary, what = 'Profile'): string {
   const table = (title: string, rows: Cost[]) =>
     [
       `| ${title} | s | share of busy |`,
@@ -140,7 +178,7 @@ export function profileMarkdown(s: ProfileSummary): string {
       ),
     ].join('\n');
   return [
-    `Profile \`${s.file.replace(/^.*\/bench\//, 'bench/')}\`: ${s.wallSeconds.toFixed(1)} s wall, main thread busy ${s.busySeconds.toFixed(1)} s (GC ${s.gcSeconds.toFixed(1)} s), idle ${s.idleSeconds.toFixed(1)} s.`,
+    `${what} \`${s.file.replace(/^.*\/bench\//, 'bench/')}\`: ${s.wallSeconds.toFixed(1)} s wall, main thread busy ${s.busySeconds.toFixed(1)} s (GC ${s.gcSeconds.toFixed(1)} s), idle ${s.idleSeconds.toFixed(1)} s.`,
     '',
     table('self time by package / file', s.selfByCategory),
     '',
@@ -153,8 +191,13 @@ export function profileMarkdown(s: ProfileSummary): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: tsx bench/profile-summary.ts FILE.cpuprofile');
+    console.error('usage: tsx bench/profile-summary.ts FILE.cpuprofile [FROM_END_S TO_END_S]');
     process.exit(2);
   }
-  console.log(profileMarkdown(summarizeProfile(file)));
+  const [from, to] = [process.argv[3], process.argv[4]].map(Number);
+  const window =
+    from !== undefined && Number.isFinite(from)
+      ? { fromEndSeconds: from, toEndSeconds: to !== undefined && Number.isFinite(to) ? to : 0 }
+      : undefined;
+  console.log(profileMarkdown(summarizeProfile(file, 15, window)));
 }

@@ -3,7 +3,8 @@
  * replication, steady-state cost, propagation latency, scaling and footprint, in one run.
  *
  *   npx tsx bench/run.ts [--quick] [--reps N] [--only convergence,steady,latency,scaling]
- *                        [--large|--no-large] [--profile|--no-profile] [--scale-native]
+ *                        [--large|--no-large] [--profile|--no-profile] [--no-scale-native]
+ *                        [--append bench/results/<date>.json]
  *
  * Sizes and lists can be overridden with environment variables (buckets,IAM,objects):
  *   BENCH_SMALL=20,50,1000  BENCH_LARGE=500,1000,20000  BENCH_STEADY_BUCKETS=1000
@@ -14,11 +15,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
+import { sleep } from '../test/support/processes.js';
 import { readStack, REPO_ROOT } from '../test/support/stack.js';
-import { buildResults } from './lib/assemble.js';
+import { type Collected, appendTo, buildResults } from './lib/assemble.js';
 import { type KdfCost, kdfCosts } from './lib/kdf.js';
 import { type LatencySample, measureLatency } from './lib/latency.js';
-import { writeResults } from './lib/report.js';
+import { type Results, writeResults } from './lib/report.js';
 import { type BenchContext, type Live, type RunResult, runConvergence } from './lib/scenarios.js';
 import { type SeedTemplate, type Size, seedTemplate } from './lib/seed.js';
 import { round } from './lib/stats.js';
@@ -112,6 +114,9 @@ function machine(): Record<string, unknown> {
   };
 }
 
+/** Steady state kept at the end of the profiled run. */
+const PROFILE_STEADY_MS = 45_000;
+
 /** The bucket-scaling family: N buckets, 50 IAM entities, 100 objects. */
 const bucketSize = (b: number): Size => ({ name: `b${b}`, buckets: b, iam: 50, objects: 100 });
 
@@ -126,6 +131,7 @@ class Bench {
   steadyWindows: SteadyWindow[] = [];
   steadyError: string | undefined;
   latency: Record<string, LatencySample[]> = {};
+  profileTail: { afterConvergenceSeconds: number; steadySeconds: number } | undefined;
   /** Observed seconds between resyncs while the latency changes were made (sitesync). */
   resyncPeriod: number | undefined;
 
@@ -282,10 +288,30 @@ class Bench {
     mkdirSync(dir, { recursive: true });
     const profDir = join(dir, `run-${Date.now()}`);
     mkdirSync(profDir, { recursive: true });
-    await this.run(
-      { system: 'sitesync', seed: await this.seed(s), sites: 3, cpuProfDir: profDir },
+    const run = await this.run(
+      {
+        system: 'sitesync',
+        seed: await this.seed(s),
+        sites: 3,
+        cpuProfDir: profDir,
+        // Then some steady state in the same profile: its last seconds are summarised apart.
+        then: async (live) => {
+          const op = live.sitesync?.operator;
+          if (!op) return;
+          const t0 = performance.now();
+          await waitQuiet(op, 600_000);
+          const t1 = performance.now();
+          await sleep(PROFILE_STEADY_MS);
+          const end = performance.now();
+          this.profileTail = {
+            afterConvergenceSeconds: round((end - t0) / 1000, 1),
+            steadySeconds: round((end - t1) / 1000, 1),
+          };
+        },
+      },
       'profile',
     );
+    if (run.operator && this.profileTail) run.operator.profileTail = this.profileTail;
   }
 }
 
@@ -345,12 +371,16 @@ async function main(): Promise<void> {
   mach['loadavgEnd'] = loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  const results = buildResults({
+  const collected: Collected = {
     mode: p.quick ? 'quick' : 'full',
     started,
     machine: mach,
     settings: { ...p, only: [...p.only] },
-    seeds: [...bench.seeds.values()],
+    seeds: [...bench.seeds.values()].map((t) => ({
+      size: t.size,
+      seedSeconds: t.seedSeconds,
+      iam: t.iam,
+    })),
     runs: bench.runs,
     steady: {
       buckets: p.steadyBuckets,
@@ -367,7 +397,11 @@ async function main(): Promise<void> {
     small: p.small,
     notes: bench.notes,
     kdf,
-  });
+  };
+  const append = argValue(args, '--append');
+  const results = buildResults(
+    append ? appendTo(JSON.parse(readFileSync(append, 'utf8')) as Results, collected) : collected,
+  );
   const written = writeResults(results, join(REPO_ROOT, 'bench', 'results'));
   log(`Wrote ${written.join(', ')}`);
 }

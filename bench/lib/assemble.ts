@@ -1,10 +1,10 @@
 /** Turns the raw runs of a benchmark into the results document (summaries, ratios, points). */
-import { type ProfileSummary, summarizeProfile } from '../profile-summary.js';
+import { summarizeProfile } from '../profile-summary.js';
 import type { KdfCost } from './kdf.js';
 import { CHANGE_KINDS, type LatencySample } from './latency.js';
 import type { ConvergenceRow, LatencyRow, Results, ScalingPoint } from './report.js';
 import type { RunResult } from './scenarios.js';
-import type { SeedTemplate, Size } from './seed.js';
+import type { Size } from './seed.js';
 import { percentile, round, summarize } from './stats.js';
 import type { SteadyWindow } from './steady.js';
 
@@ -13,7 +13,9 @@ export interface Collected {
   started: Date;
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
-  seeds: SeedTemplate[];
+  seeds: { size: Size; seedSeconds: number; iam: unknown }[];
+  /** Set when runs of an earlier results file were merged in (see --append). */
+  durationSeconds?: number;
   runs: RunResult[];
   steady: {
     buckets: number;
@@ -197,16 +199,37 @@ function footprint(c: Collected): Results['footprint'] {
   };
 }
 
-function profile(c: Collected): ProfileSummary | { error: string } | undefined {
-  const run = c.runs.find((r) => r.tag === 'profile');
+function profileRun(c: Collected): RunResult | undefined {
+  return c.runs.filter((r) => r.tag === 'profile').at(-1);
+}
+
+/**
+ * Which seconds before the operator exited belong to a part of the profiled run. The operator
+ * drains its last pass on SIGTERM, so the final seconds are left out of the steady part.
+ */
+function profileWindow(tail: ProfileTail | undefined, part: 'convergence' | 'steady') {
+  if (!tail) return undefined;
+  return part === 'steady'
+    ? { fromEndSeconds: tail.steadySeconds + 3, toEndSeconds: 3 }
+    : { fromEndSeconds: Number.POSITIVE_INFINITY, toEndSeconds: tail.afterConvergenceSeconds + 3 };
+}
+
+/** The profiled convergence (the steady tail left out), or the steady tail alone. */
+function profile(c: Collected, part: 'convergence' | 'steady') {
+  const run = profileRun(c);
   if (!run) return undefined;
-  if (!run.operator?.profile) return { error: run.error ?? 'no .cpuprofile was written' };
+  const file = run.operator?.profile;
+  if (!file) return { error: run.error ?? 'no .cpuprofile was written' };
+  const tail = run.operator?.profileTail;
+  if (part === 'steady' && !tail) return undefined;
   try {
-    return summarizeProfile(run.operator.profile);
+    return summarizeProfile(file, 15, profileWindow(tail, part));
   } catch (e: unknown) {
     return { error: e instanceof Error ? e.message : String(e) };
   }
 }
+
+type ProfileTail = NonNullable<NonNullable<RunResult['operator']>['profileTail']>;
 
 export function buildResults(c: Collected): Results {
   const failures = c.runs.filter((r) => !ok(r));
@@ -223,7 +246,7 @@ export function buildResults(c: Collected): Results {
     date: c.started.toISOString().slice(0, 10),
     mode: c.mode,
     startedAt: c.started.toISOString(),
-    durationSeconds: round((Date.now() - c.started.getTime()) / 1000, 0),
+    durationSeconds: c.durationSeconds ?? round((Date.now() - c.started.getTime()) / 1000, 0),
     machine: c.machine,
     settings: c.settings,
     seeds: c.seeds.map((s) => ({ size: s.size, seedSeconds: round(s.seedSeconds, 1), iam: s.iam })),
@@ -233,8 +256,42 @@ export function buildResults(c: Collected): Results {
     latency: latency(c),
     scaling: scaling(c),
     footprint: footprint(c),
-    profile: profile(c),
+    profile: profile(c, 'convergence'),
+    profileSteady: profile(c, 'steady'),
     runs: c.runs,
     notes,
+  };
+}
+
+/**
+ * This run's data merged into an earlier results document (same date and mode): its runs,
+ * steady-state windows and latency samples are kept, this run's are added.
+ */
+export function appendTo(prev: Results, c: Collected): Collected {
+  const settings = prev.settings as {
+    scaleSites?: number[];
+    scaleBuckets?: number[];
+    small?: Size;
+  };
+  const thisRun = (Date.now() - c.started.getTime()) / 1000;
+  return {
+    ...c,
+    mode: prev.mode,
+    started: new Date(prev.startedAt),
+    durationSeconds: round(prev.durationSeconds + thisRun, 0),
+    machine: { ...prev.machine, appendedRun: c.machine },
+    settings: { ...prev.settings, appended: c.settings },
+    seeds: [...prev.seeds, ...c.seeds],
+    runs: [...prev.runs, ...c.runs],
+    steady:
+      c.steady.windows.length > 0 || !prev.steady
+        ? c.steady
+        : { ...prev.steady, windows: prev.steady.windows },
+    latency: Object.keys(c.latency).length > 0 ? c.latency : (prev.latency?.samples ?? {}),
+    resyncPeriod: c.resyncPeriod ?? prev.latency?.resyncPeriodSeconds,
+    scaleSites: settings.scaleSites ?? c.scaleSites,
+    scaleBuckets: settings.scaleBuckets ?? c.scaleBuckets,
+    small: settings.small ?? c.small,
+    kdf: prev.kdf.length > 0 ? prev.kdf : c.kdf,
   };
 }

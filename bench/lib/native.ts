@@ -20,18 +20,23 @@ function mcEnv(servers: readonly BenchServer[], configDir: string): NodeJS.Proce
 export function mc(
   servers: readonly BenchServer[],
   args: string[],
-  workDir: string,
+  opts: { workDir: string; timeoutMs?: number },
 ): Promise<string> {
+  const workDir = opts.workDir;
   const configDir = join(workDir, 'mc-config');
   mkdirSync(configDir, { recursive: true });
   return new Promise((resolve, reject) => {
     execFile(
       tool('mc'),
       args,
-      { env: mcEnv(servers, configDir), maxBuffer: 64 << 20, timeout: 600_000 },
+      { env: mcEnv(servers, configDir), maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 600_000 },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`mc ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
-        else resolve(stdout);
+        if (err) {
+          const why = err.killed
+            ? `killed after ${(opts.timeoutMs ?? 600_000) / 1000} s`
+            : err.message;
+          reject(new Error(`mc ${args.join(' ')}: ${why}\n${stdout}${stderr}`));
+        } else resolve(stdout);
       },
     );
   });
@@ -40,7 +45,7 @@ export function mc(
 /** `mc admin replicate add site0 site1 …` (site0 holds the data). */
 export async function replicateAdd(
   servers: readonly BenchServer[],
-  workDir: string,
+  opts: { workDir: string; timeoutMs?: number },
 ): Promise<void> {
-  await mc(servers, ['admin', 'replicate', 'add', ...servers.map((_, i) => `site${i}`)], workDir);
+  await mc(servers, ['admin', 'replicate', 'add', ...servers.map((_, i) => `site${i}`)], opts);
 }

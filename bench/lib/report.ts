@@ -99,6 +99,8 @@ export interface Results {
       }
     | undefined;
   profile?: ProfileSummary | { error: string } | undefined;
+  /** The same profile's steady-state tail (after convergence, before the stop). */
+  profileSteady?: ProfileSummary | { error: string } | undefined;
   runs: RunResult[];
   notes: string[];
   /** File name of the scaling chart (PNG, or SVG when rsvg-convert is missing). */
@@ -207,7 +209,7 @@ function scalingTable(title: string, pts: ScalingPoint[]): string {
 }
 
 function profileRunLine(r: Results): string {
-  const run = r.runs.find((x) => x.tag === 'profile');
+  const run = r.runs.filter((x) => x.tag === 'profile').at(-1);
   const op = run?.operator;
   if (!run || !op) return '';
   const threads = Object.entries(op.threadCpuSeconds)
@@ -275,8 +277,18 @@ export function markdown(r: Results): string {
       '',
       profileRunLine(r),
       '',
-      'error' in r.profile ? `Profile failed: ${r.profile.error}` : profileMarkdown(r.profile),
+      'error' in r.profile
+        ? `Profile failed: ${r.profile.error}`
+        : profileMarkdown(r.profile, 'Convergence part of'),
     );
+    if (r.profileSteady && !('error' in r.profileSteady)) {
+      parts.push(
+        '',
+        '### Steady-state part (the same operator, converged, resyncing every 2 s)',
+        '',
+        profileMarkdown(r.profileSteady, 'Steady tail of'),
+      );
+    }
   }
   if (r.notes.length > 0) parts.push('', '## Notes', '', ...r.notes.map((n) => `- ${n}`));
   return parts.join('\n') + '\n';

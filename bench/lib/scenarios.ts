@@ -59,6 +59,8 @@ export interface RunResult {
     ops: Record<string, number>;
     reconciles: number;
     profile?: string;
+    /** Profiled run: seconds the operator ran after convergence, the last ones steady. */
+    profileTail?: { afterConvergenceSeconds: number; steadySeconds: number };
   };
   error?: string;
   /** The steady-state or latency measurement made on this run's group failed. */
@@ -190,7 +192,7 @@ async function convergeNative(
   const serverPids = servers.map((s) => s.pid);
   const servers0 = cpuSecondsOf(serverPids);
   const t0 = performance.now();
-  await replicateAdd(servers, ctx.ws.dir);
+  await replicateAdd(servers, { workDir: ctx.ws.dir, timeoutMs: ctx.timeoutMs });
   const commandSeconds = (performance.now() - t0) / 1000;
   const conv = await waitConverged(servers, opts.seed, {
     t0,
