@@ -7,7 +7,7 @@ import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { sleep } from '../../test/support/processes.js';
-import { s3For } from '../../test/support/seed.js';
+import { publicReadPolicy, s3For } from '../../test/support/seed.js';
 import { siteClient } from './seed.js';
 import { round } from './stats.js';
 import type { BenchServer } from './workspace.js';
@@ -42,21 +42,7 @@ function change(kind: ChangeKind, tag: string): Change {
   switch (kind) {
     case 'bucket-policy':
       return {
-        write: (c) =>
-          c.site.putBucketPolicy(
-            POLICY_BUCKET,
-            JSON.stringify({
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Effect: 'Allow',
-                  Principal: { AWS: ['*'] },
-                  Action: ['s3:GetObject'],
-                  Resource: [`arn:aws:s3:::${POLICY_BUCKET}/${tag}/*`],
-                },
-              ],
-            }),
-          ),
+        write: (c) => c.site.putBucketPolicy(POLICY_BUCKET, publicReadPolicy(POLICY_BUCKET, tag)),
         visible: async (c) => (await c.site.getBucketPolicy(POLICY_BUCKET))?.includes(tag) ?? false,
       };
     case 'new-user':

@@ -11,7 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mapLimit } from '../../src/runtime/concurrency.js';
 import { writeZip } from '../../src/sites/minio/admin/zip.js';
 import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
-import { s3For } from '../../test/support/seed.js';
+import { s3For, seedBucketConfigs } from '../../test/support/seed.js';
 import { entityMap } from './verify.js';
 import type { BenchServer, Workspace } from './workspace.js';
 
@@ -77,32 +77,7 @@ export function siteClient(server: {
 
 async function seedBucket(site: MinioSiteClient, i: number): Promise<string> {
   const name = bucketName(i);
-  await site.createBucket(name, { objectLock: i % 5 === 0 });
-  await site.enableVersioning(name);
-  if (i % 5 === 0) {
-    await site.putObjectLockConfig(name, {
-      enabled: true,
-      defaultRetention: { mode: 'GOVERNANCE', days: 1 },
-    });
-  }
-  if (i % 2 === 0) await site.putBucketTags(name, { team: `team-${i % 3}`, index: String(i) });
-  if (i % 3 === 0) await site.putEncryption(name, { algorithm: 'AES256' });
-  if (i % 4 === 1) {
-    await site.putBucketPolicy(
-      name,
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: ['*'] },
-            Action: ['s3:GetObject'],
-            Resource: [`arn:aws:s3:::${name}/public/*`],
-          },
-        ],
-      }),
-    );
-  }
+  await seedBucketConfigs(site, name, i);
   return name;
 }
 

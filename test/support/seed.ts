@@ -67,13 +67,27 @@ export function seededConfigs(i: number): {
   };
 }
 
-async function seedBucket(
+/** A policy letting anyone read `bucket/prefix/*`. */
+export function publicReadPolicy(bucket: string, prefix: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: ['*'] },
+        Action: ['s3:GetObject'],
+        Resource: [`arn:aws:s3:::${bucket}/${prefix}/*`],
+      },
+    ],
+  });
+}
+
+/** Creates bucket `name`, versioned, with the replicated configs `seededConfigs(i)` names. */
+export async function seedBucketConfigs(
   site: MinioSiteClient,
-  s3: S3Client,
+  name: string,
   i: number,
-  plan: SeedPlan,
-): Promise<string> {
-  const name = `bucket-${String(i).padStart(3, '0')}`;
+): Promise<void> {
   const has = seededConfigs(i);
   await site.createBucket(name, { objectLock: has.objectLockConfig });
   await site.enableVersioning(name);
@@ -85,22 +99,17 @@ async function seedBucket(
   }
   if (has.tags) await site.putBucketTags(name, { team: `team-${i % 3}`, index: String(i) });
   if (has.encryption) await site.putEncryption(name, { algorithm: 'AES256' });
-  if (has.policy) {
-    await site.putBucketPolicy(
-      name,
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: ['*'] },
-            Action: ['s3:GetObject'],
-            Resource: [`arn:aws:s3:::${name}/public/*`],
-          },
-        ],
-      }),
-    );
-  }
+  if (has.policy) await site.putBucketPolicy(name, publicReadPolicy(name, 'public'));
+}
+
+async function seedBucket(
+  site: MinioSiteClient,
+  s3: S3Client,
+  i: number,
+  plan: SeedPlan,
+): Promise<string> {
+  const name = `bucket-${String(i).padStart(3, '0')}`;
+  await seedBucketConfigs(site, name, i);
   if (i % 4 === 2) {
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
