@@ -7,6 +7,7 @@ import {
   type BucketCounters,
   deriveStatus,
   invalidSpecStatus,
+  oldestWaiting,
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
@@ -105,6 +106,53 @@ describe('ruleProgress', () => {
       ['off', 0, undefined],
     ]);
     expect(busy.every((r) => r.rtcThresholdBreaches === undefined)).toBe(true);
+  });
+
+  it("reports as lag the age of the oldest version still waiting for each rule's target", () => {
+    const atMs = Date.parse('2026-01-02T03:00:00Z');
+    const oldest = oldestWaiting([
+      {
+        lastModified: '2026-01-02T02:59:00Z',
+        targets: { [T1]: { status: 'PENDING', deleteStatus: '' } },
+      },
+      {
+        lastModified: '2026-01-02T02:55:00Z',
+        targets: { [T1]: { status: 'FAILED', deleteStatus: '' } },
+      },
+      // Replicated to T2 already: not waiting for it.
+      {
+        lastModified: '2026-01-02T02:00:00Z',
+        targets: { [T2]: { status: 'COMPLETED', deleteStatus: '' } },
+      },
+      // A version delete still to replicate waits too.
+      {
+        lastModified: '2026-01-02T02:58:30Z',
+        targets: { [T2]: { status: '', deleteStatus: 'PENDING' } },
+      },
+      { targets: { [T1]: { status: 'PENDING', deleteStatus: '' } } },
+    ]);
+    expect(oldest).toEqual({
+      [T1]: Date.parse('2026-01-02T02:55:00Z'),
+      [T2]: Date.parse('2026-01-02T02:58:30Z'),
+    });
+    const busy = ruleProgress(
+      config,
+      { ...counters, queuedCount: 3, waiting: { atMs, oldest } },
+      'photos',
+    );
+    expect(busy.map((r) => [r.id, r.lagSeconds])).toEqual([
+      ['raw', 300],
+      ['all', 300],
+      ['#2', 90],
+      ['off', undefined],
+    ]);
+    // Listed, and nothing waits for T2: no lag there even with a queue.
+    const onlyT1 = ruleProgress(
+      config,
+      { ...counters, queuedCount: 3, waiting: { atMs, oldest: { [T1]: atMs - 4000 } } },
+      'photos',
+    );
+    expect(onlyT1.map((r) => r.lagSeconds)).toEqual([4, 4, 0, undefined]);
   });
 
   it('uses bucket totals only when one target is in play', () => {

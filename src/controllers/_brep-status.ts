@@ -25,6 +25,45 @@ export interface BucketCounters {
   queuedCount: number;
   /** By remote-target ARN. */
   targets: Readonly<Record<string, TargetCounters>>;
+  /** The source's backlog as listed at `atMs`, when it was read: see `oldestWaiting`. */
+  waiting?: { atMs: number; oldest: Readonly<Record<string, number>> } | undefined;
+}
+
+/** One version a source lists as not yet replicated, with its state per target. */
+export interface BacklogEntry {
+  lastModified?: string | undefined;
+  targets: Readonly<Record<string, { status: string; deleteStatus: string }>>;
+}
+
+const WAITING = new Set(['PENDING', 'FAILED']);
+
+/**
+ * By target ARN, when the oldest version still waiting for it (pending or failed, a write or
+ * a version delete) was written, in ms since the epoch. Targets with nothing waiting are absent.
+ */
+export function oldestWaiting(entries: Iterable<BacklogEntry>): Record<string, number> {
+  const oldest: Record<string, number> = {};
+  for (const e of entries) noteWaiting(oldest, e);
+  return oldest;
+}
+
+/** Folds one listed version into `oldest` (see `oldestWaiting`). */
+export function noteWaiting(oldest: Record<string, number>, e: BacklogEntry): void {
+  const at = e.lastModified === undefined ? NaN : Date.parse(e.lastModified);
+  if (!Number.isFinite(at)) return;
+  for (const [arn, t] of Object.entries(e.targets)) {
+    if (!WAITING.has(t.status) && !WAITING.has(t.deleteStatus)) continue;
+    const prev = oldest[arn];
+    if (prev === undefined || at < prev) oldest[arn] = at;
+  }
+}
+
+/** How long a rule's oldest waiting version has waited; undefined when not known. */
+function lagOf(counters: BucketCounters, arn: string): number | undefined {
+  const w = counters.waiting;
+  if (w === undefined) return counters.queuedCount === 0 ? 0 : undefined;
+  const oldest = w.oldest[arn];
+  return oldest === undefined ? 0 : Math.max(0, Math.round((w.atMs - oldest) / 1000));
 }
 
 const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCount: 0 };
@@ -32,10 +71,11 @@ const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCou
 /**
  * Per-rule progress. A rule's counters are those of its destination target: MinIO counts per
  * target, not per rule, so rules sharing a destination show the same figures. `pending` is the
- * bucket's queue (MinIO does not split it by target). `lagSeconds` is 0 when nothing is queued
- * and absent otherwise: no site reports how long the oldest queued object has waited.
- * `rtcThresholdBreaches` is never set: MinIO has no Replication Time Control (it drops the
- * element) and keeps no missed-threshold count.
+ * bucket's queue (MinIO does not split it by target). `lagSeconds` is how long the oldest
+ * version still waiting for the rule's target (pending or failed) has waited, read from the
+ * source's backlog listing; 0 when nothing waits; absent when something is queued but the
+ * backlog could not be listed. `rtcThresholdBreaches` is never set: MinIO has no Replication
+ * Time Control (it drops the element) and keeps no missed-threshold count.
  */
 export function ruleProgress(
   config: ReplicationConfig,
@@ -48,6 +88,7 @@ export function ruleProgress(
     const active = rule.status === 'Enabled';
     const c = counters.targets[arn] ?? ZERO;
     const pending = active ? counters.queuedCount : 0;
+    const lag = active ? lagOf(counters, arn) : undefined;
     const destination = site === undefined ? bucket : `${site.name}/${site.bucket ?? sourceBucket}`;
     return {
       id: rule.id !== undefined && rule.id !== '' ? rule.id : `#${i}`,
@@ -56,7 +97,7 @@ export function ruleProgress(
       replicated: c.replicatedCount,
       failed: c.failedCount,
       bytes: c.replicatedBytes,
-      ...(active && pending === 0 ? { lagSeconds: 0 } : {}),
+      ...(lag === undefined ? {} : { lagSeconds: lag }),
     };
   });
 }

@@ -53,6 +53,8 @@ import {
   type Why,
   deriveStatus,
   invalidSpecStatus,
+  type BacklogEntry,
+  noteWaiting,
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
@@ -61,6 +63,7 @@ import {
   destinationId,
   ensureDestinationBucket,
   ensureRemoteTarget,
+  findTarget,
   removeTargets,
 } from './_brep-targets.js';
 import { SITE_REASONS } from './_srg-observe.js';
@@ -127,15 +130,26 @@ export function ownedTargets(obj: BucketReplication): string[] {
   }
 }
 
-/** A driver that reports counters per remote target (MinIO's replication metrics v2). */
+/**
+ * A driver that reports counters per remote target (MinIO's replication metrics v2) and lists
+ * the versions still waiting for replication (MinIO's replication diff).
+ */
 interface PerTargetMetrics {
   admin: {
     bucketReplicationMetrics(bucket: string): Promise<{
       queuedCount: number;
       targets: Readonly<Record<string, TargetCounters>>;
     }>;
+    replicationDiff(
+      bucket: string,
+      opts: { timeoutMs?: number },
+      onEntry: (entry: BacklogEntry) => void,
+    ): Promise<void>;
   };
 }
+
+/** The backlog listing walks the whole bucket on the site: bounded in time. */
+const BACKLOG_TIMEOUT_MS = 60_000;
 
 function hasPerTargetMetrics(c: SiteClient): c is SiteClient & PerTargetMetrics {
   const admin = (c as Partial<PerTargetMetrics>).admin;
@@ -149,7 +163,21 @@ async function bucketCounters(
 ): Promise<BucketCounters | undefined> {
   if (hasPerTargetMetrics(client)) {
     const m = await client.admin.bucketReplicationMetrics(bucket);
-    return { queuedCount: m.queuedCount, targets: m.targets };
+    const counters: BucketCounters = { queuedCount: m.queuedCount, targets: m.targets };
+    // Something queued or once failed: list what still waits, for the lag.
+    if (m.queuedCount === 0 && Object.values(m.targets).every((t) => t.failedCount === 0)) {
+      return counters;
+    }
+    const oldest: Record<string, number> = {};
+    const atMs = Date.now();
+    try {
+      await client.admin.replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
+        noteWaiting(oldest, e);
+      });
+    } catch {
+      return counters; // the counters stand; the lag is then unknown while something is queued
+    }
+    return { ...counters, waiting: { atMs, oldest } };
   }
   return singleTargetCounters(config, await client.replicationProgress(bucket));
 }
@@ -416,7 +444,10 @@ export class BucketReplicationController {
       return t;
     } catch (e: unknown) {
       pass.problems.push(siteProblem(e, `destination ${id}`));
-      return undefined;
+      // The link exists and the destination is down: keep the rule (the source queues and
+      // retries), and keep reporting what waits.
+      const existing = findTarget(targets, dest, key.bucket);
+      return existing === undefined ? undefined : { arn: existing.arn, created: false };
     }
   }
 

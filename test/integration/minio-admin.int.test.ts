@@ -38,6 +38,7 @@ import {
   type MinioAdminClientOptions,
 } from '../../src/sites/minio/admin/admin-client.js';
 import { AdminTransport } from '../../src/sites/minio/admin/admin-transport.js';
+import type { ReplicationDiffEntry } from '../../src/sites/minio/admin/types.js';
 import { readZipMap, writeZip } from '../../src/sites/minio/admin/zip.js';
 import { canonicalPolicy } from '../../src/replication/policy.js';
 import { eventually } from '../support/eventually.js';
@@ -666,6 +667,66 @@ describe('remote targets and replication metrics', () => {
     const e = await failure(A.removeRemoteTarget(bucket, arn), 'Invalid');
     expect(e.code).toBe('XMinioAdminRemoteRemoveDisallowed');
     client.destroy();
+  });
+
+  it('lists the versions still waiting for a target that is down (replication diff, streamed)', async () => {
+    // A second bucket whose only target is a server that is then stopped.
+    const down = await throwaway('down');
+    const lagging = `lag-${RUN}`;
+    await Promise.all([versionedBucket(a, lagging), versionedBucket(down, lagging)]);
+    const downArn = await A.setRemoteTarget(lagging, {
+      endpoint: down.endpoint,
+      targetBucket: lagging,
+      accessKey: down.accessKey,
+      secretKey: down.secretKey,
+    });
+    const client = rootS3(a);
+    await client.send(
+      new PutBucketReplicationCommand({
+        Bucket: lagging,
+        ReplicationConfiguration: {
+          Role: '',
+          Rules: [
+            {
+              ID: 'to-down',
+              Status: 'Enabled',
+              Priority: 1,
+              Filter: { Prefix: '' },
+              DeleteMarkerReplication: { Status: 'Enabled' },
+              Destination: { Bucket: downArn },
+            },
+          ],
+        },
+      }),
+    );
+    const none: ReplicationDiffEntry[] = [];
+    await A.replicationDiff(lagging, {}, (e) => none.push(e));
+    expect(none).toEqual([]);
+    await dispose(`adm-${RUN}-down`);
+    const before = Date.now();
+    for (const key of ['one', 'two', 'three']) {
+      await client.send(new PutObjectCommand({ Bucket: lagging, Key: key, Body: key }));
+    }
+    client.destroy();
+    const waiting = await eventually(
+      async () => {
+        const seen: ReplicationDiffEntry[] = [];
+        await A.replicationDiff(lagging, { arn: downArn }, (e) => seen.push(e));
+        expect(seen.map((e) => e.object).sort()).toEqual(['one', 'three', 'two']);
+        return seen;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    for (const e of waiting) {
+      expect(['PENDING', 'FAILED']).toContain(e.targets[downArn]?.status);
+      expect(e.versionId).not.toBe('');
+      expect(Date.parse(e.lastModified ?? '')).toBeGreaterThanOrEqual(before - 1000);
+      expect(e.deleteMarker).toBe(false);
+    }
+    await failure(
+      A.replicationDiff(`nope-${RUN}`, {}, () => undefined),
+      'NotFound',
+    );
   });
 
   it('removes a target; deleting the replication config removes targets too', async () => {

@@ -22,6 +22,7 @@ import {
   decodeBucketMetadataImport,
   decodeBucketReplicationMetrics,
   decodeBucketTargets,
+  decodeReplicationDiffEntry,
   decodeGroupDescription,
   decodeImportIAMResult,
   decodePolicyAssociation,
@@ -36,12 +37,14 @@ import {
   decodeSiteReplicationStatus,
   decodeUserInfo,
   decodeUserMap,
+  jsonLines,
   stringList,
 } from './decode.js';
 import type {
   AccountStatus,
   AddServiceAccountRequest,
   BucketReplicationMetrics,
+  ReplicationDiffEntry,
   BucketTarget,
   ConfigChangeResult,
   ConfigKV,
@@ -662,6 +665,34 @@ export class MinioAdminClient {
       query: { 'replication-metrics': '2' },
     };
     return this.plainJSON(call, decodeBucketReplicationMetrics);
+  }
+
+  /**
+   * `POST /replication/diff?bucket=`: the versions of `bucket` not yet replicated to every
+   * target (pending or failed), handed to `onEntry` as they stream in; with `arn`, toward that
+   * target only. MinIO walks the whole bucket to answer, so this is for when something is
+   * known to be waiting. Plain JSON lines, with spaces as keep-alive.
+   */
+  async replicationDiff(
+    bucket: string,
+    opts: { arn?: string; timeoutMs?: number },
+    onEntry: (entry: ReplicationDiffEntry) => void,
+  ): Promise<void> {
+    const query: Record<string, string> = { bucket };
+    if (opts.arn !== undefined) query['arn'] = opts.arn;
+    const call: Call = {
+      ...this.call('replicationDiff', 'POST', '/replication/diff', { query }),
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+      consume: async (body) => {
+        try {
+          for await (const line of jsonLines(body)) onEntry(decodeReplicationDiffEntry(line));
+        } catch (e: unknown) {
+          if (e instanceof DecodeError) throw this.malformed(call, e.message);
+          throw e;
+        }
+      },
+    };
+    await this.transport.send(call);
   }
 
   // ------------------------------------------------------------------------------------------

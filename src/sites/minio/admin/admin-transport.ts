@@ -52,6 +52,11 @@ export interface HttpCall {
   readonly secrets?: readonly string[] | undefined;
   /** Server error codes that are answers for this call, returned instead of thrown. */
   readonly tolerate?: readonly string[] | undefined;
+  /**
+   * Reads a successful response body as it arrives instead of buffering it (the answer's body
+   * is then empty). The call's timeout covers the whole read.
+   */
+  readonly consume?: ((body: AsyncIterable<Uint8Array>) => Promise<void>) | undefined;
 }
 
 /** The response headers (case-insensitive lookup). */
@@ -179,8 +184,14 @@ export class AdminTransport {
       });
       status = res.status;
       resHeaders = res.headers;
-      body = Buffer.from(await res.arrayBuffer());
+      if (call.consume && SUCCESS.has(status) && res.body) {
+        await call.consume(res.body);
+        body = Buffer.alloc(0);
+      } else {
+        body = Buffer.from(await res.arrayBuffer());
+      }
     } catch (e: unknown) {
+      if (e instanceof SiteError) throw e; // from `consume`
       throw this.transportError(call, e, signal.aborted ? timeoutMs : undefined);
     }
     if (SUCCESS.has(status)) return { status, headers: resHeaders, body };

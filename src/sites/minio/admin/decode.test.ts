@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { Readable } from 'node:stream';
 
 import {
   DecodeError,
@@ -7,6 +9,7 @@ import {
   decodeBucketReplicationMetrics,
   decodeBucketTargets,
   decodeGroupDescription,
+  decodeReplicationDiffEntry,
   decodeImportIAMResult,
   decodePolicyEntities,
   decodeServerInfo,
@@ -15,6 +18,7 @@ import {
   decodeSiteReplicationInfo,
   decodeSiteReplicationStatus,
   decodeUserMap,
+  jsonLines,
   splitPolicies,
 } from './decode.js';
 
@@ -315,5 +319,54 @@ describe('decodeBucketReplicationMetrics', () => {
     });
     expect(m.targets['arn:minio:replication::x:rbk']?.failedCount).toBe(2);
     expect(() => decodeBucketReplicationMetrics({ uptime: 1 })).toThrow(DecodeError);
+  });
+});
+
+describe('jsonLines and replication diff entries', () => {
+  const chunks = (parts: string[]): AsyncIterable<Uint8Array> =>
+    Readable.from(parts.map((p) => Buffer.from(p, 'utf8')));
+  const collect = async (parts: string[]) => {
+    const out: unknown[] = [];
+    for await (const v of jsonLines(chunks(parts))) out.push(v);
+    return out;
+  };
+
+  it('yields each line once, whatever the chunking, skipping keep-alive spaces', async () => {
+    const text =
+      ' {"object":"a","versionId":"v1","lastModified":"2026-01-02T03:04:05Z","deletemarker":false,"targets":{"arn:1":{"rStatus":"PENDING"}}}\n' +
+      '  \n{"object":"é","versionId":"v2","deletemarker":true}\n {"object":"c"}';
+    const whole = await collect([text]);
+    expect(whole).toHaveLength(3);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(text.length), { maxLength: 8 }), async (cuts) => {
+        const bytes = Buffer.from(text, 'utf8');
+        const at = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((x, y) => x - y);
+        const parts: Uint8Array[] = [];
+        let from = 0;
+        for (const c of [...at, bytes.length]) {
+          parts.push(bytes.subarray(from, c));
+          from = c;
+        }
+        const out: unknown[] = [];
+        for await (const v of jsonLines(Readable.from(parts))) out.push(v);
+        expect(out).toEqual(whole);
+      }),
+    );
+    expect(whole.map(decodeReplicationDiffEntry)).toEqual([
+      {
+        object: 'a',
+        versionId: 'v1',
+        lastModified: '2026-01-02T03:04:05Z',
+        deleteMarker: false,
+        targets: { 'arn:1': { status: 'PENDING', deleteStatus: '' } },
+      },
+      { object: 'é', versionId: 'v2', lastModified: undefined, deleteMarker: true, targets: {} },
+      { object: 'c', versionId: '', lastModified: undefined, deleteMarker: false, targets: {} },
+    ]);
+  });
+
+  it('throws a DecodeError on a line that is not JSON, and on an entry without an object', async () => {
+    await expect(collect(['{"object":"a"}\n{"object":\n'])).rejects.toThrow(DecodeError);
+    expect(() => decodeReplicationDiffEntry({ versionId: 'x' })).toThrow(DecodeError);
   });
 });

@@ -7,6 +7,8 @@ import type {
   AccountStatus,
   BucketMetadataImportStatus,
   BucketReplicationMetrics,
+  ReplicationDiffEntry,
+  ReplicationDiffTarget,
   BucketTarget,
   GroupDescription,
   GroupPolicies,
@@ -485,6 +487,53 @@ function decodeTargetMetrics(v: unknown): ReplicationTargetMetrics {
     failedBytes: failed.bytes,
     bandwidthLimitBytesPerSecond: num(o, 'limitInBits', 'Stats[]'),
     currentBandwidthBytesPerSecond: num(o, 'currentBandwidth', 'Stats[]'),
+  };
+}
+
+/**
+ * The JSON values of a stream of JSON lines, as they arrive. Blank lines and whitespace
+ * between values (MinIO's keep-alive spaces) are skipped; a line that does not parse throws
+ * a DecodeError.
+ */
+export async function* jsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerator {
+  const text = new TextDecoder();
+  let pending = '';
+  const parse = (line: string): unknown => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new DecodeError(`a line of ${line.length} characters is not JSON`);
+    }
+  };
+  for await (const chunk of body) {
+    pending += text.decode(chunk, { stream: true });
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line !== '') yield parse(line);
+      nl = pending.indexOf('\n');
+    }
+  }
+  const last = (pending + text.decode()).trim();
+  if (last !== '') yield parse(last);
+}
+
+/** One line of `replication/diff` (madmin `DiffInfo`). */
+export function decodeReplicationDiffEntry(v: unknown): ReplicationDiffEntry {
+  const what = 'replication diff entry';
+  const o = asObject(v, what);
+  const targets: Record<string, ReplicationDiffTarget> = {};
+  for (const [arn, t] of Object.entries(objectOrEmpty(o['targets'], `${what} targets`))) {
+    const tt = asObject(t, `${what} target`);
+    targets[arn] = { status: strOr(tt, 'rStatus', what), deleteStatus: strOr(tt, 'dStatus', what) };
+  }
+  return {
+    object: str(o, 'object', what),
+    versionId: strOr(o, 'versionId', what),
+    lastModified: optTime(o, 'lastModified', what),
+    deleteMarker: o['deletemarker'] === true,
+    targets,
   };
 }
 

@@ -305,6 +305,24 @@ export interface ReplicationTargetMetrics {
   readonly currentBandwidthBytesPerSecond: number;
 }
 
+/** Replication state of one version toward one target (`PENDING`, `FAILED`, `COMPLETED`, ...). */
+export interface ReplicationDiffTarget {
+  readonly status: string;
+  /** State of a version delete's replication, when one is under way. */
+  readonly deleteStatus: string;
+}
+
+/** One object version `replication/diff` reports as not (yet) replicated everywhere. */
+export interface ReplicationDiffEntry {
+  readonly object: string;
+  readonly versionId: string;
+  /** ISO time the version was written. */
+  readonly lastModified: string | undefined;
+  readonly deleteMarker: boolean;
+  /** By target ARN: only the targets it is not replicated to (all, with `verbose`). */
+  readonly targets: Readonly<Record<string, ReplicationDiffTarget>>;
+}
+
 export interface BucketReplicationMetrics {
   readonly uptimeSeconds: number;
   readonly replicatedBytes: number;
