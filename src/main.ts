@@ -91,6 +91,7 @@ async function main(): Promise<number> {
         metrics.objects.set({ ...labels, state: 'pending' }, p.pending);
         metrics.objects.set({ ...labels, state: 'replicated' }, p.replicated);
         metrics.objects.set({ ...labels, state: 'failed' }, p.failed);
+        if (p.lagSeconds !== undefined) metrics.replicationLag.set(labels, p.lagSeconds);
       },
     },
   });

@@ -138,6 +138,14 @@ export const ObjectProgressSchema = z.object({
   replicated: count,
   failed: count,
   bytes: count.describe('Bytes replicated.'),
+  lagSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'How long the oldest object still waiting for replication has waited; 0 when none waits.',
+    ),
 });
 export type ObjectProgress = z.infer<typeof ObjectProgressSchema>;
 

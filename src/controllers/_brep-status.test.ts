@@ -7,10 +7,10 @@ import {
   type BucketCounters,
   deriveStatus,
   invalidSpecStatus,
-  oldestWaiting,
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
+import { oldestWaiting } from '../sites/backlog.js';
 
 const T1 = 'arn:minio:replication::t1:photos';
 const T2 = 'arn:minio:replication::t2:photos-copy';

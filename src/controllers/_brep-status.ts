@@ -5,6 +5,7 @@
  */
 import type { BucketReplicationStatus } from '../api/bucket-replication.js';
 import type { ReplicationConfig } from '../replication/replication-config.js';
+import { lagSince } from '../sites/backlog.js';
 import { type ConditionInput, setConditions } from '../runtime/conditions.js';
 import { type Why, blockedConditions, passConditions } from './_kstatus.js';
 
@@ -29,41 +30,12 @@ export interface BucketCounters {
   waiting?: { atMs: number; oldest: Readonly<Record<string, number>> } | undefined;
 }
 
-/** One version a source lists as not yet replicated, with its state per target. */
-export interface BacklogEntry {
-  lastModified?: string | undefined;
-  targets: Readonly<Record<string, { status: string; deleteStatus: string }>>;
-}
-
-const WAITING = new Set(['PENDING', 'FAILED']);
-
-/**
- * By target ARN, when the oldest version still waiting for it (pending or failed, a write or
- * a version delete) was written, in ms since the epoch. Targets with nothing waiting are absent.
- */
-export function oldestWaiting(entries: Iterable<BacklogEntry>): Record<string, number> {
-  const oldest: Record<string, number> = {};
-  for (const e of entries) noteWaiting(oldest, e);
-  return oldest;
-}
-
-/** Folds one listed version into `oldest` (see `oldestWaiting`). */
-export function noteWaiting(oldest: Record<string, number>, e: BacklogEntry): void {
-  const at = e.lastModified === undefined ? NaN : Date.parse(e.lastModified);
-  if (!Number.isFinite(at)) return;
-  for (const [arn, t] of Object.entries(e.targets)) {
-    if (!WAITING.has(t.status) && !WAITING.has(t.deleteStatus)) continue;
-    const prev = oldest[arn];
-    if (prev === undefined || at < prev) oldest[arn] = at;
-  }
-}
-
 /** How long a rule's oldest waiting version has waited; undefined when not known. */
 function lagOf(counters: BucketCounters, arn: string): number | undefined {
   const w = counters.waiting;
   if (w === undefined) return counters.queuedCount === 0 ? 0 : undefined;
   const oldest = w.oldest[arn];
-  return oldest === undefined ? 0 : Math.max(0, Math.round((w.atMs - oldest) / 1000));
+  return oldest === undefined ? 0 : lagSince(oldest, w.atMs);
 }
 
 const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCount: 0 };

@@ -12,7 +12,22 @@ export interface ProgressSite {
   client: SiteClient;
 }
 
-const zero = (): ReplicationProgress => ({ pending: 0, replicated: 0, failed: 0, bytes: 0 });
+/**
+ * A site's progress over its buckets: counts summed, the lag the longest of the buckets'.
+ * A bucket whose metrics could not be read is left out rather than failing the pass; the lag
+ * is unknown only when no bucket's lag is known.
+ */
+export function sumProgress(buckets: readonly ReplicationProgress[]): ReplicationProgress {
+  const sum: ReplicationProgress = { pending: 0, replicated: 0, failed: 0, bytes: 0 };
+  for (const p of buckets) {
+    sum.pending += p.pending;
+    sum.replicated += p.replicated;
+    sum.failed += p.failed;
+    sum.bytes += p.bytes;
+    if (p.lagSeconds !== undefined) sum.lagSeconds = Math.max(sum.lagSeconds ?? 0, p.lagSeconds);
+  }
+  return sum;
+}
 
 export class ObjectProgressCache {
   private readonly cache = new Map<
@@ -38,16 +53,7 @@ export class ObjectProgressCache {
     await Promise.all(
       sites.map(async (site) => {
         const results = await settleLimit(buckets, 8, (b) => site.client.replicationProgress(b));
-        // A bucket whose metrics cannot be read counts as nothing rather than failing the pass.
-        const sum = zero();
-        for (const r of results) {
-          if (!r.ok) continue;
-          sum.pending += r.value.pending;
-          sum.replicated += r.value.replicated;
-          sum.failed += r.value.failed;
-          sum.bytes += r.value.bytes;
-        }
-        fresh.set(site.name, sum);
+        fresh.set(site.name, sumProgress(results.flatMap((r) => (r.ok ? [r.value] : []))));
       }),
     );
     this.cache.set(group, { at: this.now(), sites: fresh });

@@ -4,7 +4,11 @@
  * only when the generation is observed, every site is reachable and in sync, and nothing is
  * pending.
  */
-import type { SiteReplicationGroupStatus, SiteStatus } from '../api/site-replication-group.js';
+import type {
+  ObjectProgress,
+  SiteReplicationGroupStatus,
+  SiteStatus,
+} from '../api/site-replication-group.js';
 import { type Condition, type ConditionInput, setConditions } from '../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from './_kstatus.js';
 
@@ -16,7 +20,7 @@ export interface SiteOutcome {
   error?: { reason: string; message: string } | undefined;
   buckets: { inSync: number; outOfSync: number };
   iam: { inSync: number; outOfSync: number };
-  objects?: { pending: number; replicated: number; failed: number; bytes: number } | undefined;
+  objects?: ObjectProgress | undefined;
   merkleRoot?: string | undefined;
   inSync: boolean;
 }

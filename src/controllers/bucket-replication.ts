@@ -53,8 +53,6 @@ import {
   type Why,
   deriveStatus,
   invalidSpecStatus,
-  type BacklogEntry,
-  noteWaiting,
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
@@ -130,26 +128,15 @@ export function ownedTargets(obj: BucketReplication): string[] {
   }
 }
 
-/**
- * A driver that reports counters per remote target (MinIO's replication metrics v2) and lists
- * the versions still waiting for replication (MinIO's replication diff).
- */
+/** A driver that reports counters per remote target (MinIO's replication metrics v2). */
 interface PerTargetMetrics {
   admin: {
     bucketReplicationMetrics(bucket: string): Promise<{
       queuedCount: number;
       targets: Readonly<Record<string, TargetCounters>>;
     }>;
-    replicationDiff(
-      bucket: string,
-      opts: { timeoutMs?: number },
-      onEntry: (entry: BacklogEntry) => void,
-    ): Promise<void>;
   };
 }
-
-/** The backlog listing walks the whole bucket on the site: bounded in time. */
-const BACKLOG_TIMEOUT_MS = 60_000;
 
 function hasPerTargetMetrics(c: SiteClient): c is SiteClient & PerTargetMetrics {
   const admin = (c as Partial<PerTargetMetrics>).admin;
@@ -168,12 +155,10 @@ async function bucketCounters(
     if (m.queuedCount === 0 && Object.values(m.targets).every((t) => t.failedCount === 0)) {
       return counters;
     }
-    const oldest: Record<string, number> = {};
     const atMs = Date.now();
+    let oldest: Record<string, number>;
     try {
-      await client.admin.replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
-        noteWaiting(oldest, e);
-      });
+      oldest = await client.replicationBacklog(bucket);
     } catch {
       return counters; // the counters stand; the lag is then unknown while something is queued
     }

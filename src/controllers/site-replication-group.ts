@@ -55,11 +55,7 @@ export interface SrgObserver {
   siteSynced(group: ObjectRef, site: string, outOfSync: { buckets: number; iam: number }): void;
   changesApplied(group: ObjectRef, action: string, count: number): void;
   siteCall(site: string, op: string): void;
-  siteObjects(
-    group: ObjectRef,
-    site: string,
-    progress: { pending: number; replicated: number; failed: number; bytes: number },
-  ): void;
+  siteObjects(group: ObjectRef, site: string, progress: ReplicationProgress): void;
 }
 
 export interface SrgDeps {

@@ -141,6 +141,11 @@ export interface ReplicationProgress {
   replicated: number;
   failed: number;
   bytes: number;
+  /**
+   * How long the oldest version still waiting for replication (pending or failed, any target)
+   * has waited; 0 when nothing waits; undefined when it could not be listed.
+   */
+  lagSeconds?: number | undefined;
 }
 
 /** The port every controller talks to a site through; one driver per flavor implements it. */
@@ -152,7 +157,13 @@ export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
   deploymentID(): Promise<string>;
   /** The site's whole replicated metadata, in a handful of calls. */
   snapshot(): Promise<SiteSnapshot>;
-  /** Object replication counters of one bucket, summed over its targets. */
+  /** Object replication counters of one bucket, summed over its targets, and its lag. */
   replicationProgress(bucket: string): Promise<ReplicationProgress>;
+  /**
+   * By target ARN, when the oldest version of `bucket` still waiting for that target was
+   * written (ms since the epoch); targets with nothing waiting are absent. Lists the bucket's
+   * backlog on the site: for when something is known to wait.
+   */
+  replicationBacklog(bucket: string): Promise<Record<string, number>>;
   close(): void;
 }

@@ -489,6 +489,29 @@ describe('a group of three sites', () => {
     await da.putUser('while-c-is-down', { secretKey: 'while-c-is-down-secret', status: 'enabled' });
     secrets.push('while-c-is-down-secret');
     da.close();
+    // An object written on a now waits for c: a's lag is its age, in status and in the gauge.
+    const wroteAt = Date.now();
+    await s3For(servers.get('site-a')!).send(
+      new PutObjectCommand({ Bucket: 'bucket-003', Key: 'waits-for-c.txt', Body: 'late' }),
+    );
+    const lag = await eventually(
+      async () => {
+        const objects = (await getGroup('trio')).status?.sites?.find(
+          (s) => s.name === 'site-a',
+        )?.objects;
+        expect(objects?.lagSeconds ?? -1).toBeGreaterThanOrEqual(3);
+        const gauge = (await operator.metrics())
+          .split('\n')
+          .find(
+            (l) =>
+              l.startsWith('sitesync_site_replication_lag_seconds{') && l.includes('site="site-a"'),
+          );
+        expect(Number(gauge?.split(' ').at(-1))).toBeGreaterThanOrEqual(3);
+        return { seconds: objects?.lagSeconds ?? 0, at: Date.now() };
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    expect(lag.seconds).toBeLessThanOrEqual(Math.ceil((lag.at - wroteAt) / 1000) + 1);
     await eventually(
       async () => {
         const r = await getGroup('trio');
