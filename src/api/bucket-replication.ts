@@ -94,10 +94,16 @@ export const RuleStatusSchema = z.object({
   replicated: count,
   failed: count,
   bytes: count,
-  lagSeconds: z.number().min(0).optional(),
+  lagSeconds: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('How long the oldest object still waiting for this rule has waited; 0: none waits.'),
   rtcThresholdBreaches: count
     .optional()
-    .describe('Objects replicated later than the ReplicationTime threshold.'),
+    .describe(
+      'With replicationTime Enabled: objects that have waited longer than its 15 minutes (measured by sitesync).',
+    ),
 });
 
 export const BucketReplicationStatusSchema = z.object({

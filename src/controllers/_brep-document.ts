@@ -71,11 +71,16 @@ const _emptyFilter = (r: ReplicationRule) =>
     r.filter.and === undefined &&
     (r.filter.prefix === undefined || r.filter.prefix === ''));
 
-/** A rule as MinIO stores and returns it (internal/bucket/replication): its defaults filled. */
+/**
+ * A rule as MinIO stores and returns it (internal/bucket/replication): its defaults filled,
+ * and without `metrics` and `replicationTime`, which MinIO drops (sitesync measures RTC).
+ */
 function minioRule(r: ReplicationRule): ReplicationRule {
   const { prefix: _legacy, ...rest } = r;
+  const { metrics: _m, replicationTime: _rtc, ...destination } = r.destination;
   return {
     ...rest,
+    destination,
     priority: priorityOf(r),
     filter: _emptyFilter(r) ? { prefix: '' } : (r.filter ?? {}),
     deleteReplication: r.deleteReplication ?? DISABLED,

@@ -10,7 +10,7 @@ import {
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
-import { oldestWaiting } from '../sites/backlog.js';
+import { summarizeBacklog } from '../sites/backlog.js';
 
 const T1 = 'arn:minio:replication::t1:photos';
 const T2 = 'arn:minio:replication::t2:photos-copy';
@@ -110,34 +110,38 @@ describe('ruleProgress', () => {
 
   it("reports as lag the age of the oldest version still waiting for each rule's target", () => {
     const atMs = Date.parse('2026-01-02T03:00:00Z');
-    const oldest = oldestWaiting([
-      {
-        lastModified: '2026-01-02T02:59:00Z',
-        targets: { [T1]: { status: 'PENDING', deleteStatus: '' } },
-      },
-      {
-        lastModified: '2026-01-02T02:55:00Z',
-        targets: { [T1]: { status: 'FAILED', deleteStatus: '' } },
-      },
-      // Replicated to T2 already: not waiting for it.
-      {
-        lastModified: '2026-01-02T02:00:00Z',
-        targets: { [T2]: { status: 'COMPLETED', deleteStatus: '' } },
-      },
-      // A version delete still to replicate waits too.
-      {
-        lastModified: '2026-01-02T02:58:30Z',
-        targets: { [T2]: { status: '', deleteStatus: 'PENDING' } },
-      },
-      { targets: { [T1]: { status: 'PENDING', deleteStatus: '' } } },
-    ]);
-    expect(oldest).toEqual({
-      [T1]: Date.parse('2026-01-02T02:55:00Z'),
-      [T2]: Date.parse('2026-01-02T02:58:30Z'),
+    const by = summarizeBacklog(
+      [
+        {
+          lastModified: '2026-01-02T02:59:00Z',
+          targets: { [T1]: { status: 'PENDING', deleteStatus: '' } },
+        },
+        {
+          lastModified: '2026-01-02T02:55:00Z',
+          targets: { [T1]: { status: 'FAILED', deleteStatus: '' } },
+        },
+        // Replicated to T2 already: not waiting for it.
+        {
+          lastModified: '2026-01-02T02:00:00Z',
+          targets: { [T2]: { status: 'COMPLETED', deleteStatus: '' } },
+        },
+        // A version delete still to replicate waits too.
+        {
+          lastModified: '2026-01-02T02:58:30Z',
+          targets: { [T2]: { status: '', deleteStatus: 'PENDING' } },
+        },
+        { targets: { [T1]: { status: 'PENDING', deleteStatus: '' } } },
+      ],
+      atMs - 4 * 60_000,
+    );
+    // Overdue: written before the cut-off (02:56): only the version from 02:55.
+    expect(by).toEqual({
+      [T1]: { oldest: Date.parse('2026-01-02T02:55:00Z'), overdue: 1 },
+      [T2]: { oldest: Date.parse('2026-01-02T02:58:30Z'), overdue: 0 },
     });
     const busy = ruleProgress(
       config,
-      { ...counters, queuedCount: 3, waiting: { atMs, oldest } },
+      { ...counters, queuedCount: 3, waiting: { atMs, by } },
       'photos',
     );
     expect(busy.map((r) => [r.id, r.lagSeconds])).toEqual([
@@ -149,10 +153,46 @@ describe('ruleProgress', () => {
     // Listed, and nothing waits for T2: no lag there even with a queue.
     const onlyT1 = ruleProgress(
       config,
-      { ...counters, queuedCount: 3, waiting: { atMs, oldest: { [T1]: atMs - 4000 } } },
+      {
+        ...counters,
+        queuedCount: 3,
+        waiting: { atMs, by: { [T1]: { oldest: atMs - 4000, overdue: 0 } } },
+      },
       'photos',
     );
     expect(onlyT1.map((r) => r.lagSeconds)).toEqual([4, 4, 0, undefined]);
+    // No rule asks for RTC: no breach count anywhere.
+    expect(busy.every((r) => r.rtcThresholdBreaches === undefined)).toBe(true);
+  });
+
+  it('counts RTC threshold breaches for the rules with replicationTime Enabled only', () => {
+    const rtc = {
+      metrics: { status: 'Enabled' as const, eventThreshold: { minutes: 15 } },
+      replicationTime: { status: 'Enabled' as const, time: { minutes: 15 } },
+    };
+    const withRtc: ReplicationConfig = {
+      rules: config.rules.map((r, i) =>
+        i === 0 || i === 2 ? { ...r, destination: { ...r.destination, ...rtc } } : r,
+      ),
+    };
+    const atMs = Date.parse('2026-01-02T03:00:00Z');
+    const waiting = {
+      atMs,
+      by: { [T1]: { oldest: atMs - 20 * 60_000, overdue: 4 } },
+    };
+    const progress = ruleProgress(withRtc, { ...counters, queuedCount: 9, waiting }, 'photos');
+    expect(progress.map((r) => [r.id, r.rtcThresholdBreaches, r.lagSeconds])).toEqual([
+      ['raw', 4, 1200],
+      ['all', undefined, 1200],
+      ['#2', 0, 0],
+      ['off', undefined, undefined],
+    ]);
+    // Nothing queued and nothing listed: nothing can be late.
+    expect(ruleProgress(withRtc, counters, 'photos')[0]?.rtcThresholdBreaches).toBe(0);
+    // Queued but not listed: unknown.
+    expect(
+      ruleProgress(withRtc, { ...counters, queuedCount: 2 }, 'photos')[0]?.rtcThresholdBreaches,
+    ).toBeUndefined();
   });
 
   it('uses bucket totals only when one target is in play', () => {

@@ -5,7 +5,8 @@
  */
 import type { BucketReplicationStatus } from '../api/bucket-replication.js';
 import type { ReplicationConfig } from '../replication/replication-config.js';
-import { lagSince } from '../sites/backlog.js';
+import { RTC_MINUTES } from '../api/replication-config.js';
+import { type TargetBacklog, lagSince } from '../sites/backlog.js';
 import { type ConditionInput, setConditions } from '../runtime/conditions.js';
 import { type Why, blockedConditions, passConditions } from './_kstatus.js';
 
@@ -27,15 +28,28 @@ export interface BucketCounters {
   /** By remote-target ARN. */
   targets: Readonly<Record<string, TargetCounters>>;
   /** The source's backlog as listed at `atMs`, when it was read: see `oldestWaiting`. */
-  waiting?: { atMs: number; oldest: Readonly<Record<string, number>> } | undefined;
+  waiting?: { atMs: number; by: Readonly<Record<string, TargetBacklog>> } | undefined;
 }
+
+/** The S3 Replication Time Control promise: replicated within 15 minutes. */
+export const RTC_THRESHOLD_MS = RTC_MINUTES * 60_000;
 
 /** How long a rule's oldest waiting version has waited; undefined when not known. */
 function lagOf(counters: BucketCounters, arn: string): number | undefined {
   const w = counters.waiting;
   if (w === undefined) return counters.queuedCount === 0 ? 0 : undefined;
-  const oldest = w.oldest[arn];
-  return oldest === undefined ? 0 : lagSince(oldest, w.atMs);
+  const t = w.by[arn];
+  return t === undefined ? 0 : lagSince(t.oldest, w.atMs);
+}
+
+/**
+ * How many versions have waited for a rule's target longer than the RTC threshold (listed
+ * against `atMs - RTC_THRESHOLD_MS`); undefined when not known.
+ */
+function overdueOf(counters: BucketCounters, arn: string): number | undefined {
+  const w = counters.waiting;
+  if (w === undefined) return counters.queuedCount === 0 ? 0 : undefined;
+  return w.by[arn]?.overdue ?? 0;
 }
 
 const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCount: 0 };
@@ -46,9 +60,26 @@ const ZERO: TargetCounters = { replicatedCount: 0, replicatedBytes: 0, failedCou
  * bucket's queue (MinIO does not split it by target). `lagSeconds` is how long the oldest
  * version still waiting for the rule's target (pending or failed) has waited, read from the
  * source's backlog listing; 0 when nothing waits; absent when something is queued but the
- * backlog could not be listed. `rtcThresholdBreaches` is never set: MinIO has no Replication
- * Time Control (it drops the element) and keeps no missed-threshold count.
+ * backlog could not be listed. `rtcThresholdBreaches`, for a rule with `replicationTime`
+ * Enabled, counts the versions that have waited for its target longer than the RTC threshold
+ * (15 minutes) at that listing: MinIO has no Replication Time Control, so sitesync measures
+ * the promise itself.
  */
+/** What waits for a rule's target: only an Enabled rule has a queue, a lag, RTC breaches. */
+function waitFigures(
+  rule: ReplicationConfig['rules'][number],
+  counters: BucketCounters,
+  arn: string,
+): { pending: number; lag?: number | undefined; overdue?: number | undefined } {
+  if (rule.status !== 'Enabled') return { pending: 0 };
+  const rtc = rule.destination.replicationTime?.status === 'Enabled';
+  return {
+    pending: counters.queuedCount,
+    lag: lagOf(counters, arn),
+    overdue: rtc ? overdueOf(counters, arn) : undefined,
+  };
+}
+
 export function ruleProgress(
   config: ReplicationConfig,
   counters: BucketCounters,
@@ -57,10 +88,8 @@ export function ruleProgress(
   return config.rules.map((rule, i) => {
     const { site, bucket } = rule.destination;
     const arn = bucket ?? '';
-    const active = rule.status === 'Enabled';
     const c = counters.targets[arn] ?? ZERO;
-    const pending = active ? counters.queuedCount : 0;
-    const lag = active ? lagOf(counters, arn) : undefined;
+    const { pending, lag, overdue } = waitFigures(rule, counters, arn);
     const destination = site === undefined ? bucket : `${site.name}/${site.bucket ?? sourceBucket}`;
     return {
       id: rule.id !== undefined && rule.id !== '' ? rule.id : `#${i}`,
@@ -70,6 +99,7 @@ export function ruleProgress(
       failed: c.failedCount,
       bytes: c.replicatedBytes,
       ...(lag === undefined ? {} : { lagSeconds: lag }),
+      ...(overdue === undefined ? {} : { rtcThresholdBreaches: overdue }),
     };
   });
 }

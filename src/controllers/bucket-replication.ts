@@ -12,6 +12,7 @@ import {
   type BucketReplicationStatus,
 } from '../api/bucket-replication.js';
 import type { Site } from '../api/common.js';
+import { RTC_MINUTES } from '../api/replication-config.js';
 import {
   type ReplicationConfig,
   resolveSiteDestinations,
@@ -24,6 +25,7 @@ import type { Informer } from '../runtime/informer.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { errorMessage } from '../runtime/logger.js';
 import { FIELD_MANAGER, patchStatus, sameJSON } from '../runtime/status.js';
+import type { TargetBacklog } from '../sites/backlog.js';
 import type { SiteClient, SiteConnection } from '../sites/site-client.js';
 import { SiteError, isSiteError } from '../sites/site-error.js';
 import {
@@ -53,6 +55,7 @@ import {
   type Why,
   deriveStatus,
   invalidSpecStatus,
+  RTC_THRESHOLD_MS,
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
@@ -147,6 +150,7 @@ async function bucketCounters(
   client: SiteClient,
   bucket: string,
   config: ReplicationConfig,
+  atMs: number,
 ): Promise<BucketCounters | undefined> {
   if (hasPerTargetMetrics(client)) {
     const m = await client.admin.bucketReplicationMetrics(bucket);
@@ -155,14 +159,13 @@ async function bucketCounters(
     if (m.queuedCount === 0 && Object.values(m.targets).every((t) => t.failedCount === 0)) {
       return counters;
     }
-    const atMs = Date.now();
-    let oldest: Record<string, number>;
+    let by: Record<string, TargetBacklog>;
     try {
-      oldest = await client.replicationBacklog(bucket);
+      by = await client.replicationBacklog(bucket, atMs - RTC_THRESHOLD_MS);
     } catch {
       return counters; // the counters stand; the lag is then unknown while something is queued
     }
-    return { ...counters, waiting: { atMs, oldest } };
+    return { ...counters, waiting: { atMs, by } };
   }
   return singleTargetCounters(config, await client.replicationProgress(bucket));
 }
@@ -184,6 +187,25 @@ export function bucketReplicationsOfGroup(
           ?.name === group.metadata.name,
     )
     .map((b) => `${b.metadata.namespace ?? ''}/${b.metadata.name}`);
+}
+
+/**
+ * One message per rule whose RTC breaches grew since the last status: the analogue of S3's
+ * `s3:Replication:OperationMissedThreshold` event, as a Kubernetes event.
+ */
+function newlyMissed(
+  before: readonly RuleStatus[] | undefined,
+  after: readonly RuleStatus[] | undefined,
+): string[] {
+  return (after ?? []).flatMap((r) => {
+    const now = r.rtcThresholdBreaches ?? 0;
+    const was = before?.find((b) => b.id === r.id)?.rtcThresholdBreaches ?? 0;
+    if (now <= was) return [];
+    const to = r.destination === undefined ? '' : ` for ${r.destination}`;
+    return [
+      `rule ${r.id}: ${now} object(s) have waited longer than the ${RTC_MINUTES}-minute replication time${to}`,
+    ];
+  });
 }
 
 export class BucketReplicationController {
@@ -540,7 +562,7 @@ export class BucketReplicationController {
   private async progress(pass: Pass, own: ReplicationConfig): Promise<RuleStatus[] | undefined> {
     const bucket = pass.spec.source.bucket;
     try {
-      const counters = await bucketCounters(pass.src.client, bucket, own);
+      const counters = await bucketCounters(pass.src.client, bucket, own, this.now().getTime());
       return counters === undefined ? undefined : ruleProgress(own, counters, bucket);
     } catch (e: unknown) {
       pass.ctx.log.warn(
@@ -574,6 +596,9 @@ export class BucketReplicationController {
       await this.deps.recorder.record(obj, 'Warning', r.blocker.reason, r.blocker.message);
     if (pass.changes.length > 0) {
       await this.deps.recorder.record(obj, 'Normal', 'Applied', pass.changes.join('; '));
+    }
+    for (const missed of newlyMissed(obj.status?.rules, r.rules)) {
+      await this.deps.recorder.record(obj, 'Warning', 'ReplicationThresholdMissed', missed);
     }
     const [first] = pass.problems;
     if (first) {

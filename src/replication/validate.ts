@@ -393,8 +393,7 @@ function _checkMinioIgnores(r: _RuleReport): void {
     ['destination.account', rule.destination.account],
     ['destination.accessControlTranslation', rule.destination.accessControlTranslation],
     ['destination.encryptionConfiguration', rule.destination.encryptionConfiguration],
-    ['destination.metrics', rule.destination.metrics],
-    ['destination.replicationTime', rule.destination.replicationTime],
+    // metrics and replicationTime are kept: MinIO drops them, and sitesync measures RTC itself.
   ];
   for (const [field, value] of ignored) {
     if (value !== undefined) {

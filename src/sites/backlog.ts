@@ -11,24 +11,42 @@ export interface BacklogEntry {
 
 const WAITING = new Set(['PENDING', 'FAILED']);
 
-/**
- * By target ARN, when the oldest version still waiting for it (pending or failed, a write or
- * a version delete) was written, in ms since the epoch. Targets with nothing waiting are absent.
- */
-export function oldestWaiting(entries: Iterable<BacklogEntry>): Record<string, number> {
-  const oldest: Record<string, number> = {};
-  for (const e of entries) noteWaiting(oldest, e);
-  return oldest;
+/** What waits for one target: when the oldest version was written, and how many are overdue. */
+export interface TargetBacklog {
+  /** ms since the epoch. */
+  oldest: number;
+  /** Versions written before the `overdueBefore` the listing was made with. */
+  overdue: number;
 }
 
-/** Folds one listed version into `oldest` (see `oldestWaiting`). */
-export function noteWaiting(oldest: Record<string, number>, e: BacklogEntry): void {
+/**
+ * By target ARN, what waits for it (pending or failed, a write or a version delete). Targets
+ * with nothing waiting are absent.
+ */
+export function summarizeBacklog(
+  entries: Iterable<BacklogEntry>,
+  overdueBefore = Number.NEGATIVE_INFINITY,
+): Record<string, TargetBacklog> {
+  const by: Record<string, TargetBacklog> = {};
+  for (const e of entries) noteWaiting(by, e, overdueBefore);
+  return by;
+}
+
+/** Folds one listed version into `by` (see `summarizeBacklog`). */
+export function noteWaiting(
+  by: Record<string, TargetBacklog>,
+  e: BacklogEntry,
+  overdueBefore: number,
+): void {
   const at = e.lastModified === undefined ? NaN : Date.parse(e.lastModified);
   if (!Number.isFinite(at)) return;
   for (const [arn, t] of Object.entries(e.targets)) {
     if (!WAITING.has(t.status) && !WAITING.has(t.deleteStatus)) continue;
-    const prev = oldest[arn];
-    if (prev === undefined || at < prev) oldest[arn] = at;
+    const prev = by[arn] ?? { oldest: at, overdue: 0 };
+    by[arn] = {
+      oldest: Math.min(prev.oldest, at),
+      overdue: prev.overdue + (at < overdueBefore ? 1 : 0),
+    };
   }
 }
 

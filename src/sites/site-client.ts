@@ -1,4 +1,5 @@
 import type { Flavor } from '../api/common.js';
+import type { TargetBacklog } from './backlog.js';
 import type {
   AccountStatus,
   RemoteTargetMeta,
@@ -160,10 +161,14 @@ export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
   /** Object replication counters of one bucket, summed over its targets, and its lag. */
   replicationProgress(bucket: string): Promise<ReplicationProgress>;
   /**
-   * By target ARN, when the oldest version of `bucket` still waiting for that target was
-   * written (ms since the epoch); targets with nothing waiting are absent. Lists the bucket's
-   * backlog on the site: for when something is known to wait.
+   * By target ARN, what of `bucket` still waits for that target: when the oldest version was
+   * written, and how many were written before `overdueBefore` (ms since the epoch); targets
+   * with nothing waiting are absent. Lists the bucket's backlog on the site: for when
+   * something is known to wait.
    */
-  replicationBacklog(bucket: string): Promise<Record<string, number>>;
+  replicationBacklog(
+    bucket: string,
+    overdueBefore?: number,
+  ): Promise<Record<string, TargetBacklog>>;
   close(): void;
 }

@@ -43,6 +43,8 @@ const s3s = new Map<SiteName, S3Client>();
 const stop = new AbortController();
 let running: Promise<void> | undefined;
 
+let clockAheadMs = 0;
+
 const server = (s: SiteName) => servers.get(s)!;
 const driver = (s: SiteName) => drivers.get(s)!;
 const s3 = (s: SiteName) => s3s.get(s)!;
@@ -102,6 +104,8 @@ beforeAll(async () => {
     newSite: newSiteClient,
     recorder: new EventRecorder(client, 'sitesync-operator'),
     siteTimeoutMs: 5000,
+    // The RTC test moves the controller's clock ahead rather than wait 15 minutes.
+    now: () => new Date(Date.now() + clockAheadMs),
   });
   const controller = new Controller({
     name: 'bucketreplication',
@@ -715,4 +719,83 @@ describe('BucketReplication on real MinIO servers', () => {
       { timeoutMs: 180_000, intervalMs: 1000 },
     );
   }, 300_000);
+
+  it('measures the RTC promise MinIO does not make: objects waiting past 15 minutes are counted and raise an event', async () => {
+    const bucket = 'timed';
+    await makeBucket('src', bucket);
+    await client.create(
+      BREP_RESOURCE,
+      ns,
+      brep('timed', {
+        source: fromGroup(bucket),
+        rules: [
+          {
+            id: 'rtc',
+            priority: 1,
+            filter: { prefix: '' },
+            deleteMarkerReplication: { status: 'Enabled' },
+            destination: {
+              site: 'd1',
+              metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } },
+              replicationTime: { status: 'Enabled', time: { minutes: 15 } },
+            },
+          },
+        ],
+      }),
+    );
+    const ready = await waitReady('timed');
+    // MinIO took the document and dropped the RTC elements; the resource still counts as applied.
+    const xml = (await driver('src').getReplicationConfigXML(bucket)) ?? '';
+    expect(xml).toContain('<ID>rtc</ID>');
+    expect(xml).not.toContain('ReplicationTime');
+    expect(ruleStatus(ready, 'rtc')?.rtcThresholdBreaches).toBe(0);
+
+    await server('d1').stop();
+    try {
+      await put(bucket, 'late-1.txt');
+      await put(bucket, 'late-2.txt');
+      // Nothing has waited 15 minutes yet.
+      await eventually(
+        async () => {
+          const r = ruleStatus(await getBrep('timed'), 'rtc');
+          expect(r?.lagSeconds ?? -1).toBeGreaterThanOrEqual(1);
+          expect(r?.rtcThresholdBreaches).toBe(0);
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      // 16 minutes later, as far as the controller knows: both have missed the threshold.
+      clockAheadMs = 16 * 60_000;
+      await eventually(
+        async () => {
+          const r = ruleStatus(await getBrep('timed'), 'rtc');
+          expect(r?.rtcThresholdBreaches).toBe(2);
+          expect(r?.lagSeconds ?? 0).toBeGreaterThanOrEqual(16 * 60);
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      const events = await client.list<{
+        reason: string;
+        type: string;
+        message: string;
+        involvedObject: { name: string };
+      }>(EVENTS, ns);
+      const missed = events.items.find(
+        (e) => e.involvedObject.name === 'timed' && e.reason === 'ReplicationThresholdMissed',
+      );
+      expect(missed?.type).toBe('Warning');
+      expect(missed?.message).toContain('rule rtc: 2 object(s) have waited longer than');
+      expect(missed?.message).toContain(`d1/${bucket}`);
+    } finally {
+      clockAheadMs = 0;
+      await server('d1').restart();
+    }
+    await eventually(
+      async () => {
+        expect(await held('d1', bucket)).toEqual(['late-1.txt', 'late-2.txt']);
+        const r = ruleStatus(await getBrep('timed'), 'rtc');
+        expect([r?.pending, r?.lagSeconds, r?.rtcThresholdBreaches]).toEqual([0, 0, 0]);
+      },
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    );
+  }, 400_000);
 });

@@ -12,7 +12,7 @@ import type {
   SiteClient,
   SiteConnection,
 } from '../site-client.js';
-import { lagSince, noteWaiting } from '../backlog.js';
+import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
 import { isSiteError } from '../site-error.js';
 import type {
   AccountStatus,
@@ -141,19 +141,23 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     if (m.queuedCount === 0 && m.failedCount === 0) return { ...counts, lagSeconds: 0 };
     try {
       const at = Date.now();
-      const oldest = Math.min(...Object.values(await this.replicationBacklog(bucket)));
+      const backlog = Object.values(await this.replicationBacklog(bucket));
+      const oldest = Math.min(...backlog.map((t) => t.oldest));
       return { ...counts, lagSeconds: Number.isFinite(oldest) ? lagSince(oldest, at) : 0 };
     } catch {
       return counts; // the counters stand; the lag is unknown
     }
   }
 
-  async replicationBacklog(bucket: string): Promise<Record<string, number>> {
-    const oldest: Record<string, number> = {};
+  async replicationBacklog(
+    bucket: string,
+    overdueBefore = Number.NEGATIVE_INFINITY,
+  ): Promise<Record<string, TargetBacklog>> {
+    const by: Record<string, TargetBacklog> = {};
     await this.admin.replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
-      noteWaiting(oldest, e);
+      noteWaiting(by, e, overdueBefore);
     });
-    return oldest;
+    return by;
   }
 
   // IAM ----------------------------------------------------------------------------------------
