@@ -112,6 +112,10 @@ export const BucketReplicationStatusSchema = z.object({
   appliedDigest: z.string().optional().describe('Digest of the document applied to the source.'),
   sourceSite: z.string().optional(),
   rules: z.array(RuleStatusSchema).optional(),
+  lastResync: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/resync annotation last acted on.'),
 });
 export type BucketReplicationStatus = z.infer<typeof BucketReplicationStatusSchema>;
 

@@ -118,7 +118,8 @@ export function sameDocument(a: ReplicationConfig, b: ReplicationConfig, flavor:
 
 const _enabled = (s: { status: string } | undefined) => s?.status === 'Enabled';
 
-function existingObjectTargets(config: ReplicationConfig): Set<string> {
+/** The targets an Enabled rule with ExistingObjectReplication Enabled reaches. */
+export function existingObjectTargets(config: ReplicationConfig): Set<string> {
   return new Set(
     activeRules(config).flatMap((r) =>
       _enabled(r.existingObjectReplication) && r.destination.bucket !== undefined

@@ -136,6 +136,8 @@ export interface BrepOutcome {
   changes: readonly string[];
   /** The document is on the source bucket now: its digest and where. */
   applied?: { digest: string; rules: number; where: string } | undefined;
+  /** The resync annotation value acted on in full this pass, if any. */
+  resynced?: string | undefined;
   /** Per-rule progress; undefined keeps the previous figures. */
   rules?: RuleStatus[] | undefined;
 }
@@ -175,15 +177,18 @@ export function deriveStatus(
   o: BrepOutcome,
   now: Date,
 ): BucketReplicationStatus {
-  const appliedDigest = o.applied?.digest ?? prev?.appliedDigest;
-  const sourceSite = o.sourceSite ?? prev?.sourceSite;
-  const rules = o.rules ?? prev?.rules;
+  const kept: Partial<BucketReplicationStatus> = {
+    appliedDigest: o.applied?.digest ?? prev?.appliedDigest,
+    sourceSite: o.sourceSite ?? prev?.sourceSite,
+    rules: o.rules ?? prev?.rules,
+    lastResync: o.resynced ?? prev?.lastResync,
+  };
   return {
     observedGeneration: o.generation,
     conditions: setConditions(prev?.conditions, conditionsOf(o), now),
-    ...(appliedDigest === undefined ? {} : { appliedDigest }),
-    ...(sourceSite === undefined ? {} : { sourceSite }),
-    ...(rules === undefined ? {} : { rules }),
+    ...(Object.fromEntries(
+      Object.entries(kept).filter(([, v]) => v !== undefined),
+    ) as Partial<BucketReplicationStatus>),
   };
 }
 

@@ -30,6 +30,7 @@ import type { SiteClient, SiteConnection } from '../sites/site-client.js';
 import { SiteError, isSiteError } from '../sites/site-error.js';
 import {
   documentDigest,
+  existingObjectTargets,
   foreignRules,
   groupRulesOnly,
   mergeWithGroupRules,
@@ -68,7 +69,7 @@ import {
   removeTargets,
 } from './_brep-targets.js';
 import { SITE_REASONS } from './_srg-observe.js';
-import { FINALIZER, sitesyncResource } from './_resources.js';
+import { FINALIZER, RESYNC_ANNOTATION, sitesyncResource } from './_resources.js';
 import { parseDuration } from './site-replication-group.js';
 
 export const BREP_RESOURCE = sitesyncResource('bucketreplications');
@@ -343,8 +344,9 @@ export class BucketReplicationController {
     );
     // MinIO refuses a replication configuration on a bucket without versioning.
     const applied = versioning ? await this.apply(pass, own) : undefined;
+    const resynced = applied ? await this.resyncOnRequest(pass, own) : undefined;
     const rules = applied ? await this.progress(pass, own) : undefined;
-    await this.report(pass, { applied, rules });
+    await this.report(pass, { applied, rules, resynced });
     if (pass.changes.length > 0) return { requeueAfterMs: 2000 };
     if (pass.problems.length > 0) return { requeueAfterMs: Math.min(pass.intervalMs, 15_000) };
     const busy = rules?.some((r) => r.pending > 0) ?? false;
@@ -523,6 +525,40 @@ export class BucketReplicationController {
     }
   }
 
+  /**
+   * The `sitesync.io/resync` annotation with a value not acted on yet: a replication reset of
+   * every target an Enabled rule with ExistingObjectReplication reaches, so MinIO replicates
+   * again every object version the destinations lack. Returns the value once all started.
+   */
+  private async resyncOnRequest(pass: Pass, own: ReplicationConfig): Promise<string | undefined> {
+    const value = pass.obj.metadata.annotations?.[RESYNC_ANNOTATION];
+    if (value === undefined || value === pass.obj.status?.lastResync) return undefined;
+    const targets = [...existingObjectTargets(own)].sort();
+    if (targets.length === 0) {
+      pass.problems.push({
+        reason: 'ResyncNotPossible',
+        message: `${RESYNC_ANNOTATION}: no Enabled rule has existingObjectReplication Enabled, which MinIO requires to replicate existing objects again`,
+      });
+      return undefined;
+    }
+    const bucket = pass.spec.source.bucket;
+    for (const arn of targets) {
+      try {
+        await pass.src.client.resyncTarget(bucket, arn);
+      } catch (e: unknown) {
+        pass.problems.push({
+          reason: 'ResyncFailed',
+          message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${errorMessage(e)}`,
+        });
+        return undefined;
+      }
+    }
+    pass.changes.push(
+      `resync ${JSON.stringify(value)}: replicating the existing objects of ${whereOf(pass)} again to ${targets.length} target(s)`,
+    );
+    return value;
+  }
+
   private async dropUnusedTargets(pass: Pass, desired: ReplicationConfig): Promise<void> {
     const unused = unusedTargets(pass.owned, desired);
     if (unused.length === 0) return;
@@ -575,7 +611,12 @@ export class BucketReplicationController {
 
   private async report(
     pass: Pass,
-    r: { blocker?: Why; applied?: BrepOutcome['applied']; rules?: RuleStatus[] | undefined },
+    r: {
+      blocker?: Why;
+      applied?: BrepOutcome['applied'];
+      rules?: RuleStatus[] | undefined;
+      resynced?: string | undefined;
+    },
   ): Promise<void> {
     const status = deriveStatus(
       pass.obj.status,
@@ -587,6 +628,7 @@ export class BucketReplicationController {
         changes: pass.changes,
         applied: r.applied,
         rules: r.rules,
+        resynced: r.resynced,
       },
       this.now(),
     );

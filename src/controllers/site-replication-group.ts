@@ -42,7 +42,12 @@ import {
   ensureReplicator,
   removePeerLinks,
 } from './_srg-peer-links.js';
-import { FINALIZER, sitesyncResource } from './_resources.js';
+import {
+  FINALIZER,
+  RECOVER_ANNOTATION,
+  RESYNC_ANNOTATION,
+  sitesyncResource,
+} from './_resources.js';
 import { ObjectProgressCache } from './_srg-progress.js';
 import { type SiteOutcome, deriveStatus, invalidSpecStatus } from './_srg-status.js';
 
@@ -711,9 +716,6 @@ export class SiteReplicationGroupController {
     ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
   }
 }
-
-export const RESYNC_ANNOTATION = 'sitesync.io/resync';
-export const RECOVER_ANNOTATION = 'sitesync.io/recover';
 
 /** The resync annotation holds a value not yet acted on (status.lastResync records it). */
 function resyncRequested(obj: SiteReplicationGroup): boolean {

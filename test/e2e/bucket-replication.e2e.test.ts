@@ -511,6 +511,36 @@ describe('BucketReplication on real MinIO servers', () => {
     await put(bucket, 'old2/new');
     await settled('existing', [[bucket, 'old2/new']]);
     expect(await held('d2', bucket)).toEqual(['old2/new']);
+
+    // d1 loses an object (every version of it); the resync annotation brings it back, once.
+    for (const v of await driver('d1').listObjectVersions(bucket, { prefix: 'old/1' })) {
+      await s3('d1').send(
+        new DeleteObjectCommand({ Bucket: bucket, Key: v.key, VersionId: v.versionId }),
+      );
+    }
+    expect(await held('d1', bucket)).toEqual(['old/2']);
+    await client.patch(
+      BREP_RESOURCE,
+      { namespace: ns, name: 'existing' },
+      { metadata: { annotations: { 'sitesync.io/resync': 'after-loss' } } },
+      { patchType: 'merge' },
+    );
+    await eventually(
+      async () => {
+        expect(await held('d1', bucket)).toEqual(['old/1', 'old/2']);
+        expect((await getBrep('existing')).status?.lastResync).toBe('after-loss');
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    const events = await client.list<{
+      reason: string;
+      message: string;
+      involvedObject: { name: string };
+    }>(EVENTS, ns);
+    const resyncs = events.items.filter(
+      (e) => e.involvedObject.name === 'existing' && e.message.includes('resync "after-loss"'),
+    );
+    expect(resyncs).toHaveLength(1);
   });
 
   it('applies the same document from YAML rules and from the equivalent raw XML', async () => {
