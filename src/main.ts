@@ -22,7 +22,7 @@ import { newLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
-import { Informer, objectKey } from './runtime/informer.js';
+import { Informer, desiredStateChanged, objectKey } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube-client.js';
 import type { Logger } from './runtime/logger.js';
 import { runManager } from './runtime/manager.js';
@@ -125,7 +125,9 @@ async function main(): Promise<number> {
     observer: metrics.observer(),
   });
   // A group's sites are its BucketReplications' sites: requeue them when the group changes.
-  srgInformer.onChange((g) => {
+  // (Its spec only: a group's status changes every pass.)
+  srgInformer.onChange((g, change, old) => {
+    if (change === 'updated' && !desiredStateChanged(old, g)) return;
     for (const key of bucketReplicationsOfGroup(brepInformer, g)) brepController.queue.add(key);
   });
 
@@ -146,7 +148,8 @@ async function main(): Promise<number> {
   });
   // A group that changes may now reference another provider (or none): requeue the providers of
   // its namespace, so the old and the new one both report the right sites.
-  srgInformer.onChange((g) => {
+  srgInformer.onChange((g, change, old) => {
+    if (change === 'updated' && !desiredStateChanged(old, g)) return;
     for (const p of idpInformer.list()) {
       if (p.metadata.namespace === g.metadata.namespace) idpController.queue.add(objectKey(p));
     }

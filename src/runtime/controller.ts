@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
 import { type Clock, systemClock } from './clock.js';
-import { type Informer, type MetaObject, abortableSleep, objectKey } from './informer.js';
+import {
+  type Informer,
+  type MetaObject,
+  abortableSleep,
+  desiredStateChanged,
+  objectKey,
+} from './informer.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import {
   ControllerRateLimiter,
@@ -79,7 +85,9 @@ export class Controller<T extends MetaObject> {
       new ControllerRateLimiter(backoff, new TokenBucket(10, 100, clock)),
     );
     this.log = (opts.log ?? silentLogger).child({ controller: opts.name });
-    opts.informer.onChange((obj) => {
+    // Its own status writes do not queue an object again: the requeue after a pass does.
+    opts.informer.onChange((obj, change, old) => {
+      if (change === 'updated' && !desiredStateChanged(old, obj)) return;
       this.queue.add(objectKey(obj));
     });
   }

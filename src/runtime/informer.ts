@@ -7,7 +7,8 @@ export interface MetaObject {
 }
 
 export type ChangeKind = 'added' | 'updated' | 'deleted';
-export type ChangeHandler<T> = (obj: T, change: ChangeKind) => void;
+/** `old` is the cached object an update replaced. */
+export type ChangeHandler<T> = (obj: T, change: ChangeKind, old?: T) => void;
 
 export interface InformerOptions {
   namespace?: string;
@@ -161,18 +162,50 @@ export class Informer<T extends MetaObject> {
     this.cache.set(key, obj);
     if (!old) this.emit(obj, 'added');
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
-      this.emit(obj, 'updated');
+      this.emit(obj, 'updated', old);
   }
 
-  private emit(obj: T, change: ChangeKind): void {
+  private emit(obj: T, change: ChangeKind, old?: T): void {
     for (const h of this.handlers) {
       try {
-        h(obj, change);
+        h(obj, change, old);
       } catch (e: unknown) {
         this.log.error({ err: errorMessage(e) }, 'Change handler failed');
       }
     }
   }
+}
+
+interface DesiredMeta {
+  metadata: {
+    generation?: number;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+  };
+}
+
+/**
+ * Whether an update may ask for something new: any change but one of status alone. With a
+ * status subresource, `generation` moves only with the spec; annotations (resync, recover),
+ * labels, finalizers and deletion are checked as well (controller-runtime's
+ * GenerationChanged and AnnotationChanged predicates). A controller's own status writes then
+ * do not queue its object again.
+ */
+export function desiredStateChanged(old: unknown, obj: unknown): boolean {
+  const a = (old as DesiredMeta | undefined)?.metadata;
+  const b = (obj as DesiredMeta | undefined)?.metadata;
+  if (a?.generation === undefined || b?.generation === undefined) return true;
+  const desired = (m: DesiredMeta['metadata']) =>
+    JSON.stringify([
+      m.generation,
+      m.deletionTimestamp ?? null,
+      m.annotations ?? {},
+      m.labels ?? {},
+      m.finalizers ?? [],
+    ]);
+  return desired(a) !== desired(b);
 }
 
 /** Reads `signal.aborted` afresh (TypeScript would narrow the property after a check). */

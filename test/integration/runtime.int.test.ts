@@ -87,6 +87,33 @@ describe('controller runtime on a real apiserver', () => {
     expect(second.status?.conditions?.[0]?.message).toBe('value=two');
   });
 
+  it('is not queued again by status writes (its own or others), but is by spec and annotations', async () => {
+    await client.create(WIDGETS, ns, widget(ns, 'quiet', { value: 'one' }));
+    await eventually(() => readyAtGeneration('quiet'));
+    const count = () => attempts.get(`${ns}/quiet`)?.length ?? 0;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(count()).toBe(1);
+    await client.patch(
+      WIDGETS,
+      { namespace: ns, name: 'quiet', subresource: 'status' },
+      { status: { handledBy: 'someone else' } },
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(count()).toBe(1);
+    await client.patch(
+      WIDGETS,
+      { namespace: ns, name: 'quiet' },
+      { metadata: { annotations: { 'sitesync.io/resync': '1' } } },
+    );
+    await eventually(() => {
+      expect(count()).toBe(2);
+    });
+    await client.patch(WIDGETS, { namespace: ns, name: 'quiet' }, { spec: { value: 'two' } });
+    await eventually(() => readyAtGeneration('quiet'));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(count()).toBe(3);
+  });
+
   it('retries a failing reconcile with growing delays', async () => {
     await client.create(WIDGETS, ns, widget(ns, 'failing', { fail: true }));
     const times = await eventually(
