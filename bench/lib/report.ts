@@ -232,7 +232,7 @@ export function markdown(r: Results): string {
     '',
     fidelity(r.convergence.rows),
     '',
-    'Encrypted admin calls (add-user, add/update-service-account, set-remote-target, list-users, …) derive a key per call on both ends; the operator runs derivations one at a time, like madmin, and so does MinIO:',
+    'Encrypted admin bodies derive a key per body. The operator encrypts its requests (add-user, set-remote-target, …) with PBKDF2 (envelope 0x02, about 1 ms; docs/decisions.md #13); MinIO encrypts its responses (list-users, add-service-account, …) with argon2id, which the operator then derives one at a time, like madmin:',
     '',
     kdfTable(r),
   ];
