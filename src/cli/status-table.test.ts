@@ -155,6 +155,11 @@ describe('renderStatus', () => {
     expect(row?.slice(0, 6)).toEqual(['site-b', 'yes', '3/1', '5/2', '12/3', 'never']);
     const text = renderStatus(group([outcome('site-a'), behind], { changes: 3 }), { now });
     expect(text).toContain('Reconciling=True (Progressing: Applied 3 changes; verifying)');
+    // With a lag, the age of the oldest waiting object follows.
+    const late = outcome('site-b', {
+      objects: { pending: 2, replicated: 0, failed: 0, bytes: 0, lagSeconds: 200 },
+    });
+    expect(siteRows(group([late]), { now })[0]?.[4]).toBe('2/0 (oldest 3m20s)');
   });
 
   it('cuts long errors to one line unless wide', () => {

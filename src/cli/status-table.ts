@@ -56,6 +56,13 @@ function cut(text: string, width: number): string {
   return oneLine.length <= width ? oneLine : `${oneLine.slice(0, Math.max(1, width - 3))}...`;
 }
 
+/** `pending/failed`, and how long the oldest waiting object has waited when it has. */
+function objectsCell(o: SiteStatus['objects']): string {
+  if (o === undefined) return '-';
+  const lag = o.lagSeconds ?? 0;
+  return `${o.pending}/${o.failed}${lag > 0 ? ` (oldest ${humanDuration(lag * 1000)})` : ''}`;
+}
+
 /** One row per site: the spec's sites in order, with what the status says of each. */
 export function siteRows(group: SiteReplicationGroup, opts: RenderOptions): string[][] {
   const reported = new Map((group.status?.sites ?? []).map((s) => [s.name, s]));
@@ -73,7 +80,7 @@ function siteRow(name: string, s: SiteStatus | undefined, opts: RenderOptions): 
     s.reachable ? 'yes' : 'NO',
     pair(s.buckets),
     pair(s.iam),
-    s.objects ? `${s.objects.pending}/${s.objects.failed}` : '-',
+    objectsCell(s.objects),
     age(s.lastSyncTime, opts.now),
     opts.wide ? error : cut(error, opts.errorWidth ?? 60),
   ];
