@@ -151,6 +151,19 @@ function brep(name: string, spec: object): BucketReplication {
 
 const fromGroup = (bucket: string) => ({ bucket, groupRef: { name: GROUP }, site: 'src' });
 
+/** One rule replicating the whole bucket (delete markers too) to `destination`. */
+const wholeBucket = (id: string, destination: object) => ({
+  id,
+  priority: 1,
+  filter: { prefix: '' },
+  deleteMarkerReplication: { status: 'Enabled' },
+  destination,
+});
+
+/** Creates a BucketReplication of `bucket` on the group's source site. */
+const createFromGroup = (name: string, bucket: string, rules: object[]) =>
+  client.create(BREP_RESOURCE, ns, brep(name, { source: fromGroup(bucket), rules }));
+
 const getBrep = (name: string) => client.get<BucketReplication>(BREP_RESOURCE, ns, name);
 
 async function waitReady(name: string, timeoutMs = 60_000): Promise<BucketReplication> {
@@ -699,22 +712,7 @@ describe('BucketReplication on real MinIO servers', () => {
   it('reports how long the oldest object has waited while its destination is down, and 0 once it caught up', async () => {
     const bucket = 'laggy';
     await makeBucket('src', bucket);
-    await client.create(
-      BREP_RESOURCE,
-      ns,
-      brep('laggy', {
-        source: fromGroup(bucket),
-        rules: [
-          {
-            id: 'all',
-            priority: 1,
-            filter: { prefix: '' },
-            deleteMarkerReplication: { status: 'Enabled' },
-            destination: { site: 'd2' },
-          },
-        ],
-      }),
-    );
+    await createFromGroup('laggy', bucket, [wholeBucket('all', { site: 'd2' })]);
     await waitReady('laggy');
     await put(bucket, 'before.txt');
     await settled('laggy', [[bucket, 'before.txt']]);
@@ -753,26 +751,13 @@ describe('BucketReplication on real MinIO servers', () => {
   it('measures the RTC promise MinIO does not make: objects waiting past 15 minutes are counted and raise an event', async () => {
     const bucket = 'timed';
     await makeBucket('src', bucket);
-    await client.create(
-      BREP_RESOURCE,
-      ns,
-      brep('timed', {
-        source: fromGroup(bucket),
-        rules: [
-          {
-            id: 'rtc',
-            priority: 1,
-            filter: { prefix: '' },
-            deleteMarkerReplication: { status: 'Enabled' },
-            destination: {
-              site: 'd1',
-              metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } },
-              replicationTime: { status: 'Enabled', time: { minutes: 15 } },
-            },
-          },
-        ],
+    await createFromGroup('timed', bucket, [
+      wholeBucket('rtc', {
+        site: 'd1',
+        metrics: { status: 'Enabled', eventThreshold: { minutes: 15 } },
+        replicationTime: { status: 'Enabled', time: { minutes: 15 } },
       }),
-    );
+    ]);
     const ready = await waitReady('timed');
     // MinIO took the document and dropped the RTC elements; the resource still counts as applied.
     const xml = (await driver('src').getReplicationConfigXML(bucket)) ?? '';
