@@ -54,33 +54,23 @@ if observed == nil or (generation ~= nil and observed ~= generation) then
 end
 
 local conditions = obj.status.conditions
-local stalled = condition(conditions, "Stalled")
-if isTrue(stalled) then
-  hs.status = "Degraded"
-  hs.message = describe(stalled, "Stalled")
-  return hs
-end
-
-local degraded = condition(conditions, "Degraded")
-if isTrue(degraded) then
-  hs.status = "Degraded"
-  hs.message = describe(degraded, "Degraded")
-  return hs
-end
-
-local reconciling = condition(conditions, "Reconciling")
-if isTrue(reconciling) then
-  hs.status = "Progressing"
-  hs.message = describe(reconciling, "Reconciling")
-  return hs
+-- The first true condition in this order decides.
+local verdicts = {
+  { "Stalled", "Degraded" },
+  { "Degraded", "Degraded" },
+  { "Reconciling", "Progressing" },
+  { "Ready", "Healthy" },
+}
+for _, v in ipairs(verdicts) do
+  local c = condition(conditions, v[1])
+  if isTrue(c) then
+    hs.status = v[2]
+    hs.message = describe(c, v[1])
+    return hs
+  end
 end
 
 local ready = condition(conditions, "Ready")
-if isTrue(ready) then
-  hs.status = "Healthy"
-  hs.message = describe(ready, "Ready")
-  return hs
-end
 
 if obj.spec ~= nil and obj.spec.paused == true then
   hs.status = "Suspended"

@@ -10,7 +10,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 
 import { mapLimit } from '../../src/runtime/concurrency.js';
 import { writeZip } from '../../src/sites/minio/admin/zip.js';
-import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
+import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
+import { minioDriver } from '../../test/support/minio.js';
 import { s3For, seedBucketConfigs } from '../../test/support/seed.js';
 import { entityMap } from './verify.js';
 import type { BenchServer, Workspace } from './workspace.js';
@@ -64,15 +65,7 @@ export function siteClient(server: {
   accessKey: string;
   secretKey: string;
 }) {
-  return new MinioSiteClient({
-    name: server.name,
-    flavor: 'minio',
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    accessKey: server.accessKey,
-    secretKey: server.secretKey,
-    timeoutMs: 120_000,
-  });
+  return minioDriver(server, { name: server.name, timeoutMs: 120_000 });
 }
 
 async function seedBucket(site: MinioSiteClient, i: number): Promise<string> {

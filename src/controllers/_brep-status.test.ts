@@ -10,7 +10,7 @@ import {
   ruleProgress,
   singleTargetCounters,
 } from './_brep-status.js';
-import { summarizeBacklog } from '../sites/backlog.js';
+import { type BacklogEntry, type TargetBacklog, noteWaiting } from '../sites/backlog.js';
 
 const T1 = 'arn:minio:replication::t1:photos';
 const T2 = 'arn:minio:replication::t2:photos-copy';
@@ -55,6 +55,12 @@ const counters: BucketCounters = {
     [T2]: { replicatedCount: 2, replicatedBytes: 20, failedCount: 0 },
   },
 };
+
+function backlogOf(entries: BacklogEntry[], overdueBefore: number) {
+  const by: Record<string, TargetBacklog> = {};
+  for (const e of entries) noteWaiting(by, e, overdueBefore);
+  return by;
+}
 
 describe('ruleProgress', () => {
   it("maps each rule to its destination target's counters", () => {
@@ -110,7 +116,7 @@ describe('ruleProgress', () => {
 
   it("reports as lag the age of the oldest version still waiting for each rule's target", () => {
     const atMs = Date.parse('2026-01-02T03:00:00Z');
-    const by = summarizeBacklog(
+    const by = backlogOf(
       [
         {
           lastModified: '2026-01-02T02:59:00Z',

@@ -20,19 +20,9 @@ export interface TargetBacklog {
 }
 
 /**
- * By target ARN, what waits for it (pending or failed, a write or a version delete). Targets
- * with nothing waiting are absent.
+ * Folds one listed version into `by`: per target ARN, what waits for it (pending or failed, a
+ * write or a version delete). Targets with nothing waiting stay absent.
  */
-export function summarizeBacklog(
-  entries: Iterable<BacklogEntry>,
-  overdueBefore = Number.NEGATIVE_INFINITY,
-): Record<string, TargetBacklog> {
-  const by: Record<string, TargetBacklog> = {};
-  for (const e of entries) noteWaiting(by, e, overdueBefore);
-  return by;
-}
-
-/** Folds one listed version into `by` (see `summarizeBacklog`). */
 export function noteWaiting(
   by: Record<string, TargetBacklog>,
   e: BacklogEntry,

@@ -24,11 +24,11 @@ import { Controller } from '../../src/runtime/controller.js';
 import { EventRecorder } from '../../src/runtime/events.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { EVENTS, type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
-import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
+import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { newSiteClient } from '../../src/sites/new-site-client.js';
 import { eventually } from '../support/eventually.js';
 import { applyCrds, createNamespace, kubeClient } from '../support/kube.js';
-import { startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
+import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { s3For } from '../support/seed.js';
 
 const GROUP = 'grp';
@@ -57,18 +57,7 @@ beforeAll(async () => {
   SITES.forEach((s, i) => {
     const m = started[i]!;
     servers.set(s, m);
-    drivers.set(
-      s,
-      new MinioSiteClient({
-        name: `check-${s}`,
-        flavor: 'minio',
-        endpoint: m.endpoint,
-        region: 'us-east-1',
-        accessKey: m.accessKey,
-        secretKey: m.secretKey,
-        timeoutMs: 10_000,
-      }),
-    );
+    drivers.set(s, minioDriver(m, { name: `check-${s}` }));
     s3s.set(s, s3For(m));
   });
   for (const s of SITES) {

@@ -19,7 +19,6 @@ import { canonicalJSON } from '../../src/replication/digest.js';
 import { canonicalPolicy } from '../../src/replication/policy.js';
 import { findCondition } from '../../src/runtime/conditions.js';
 import { type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
-import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import type { SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -30,7 +29,7 @@ import {
   mustKubectl,
   stack,
 } from '../support/kube.js';
-import { startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
+import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
 import { freePort } from '../support/stack.js';
 import { type Seeded, s3For, seedSite, seededConfigs } from '../support/seed.js';
@@ -42,16 +41,7 @@ let operator: OperatorProcess;
 const servers = new Map<string, ThrowawayMinio>();
 const secrets: string[] = [];
 
-const driver = (s: ThrowawayMinio, name = 'check') =>
-  new MinioSiteClient({
-    name,
-    flavor: 'minio',
-    endpoint: s.endpoint,
-    region: 'us-east-1',
-    accessKey: s.accessKey,
-    secretKey: s.secretKey,
-    timeoutMs: 10_000,
-  });
+const driver = (s: ThrowawayMinio, name = 'check') => minioDriver(s, { name });
 
 async function snapshotOf(s: ThrowawayMinio): Promise<SiteSnapshot> {
   const d = driver(s);

@@ -24,7 +24,6 @@ import { findCondition } from '../../src/runtime/conditions.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { type KubeClient, LEASES, SECRETS } from '../../src/runtime/kube-client.js';
 import type { Lease } from '../../src/runtime/leader-election.js';
-import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { argoHealth } from '../install/argocd-health.js';
 import {
   CHART,
@@ -63,7 +62,7 @@ import {
   mustKubectl,
   stack,
 } from '../support/kube.js';
-import { type ThrowawayMinio, startThrowawayMinio } from '../support/minio.js';
+import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
 import { REPO_ROOT, STACK_DIR, tool } from '../support/stack.js';
@@ -352,15 +351,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
   it('two replicas as the ServiceAccount: one leads and makes a group of two sites Ready', async () => {
     const a = await addSite('a');
     await addSite('b');
-    const seed = new MinioSiteClient({
-      name: 'seed',
-      flavor: 'minio',
-      endpoint: a.endpoint,
-      region: 'us-east-1',
-      accessKey: a.accessKey,
-      secretKey: a.secretKey,
-      timeoutMs: 10_000,
-    });
+    const seed = minioDriver(a, { name: 'seed' });
     await seed.createBucket('photos');
     seed.close();
     await s3For(a).send(new PutObjectCommand({ Bucket: 'photos', Key: 'one.txt', Body: 'one' }));
@@ -459,15 +450,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
   it('runs a BucketReplication from a site of the group to another', async () => {
     const a = sc.sites.get('a');
     if (!a) throw new Error('no site a');
-    const seed = new MinioSiteClient({
-      name: 'seed',
-      flavor: 'minio',
-      endpoint: a.endpoint,
-      region: 'us-east-1',
-      accessKey: a.accessKey,
-      secretKey: a.secretKey,
-      timeoutMs: 10_000,
-    });
+    const seed = minioDriver(a, { name: 'seed' });
     try {
       await seed.createBucket('brep-src');
       await seed.enableVersioning('brep-src');
@@ -702,15 +685,8 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
       'secret/sso-client',
     ]);
     const a = sc.sites.get('a');
-    const check = new MinioSiteClient({
-      name: 'check',
-      flavor: 'minio',
-      endpoint: a?.endpoint ?? '',
-      region: 'us-east-1',
-      accessKey: a?.accessKey ?? '',
-      secretKey: a?.secretKey ?? '',
-      timeoutMs: 10_000,
-    });
+    if (!a) throw new Error('no site a');
+    const check = minioDriver(a);
     try {
       const snap = await check.snapshot();
       expect([...snap.buckets.keys()].sort()).toEqual(['brep-src', 'photos']);

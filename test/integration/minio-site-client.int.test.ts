@@ -7,9 +7,9 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { buildReplicationXML } from '../../src/replication/xml-codec.js';
-import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
+import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { eventually } from '../support/eventually.js';
-import { startThrowawayMinio } from '../support/minio.js';
+import { minioDriver, startThrowawayMinio } from '../support/minio.js';
 
 type Server = Awaited<ReturnType<typeof startThrowawayMinio>>;
 let a: Server;
@@ -19,16 +19,7 @@ let siteB: MinioSiteClient;
 const callsA: string[] = [];
 
 const client = (s: Server, name: string, calls?: string[]) =>
-  new MinioSiteClient({
-    name,
-    flavor: 'minio',
-    endpoint: s.endpoint,
-    region: 'us-east-1',
-    accessKey: s.accessKey,
-    secretKey: s.secretKey,
-    timeoutMs: 10_000,
-    ...(calls ? { onCall: (op: string) => calls.push(op) } : {}),
-  });
+  minioDriver(s, { name, ...(calls ? { onCall: (op: string) => calls.push(op) } : {}) });
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startThrowawayMinio('drv-a'), startThrowawayMinio('drv-b')]);

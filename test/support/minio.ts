@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
+import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
+
 import { stopProcess } from './processes.js';
 import {
   type MinioServer,
@@ -37,4 +39,21 @@ export async function startThrowawayMinio(
       await waitMinioReady(server.endpoint);
     },
   };
+}
+
+/** A MinIO driver for a server, as the tests and the benchmark use it to set up and check. */
+export function minioDriver(
+  server: { endpoint: string; accessKey: string; secretKey: string },
+  opts: { name?: string; timeoutMs?: number; onCall?: (op: string) => void } = {},
+): MinioSiteClient {
+  return new MinioSiteClient({
+    name: opts.name ?? 'check',
+    flavor: 'minio',
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    accessKey: server.accessKey,
+    secretKey: server.secretKey,
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    ...(opts.onCall ? { onCall: opts.onCall } : {}),
+  });
 }
