@@ -3,10 +3,12 @@
  * `sitesync validate -f FILE [-f FILE...]`: checks sitesync resources offline, before they are
  * applied (CI, GitOps pipelines). Each file is YAML with one or more documents of any kind
  * (documents of other API groups are skipped), or a raw ReplicationConfiguration XML document.
- * Checks: the zod schema of the kind, the cross-field rules the apiserver runs as CEL, and, for
- * a BucketReplication (or raw XML), the replication rules of the source site's flavor. Prints
- * `FILE: Kind/name: path: message` per error; exits 1 when there is one, 0 otherwise, 2 on a
- * usage error.
+ * Checks: what admission checks (the zod schema of the kind, the cross-field rules the
+ * apiserver runs as CEL, and src/api/admission.ts: unknown fields, list-map keys, metadata) and,
+ * for a BucketReplication (or raw XML), the replication rules of the source site's flavor.
+ * Files are read as kubectl reads them, within bounds (_read-input.ts, _yaml-documents.ts).
+ * Prints `FILE: Kind/name: path: message` per error, or `FILE: message` for a file that cannot
+ * be read; never throws. Exits 1 when there is an error, 0 otherwise, 2 on a usage error.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -41,15 +43,19 @@ export const USAGE = `Usage: sitesync validate -f FILE [-f FILE...] [--flavor mi
 
 Checks sitesync resources without a cluster, as the apiserver and the operator would:
 the schema of each kind (SiteReplicationGroup, BucketReplication, IdentityProvider), the
-cross-field rules, and the replication rules S3, MinIO or Zenko apply to a BucketReplication's
-rules or configurationXML. A file holds YAML documents (other API groups are skipped) or one
-raw ReplicationConfiguration XML document. Use -f - to read standard input.
+cross-field rules, unknown fields, unique list keys (site names), metadata, and the
+replication rules S3, MinIO or Zenko apply to a BucketReplication's rules or
+configurationXML. A file (at most 8 MiB of UTF-8 text) holds YAML documents, read as kubectl
+reads them (other API groups are skipped; v1 Lists are opened), or one raw
+ReplicationConfiguration XML document. Use -f - to read standard input.
 
 The rules of a BucketReplication depend on the flavor of its source site: that of
 spec.source.siteSpec, or of the site in the SiteReplicationGroup named by groupRef when that
 group is in one of the files; otherwise, and for raw XML, --flavor (default minio).
 
-Each error is printed as  FILE: Kind/name: path: message  (raw XML: FILE: ReplicationConfiguration: path: message).
+Each error is printed as  FILE: Kind/name: path: message  (raw XML: FILE: ReplicationConfiguration: path: message;
+YAML that does not parse: FILE: document[N]: line L, column C: message), or  FILE: message  for a file that
+cannot be read (missing, a directory, binary, too large).
 Exit status: 0 all valid, 1 errors found, 2 usage error.
 
 Options:
