@@ -295,10 +295,19 @@ export async function startMinio(
   return server;
 }
 
+/**
+ * Waits until MinIO serves requests. /minio/health/ready answers once the object layer is up,
+ * while IAM may still be loading: until it is, every request (an anonymous one too) is refused
+ * with XMinioServerNotInitialized, which a loaded machine showed to a test's first write.
+ */
 export async function waitMinioReady(endpoint: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     `MinIO at ${endpoint}`,
-    async () => (await fetch(`${endpoint}/minio/health/ready`)).ok,
+    async () => {
+      if (!(await fetch(`${endpoint}/minio/health/ready`)).ok) return false;
+      const anonymous = await (await fetch(`${endpoint}/`)).text();
+      return !anonymous.includes('XMinioServerNotInitialized');
+    },
     { timeoutMs },
   );
 }
