@@ -11,15 +11,25 @@ RESULTS := .test-results
 STACK_ENV := .stack/env
 
 .PHONY: help tools deps build lint format crds crds-check test test-unit test-integration \
-	stack-up stack-down stack-status run demo bench clean
+	stack-up stack-down stack-status run demo bench clean system-deps
 
 help:
 	@echo "make demo   - run the operator on the local real stack with a sample group"
 	@echo "make test   - lint, unit tests, integration and end-to-end tests on the real stack"
-	@echo "other: tools deps build lint format crds test-unit test-integration stack-up stack-down run bench"
+	@echo "other: tools system-deps deps build lint format crds test-unit test-integration stack-up stack-down run bench"
 
 tools: ## Pinned node, etcd, kube-apiserver, kubectl, helm, minio, mc into $(SITESYNC_CACHE)
 	@hack/tools.sh >/dev/null
+
+# System packages the stack and the tests run (openssl, slapd, ldap-utils, lua5.4, python3):
+# installed with apt-get when missing and root, else a message naming the command. Checked
+# before the tools when the goal needs the stack, so a missing package stops make at once.
+system-deps:
+	@hack/system-deps.sh
+ifneq ($(filter test test-integration stack-up demo bench,$(MAKECMDGOALS)),)
+tools: system-deps
+endif
+test test-integration stack-up: system-deps
 
 # `npm install` honours the committed lockfile. Not `npm ci`: the lockfiles npm writes here
 # lack other platforms' optional packages (@swc/core-*), which `npm ci` then refuses.

@@ -1,7 +1,7 @@
 /**
  * The Argo CD health check of docs/argocd-health.lua, the same decision in TypeScript. The
- * integration tests run this one always, and the Lua file too when a `lua5.4` binary is on
- * PATH, against the same real status objects; both must agree.
+ * integration tests run both (the Lua file with lua5.4) against the same real status objects;
+ * both must agree.
  */
 import type { StatusObject } from './kstatus.js';
 

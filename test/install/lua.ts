@@ -1,20 +1,20 @@
 /**
  * Runs docs/argocd-health.lua the way Argo CD does (the object bound to the global `obj`, the
- * script's returned table read as {status, message}) with a `lua5.4` binary, when one is on
- * PATH. The project installs none; where Debian's lua5.4 package is present the tests use it.
+ * script's returned table read as {status, message}) with Debian's `lua5.4`, which `make test`
+ * installs (hack/system-deps.sh).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { requireCommand } from '../support/prerequisites.js';
 import { REPO_ROOT } from '../support/stack.js';
 
 export const ARGOCD_HEALTH_LUA = join(REPO_ROOT, 'docs', 'argocd-health.lua');
 
-export function luaBinary(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v lua5.4'], { encoding: 'utf8' });
-  const path = r.stdout.trim();
-  return r.status === 0 && path !== '' ? path : undefined;
+/** The lua5.4 binary, or an error saying how to install it. */
+export function luaBinary(): string {
+  return requireCommand('lua5.4', 'lua5.4');
 }
 
 /** A Lua string literal: printable ASCII as is, every other byte as a decimal escape. */

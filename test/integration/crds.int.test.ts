@@ -1,11 +1,25 @@
 /**
  * The CRDs on the real apiserver: they are established, every sample is accepted, and invalid
- * resources are rejected at admission with a message that names the offending field.
+ * resources are rejected at admission with a message that names the offending field. And the
+ * offline validator (`sitesync validate`, built) gives the apiserver's verdict on each of them.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 
-import { applyCrds, createNamespace, kubectl, mustKubectl } from '../support/kube.js';
+import {
+  type CommandResult,
+  applyCrds,
+  createNamespace,
+  kubectl,
+  mustKubectl,
+} from '../support/kube.js';
+import { INVALID, OPERATOR_ONLY, VALID, YAML_CASES, srg } from '../support/resource-cases.js';
+import { REPO_ROOT } from '../support/stack.js';
 
 let ns: string;
 
@@ -13,136 +27,6 @@ beforeAll(async () => {
   await applyCrds();
   ns = await createNamespace('crds');
 });
-
-const site = (name: string, extra: object = {}) => ({
-  name,
-  endpoint: `http://${name}.example:9000`,
-  credentialsSecret: { name: `${name}-creds` },
-  ...extra,
-});
-
-const srg = (spec: object) => ({
-  apiVersion: 'sitesync.io/v1alpha1',
-  kind: 'SiteReplicationGroup',
-  metadata: { name: 'bad' },
-  spec: { sites: [site('a'), site('b')], ...spec },
-});
-
-const rule = (extra: object = {}) => ({
-  id: 'r1',
-  status: 'Enabled',
-  priority: 1,
-  deleteMarkerReplication: { status: 'Disabled' },
-  filter: { prefix: 'logs/' },
-  destination: { bucket: 'arn:aws:s3:::dest' },
-  ...extra,
-});
-
-const brep = (spec: object) => ({
-  apiVersion: 'sitesync.io/v1alpha1',
-  kind: 'BucketReplication',
-  metadata: { name: 'bad' },
-  spec: {
-    source: { bucket: 'photos', groupRef: { name: 'g' }, site: 'a' },
-    rules: [rule()],
-    ...spec,
-  },
-});
-
-const idp = (spec: object) => ({
-  apiVersion: 'sitesync.io/v1alpha1',
-  kind: 'IdentityProvider',
-  metadata: { name: 'bad' },
-  spec,
-});
-
-const ldap = {
-  serverAddr: 'ldap:389',
-  lookupBindDN: 'cn=admin',
-  lookupBindPassword: { name: 'pw' },
-  userDNSearchBaseDN: 'dc=x',
-  userDNSearchFilter: '(uid=%s)',
-};
-const openid = { configURL: 'https://sso.example/.well-known/openid-configuration', clientID: 'x' };
-
-/** [what, resource, text the apiserver's message must contain (the field)] */
-const INVALID: [string, object, string][] = [
-  [
-    'duplicate site names',
-    srg({ sites: [site('a'), site('a', { endpoint: 'http://x:1' })] }),
-    'spec.sites[1]',
-  ],
-  [
-    'primary not among the sites',
-    srg({ primary: 'zzz' }),
-    'spec.primary must name one of spec.sites',
-  ],
-  [
-    'PrimarySecondary without primary',
-    srg({ mode: 'PrimarySecondary' }),
-    'spec.primary is required',
-  ],
-  [
-    'bad endpoint URL',
-    srg({ sites: [site('a', { endpoint: 'ftp://a' }), site('b')] }),
-    'spec.sites[0].endpoint',
-  ],
-  [
-    'missing credentials secret name',
-    srg({ sites: [site('a', { credentialsSecret: {} }), site('b')] }),
-    'spec.sites[0].credentialsSecret.name',
-  ],
-  ['one site only', srg({ sites: [site('a')] }), 'spec.sites'],
-  ['33 sites', srg({ sites: Array.from({ length: 33 }, (_, i) => site(`s${i}`)) }), 'spec.sites'],
-  ['unknown mode', srg({ mode: 'Mirror' }), 'spec.mode'],
-  [
-    'unknown flavor',
-    srg({ sites: [site('a', { flavor: 'gcs' }), site('b')] }),
-    'spec.sites[0].flavor',
-  ],
-  ['site name not a DNS label', srg({ sites: [site('Site_A'), site('b')] }), 'spec.sites[0].name'],
-  ['bad syncInterval', srg({ syncInterval: 'soon' }), 'spec.syncInterval'],
-  [
-    'two sites on one endpoint',
-    srg({ sites: [site('a'), site('b', { endpoint: 'http://a.example:9000' })] }),
-    'spec.sites[].endpoint must be unique',
-  ],
-  [
-    'both rules and configurationXML',
-    brep({ configurationXML: '<ReplicationConfiguration/>' }),
-    'exactly one of spec.rules and spec.configurationXML',
-  ],
-  [
-    'neither rules nor configurationXML',
-    brep({ rules: undefined }),
-    'exactly one of spec.rules and spec.configurationXML',
-  ],
-  [
-    '1001 rules',
-    brep({ rules: Array.from({ length: 1001 }, (_, i) => rule({ id: `r${i}`, priority: i })) }),
-    'spec.rules',
-  ],
-  ['rule ID over 255 chars', brep({ rules: [rule({ id: 'x'.repeat(256) })] }), 'spec.rules[0].id'],
-  [
-    'prefix over 1024 chars',
-    brep({ rules: [rule({ filter: { prefix: 'p'.repeat(1025) } })] }),
-    'spec.rules[0].filter.prefix',
-  ],
-  ['unknown rule status', brep({ rules: [rule({ status: 'On' })] }), 'spec.rules[0].status'],
-  ['source without a site', brep({ source: { bucket: 'photos' } }), 'spec.source'],
-  [
-    'bad bucket name',
-    brep({ source: { bucket: 'Bad_Bucket', groupRef: { name: 'g' }, site: 'a' } }),
-    'spec.source.bucket',
-  ],
-  ['both openid and ldap', idp({ openid, ldap }), 'exactly one of spec.openid and spec.ldap'],
-  ['neither openid nor ldap', idp({}), 'exactly one of spec.openid and spec.ldap'],
-  [
-    'LDAP address without port',
-    idp({ ldap: { ...ldap, serverAddr: 'ldap.example' } }),
-    'spec.ldap.serverAddr',
-  ],
-];
 
 describe('CRDs on the real apiserver', () => {
   it('accepts every sample', async () => {
@@ -156,8 +40,7 @@ describe('CRDs on the real apiserver', () => {
 
   it('applies defaults at admission', async () => {
     const name = 'defaults';
-    const obj = srg({});
-    obj.metadata.name = name;
+    const obj = srg({}, { name });
     await mustKubectl(['apply', '-n', ns, '-f', '-'], stringify(obj));
     const spec = JSON.parse(
       await mustKubectl(['get', 'srg', name, '-n', ns, '-o', 'jsonpath={.spec}']),
@@ -177,7 +60,90 @@ describe('CRDs on the real apiserver', () => {
   it.each(INVALID)('rejects %s, naming the field', async (_what, resource, field) => {
     const r = await kubectl(['create', '-n', ns, '-f', '-'], stringify(resource));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('is invalid');
+    expect(r.stderr).toMatch(/is invalid|unknown field|cannot unmarshal/);
     expect(r.stderr).toContain(field);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// sitesync validate against the apiserver
+
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'sitesync.js');
+const SAMPLES = join(REPO_ROOT, 'manifests', 'samples');
+const dir = mkdtempSync(join(tmpdir(), 'sitesync-verdicts-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sitesyncValidate(path: string): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'validate', '-f', path], (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const verdict = (r: CommandResult) => (r.code === 0 ? 'accepts' : 'refuses');
+
+/** Both verdicts on one file; they must agree, and be `expected`. */
+async function expectVerdicts(path: string, expected: 'accepts' | 'refuses') {
+  const [cli, api] = await Promise.all([
+    sitesyncValidate(path),
+    kubectl(['apply', '--dry-run=server', '-n', ns, '-f', path]),
+  ]);
+  expect([0, 1]).toContain(cli.code);
+  expect(cli.stderr).not.toMatch(/^\s+at /m); // never a stack trace
+  const got = { sitesync: verdict(cli), apiserver: verdict(api) };
+  if (got.sitesync !== expected || got.apiserver !== expected) {
+    // The outputs say why, when the two disagree.
+    expect({ ...got, cli: cli.stdout, kubectl: api.stderr }).toEqual({
+      sitesync: expected,
+      apiserver: expected,
+      cli: cli.stdout,
+      kubectl: api.stderr,
+    });
+  }
+}
+
+let n = 0;
+const file = (text: string) => {
+  const path = join(dir, `case-${n++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('sitesync validate gives the apiserver verdict (kubectl apply --dry-run=server)', () => {
+  const samples = readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml'));
+
+  it.each(samples)('both accept the sample %s', async (sample) => {
+    await expectVerdicts(join(SAMPLES, sample), 'accepts');
+  });
+
+  it.each(VALID)('both accept %s, the base of the invalid cases', async (_what, resource) => {
+    await expectVerdicts(file(stringify(resource)), 'accepts');
+  });
+
+  it.each(INVALID)('both refuse %s', async (_what, resource) => {
+    await expectVerdicts(file(stringify(resource)), 'refuses');
+  });
+
+  it.each(YAML_CASES)('YAML read alike: %s', async (_what, text, accepted) => {
+    await expectVerdicts(file(text), accepted ? 'accepts' : 'refuses');
+  });
+
+  it.each(OPERATOR_ONLY)(
+    'only sitesync refuses what only the operator checks: %s',
+    async (_what, resource) => {
+      const path = file(stringify(resource));
+      const [cli, api] = await Promise.all([
+        sitesyncValidate(path),
+        kubectl(['apply', '--dry-run=server', '-n', ns, '-f', path]),
+      ]);
+      expect({ sitesync: verdict(cli), apiserver: verdict(api) }).toEqual({
+        sitesync: 'refuses',
+        apiserver: 'accepts',
+      });
+    },
+  );
 });

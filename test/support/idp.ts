@@ -9,10 +9,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { requireCommand } from './prerequisites.js';
 import { startProcess, stopProcess, waitFor } from './processes.js';
 import { freePort, REPO_ROOT, STACK_DIR } from './stack.js';
 
@@ -56,8 +57,10 @@ export interface LdapServer {
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd'];
 const SCHEMAS = ['core', 'cosine', 'inetorgperson', 'nis'];
 
-export function slapdPath(): string | undefined {
-  return SLAPD_CANDIDATES.find((p) => existsSync(p));
+/** slapd, or an error saying how to install it (Debian's slapd; ldapwhoami from ldap-utils). */
+export function requireSlapd(): string {
+  requireCommand('ldap-utils', 'ldapwhoami');
+  return requireCommand('slapd', ...SLAPD_CANDIDATES);
 }
 
 function slapdConf(dir: string, adminPassword: string): string {
@@ -149,8 +152,7 @@ export interface StartOptions {
  * slapadd before the server starts, so it is ready as soon as it answers.
  */
 export async function startSlapd(prefix = 'slapd', opts: StartOptions = {}): Promise<LdapServer> {
-  const slapd = slapdPath();
-  if (!slapd) throw new Error('slapd is not installed: apt-get install -y slapd ldap-utils');
+  const slapd = requireSlapd();
   const name = processName(prefix, opts);
   const dir = join(STACK_DIR, name);
   rmSync(dir, { recursive: true, force: true });

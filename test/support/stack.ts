@@ -13,7 +13,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { type LdapServer, type OidcIssuer, slapdPath, startOidcIssuer, startSlapd } from './idp.js';
+import { type LdapServer, type OidcIssuer, startOidcIssuer, startSlapd } from './idp.js';
+import { requireCommand } from './prerequisites.js';
 import {
   isAlive,
   readPid,
@@ -45,7 +46,7 @@ export interface StackInfo {
   etcdURL: string;
   kmsSecretKey: string;
   sites: MinioServer[];
-  /** The stack's LDAP server (process `slapd`), when slapd is installed. */
+  /** The stack's LDAP server (process `slapd`); absent only in a stack.json of an older checkout. */
   ldap?: Omit<LdapServer, 'stop'> | undefined;
   /** The stack's OpenID issuer (process `oidc`; attachOidcIssuer('oidc') mints its tokens). */
   oidc?: Omit<OidcIssuer, 'stop' | 'mintToken'> | undefined;
@@ -75,7 +76,7 @@ export function freePort(): Promise<number> {
 }
 
 function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+  execFileSync(requireCommand('openssl', 'openssl'), args, { cwd, stdio: 'pipe' });
 }
 
 /** One CA signs the serving certificate and the admin client certificate (ECDSA P-256). */
@@ -294,10 +295,19 @@ export async function startMinio(
   return server;
 }
 
+/**
+ * Waits until MinIO serves requests. /minio/health/ready answers once the object layer is up,
+ * while IAM may still be loading: until it is, every request (an anonymous one too) is refused
+ * with XMinioServerNotInitialized, which a loaded machine showed to a test's first write.
+ */
 export async function waitMinioReady(endpoint: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     `MinIO at ${endpoint}`,
-    async () => (await fetch(`${endpoint}/minio/health/ready`)).ok,
+    async () => {
+      if (!(await fetch(`${endpoint}/minio/health/ready`)).ok) return false;
+      const anonymous = await (await fetch(`${endpoint}/`)).text();
+      return !anonymous.includes('XMinioServerNotInitialized');
+    },
     { timeoutMs },
   );
 }
@@ -359,6 +369,8 @@ const IDP_PROCESSES = (info: StackInfo) => [
 /** True when every process of the recorded stack is alive and the apiserver answers. */
 export async function stackHealthy(info: StackInfo): Promise<boolean> {
   const names = [...PROCESS_NAMES(), ...IDP_PROCESSES(info)];
+  // A stack recorded before slapd was required has none: start a complete one.
+  if (info.ldap === undefined) return false;
   if (!names.every((n) => isAlive(readPid(info.dir, n)))) return false;
   try {
     return (
@@ -394,7 +406,7 @@ export async function stackUp(): Promise<StackInfo> {
     etcdURL,
     kmsSecretKey,
     sites,
-    ...(ldap ? { ldap: withoutFunctions(ldap) } : {}),
+    ldap: withoutFunctions(ldap),
     oidc: withoutFunctions(oidc),
   };
   writeFileSync(INFO_FILE(), JSON.stringify(info, null, 2), { mode: 0o600 });
@@ -402,12 +414,8 @@ export async function stackUp(): Promise<StackInfo> {
   return info;
 }
 
-/** The stack's slapd, unless slapd is not installed (LDAP tests then start none either). */
-async function startStackLdap(): Promise<LdapServer | undefined> {
-  if (!slapdPath()) {
-    console.warn('slapd is not installed (apt-get install slapd ldap-utils): no LDAP server');
-    return undefined;
-  }
+/** The stack's slapd (an error naming the package when slapd is not installed). */
+function startStackLdap(): Promise<LdapServer> {
   return startSlapd('slapd', { fixedName: true });
 }
 
