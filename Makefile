@@ -21,10 +21,9 @@ help:
 tools: ## Pinned node, etcd, kube-apiserver, kubectl, helm, minio, mc into $(SITESYNC_CACHE)
 	@hack/tools.sh >/dev/null
 
-# `npm install` honours the committed lockfile. Not `npm ci`: the lockfiles npm writes here
-# lack other platforms' optional packages (@swc/core-*), which `npm ci` then refuses.
+# `npm ci`: exactly the committed lockfile, which it never rewrites (docs/decisions.md #11).
 node_modules/.installed: package.json package-lock.json | tools
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: tools node_modules/.installed
