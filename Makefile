@@ -28,6 +28,12 @@ node_modules/.installed: package.json package-lock.json | tools
 
 deps: tools node_modules/.installed
 
+# The operator image as an OCI layout and archive in build/image/, named and tagged as the chart
+# deploys it, from pinned inputs, cached by their digest (hack/image/build.sh, docs/operations.md).
+.PHONY: image
+image: deps
+	hack/image/build.sh >/dev/null
+
 build: deps
 	node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
