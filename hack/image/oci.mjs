@@ -267,6 +267,15 @@ function debianPackages(rootfs, lock) {
     });
 }
 
+/** A package.json `license` when it is an SPDX expression, else NOASSERTION. */
+function spdxLicense(license) {
+  const ok =
+    typeof license === 'string' &&
+    /^[()A-Za-z0-9.+ -]+$/.test(license) &&
+    !/\b(SEE|UNLICENSED)\b/.test(license);
+  return ok ? license : 'NOASSERTION';
+}
+
 function npmPackages(app, lock) {
   const [, name, version, integrity] = lock
     .split('\n')
@@ -303,7 +312,7 @@ function npmPackages(app, lock) {
         version: p.version,
         purl: `pkg:npm/${pkgName.startsWith('@') ? `%40${pkgName.slice(1)}` : pkgName}@${p.version}`,
         checksum: hash,
-        license: typeof meta.license === 'string' ? meta.license : 'NOASSERTION',
+        license: spdxLicense(meta.license),
         where: `/app/${path}`,
       };
     });
