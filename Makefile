@@ -31,13 +31,18 @@ tools: system-deps
 endif
 test test-integration stack-up: system-deps
 
-# `npm install` honours the committed lockfile. Not `npm ci`: the lockfiles npm writes here
-# lack other platforms' optional packages (@swc/core-*), which `npm ci` then refuses.
+# `npm ci`: exactly the committed lockfile, which it never rewrites (docs/decisions.md #11).
 node_modules/.installed: package.json package-lock.json | tools
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: tools node_modules/.installed
+
+# The operator image as an OCI layout and archive in build/image/, named and tagged as the chart
+# deploys it, from pinned inputs, cached by their digest (hack/image/build.sh, docs/operations.md).
+.PHONY: image
+image: deps
+	hack/image/build.sh >/dev/null
 
 build: deps
 	node node_modules/typescript/bin/tsc -p tsconfig.build.json

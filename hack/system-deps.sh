@@ -14,6 +14,11 @@
 #   ldap-utils   ldapwhoami, which tells when a slapd answers (test/support/idp.ts)
 #   lua5.4       runs docs/argocd-health.lua against real status objects (test/install/lua.ts)
 #   python3      unpacks the kubectl/helm layer and reads Go module metadata (hack/tools.sh)
+#   podman, runc the image test runs the built image as the chart's Deployment would
+#                (test/integration/image.int.test.ts)
+#   buildah, mmdebstrap   build the Dockerfile as written on a stand-in base (hack/image/check-dockerfile.sh)
+#   skopeo, docker-registry   the documented push, to a real registry on loopback (image test)
+#   uidmap       newuidmap/newgidmap, which buildah needs
 # The Go toolchain that hack/tools.sh builds etcd, kube-apiserver and MinIO with is not a
 # Debian package recent enough (Kubernetes 1.36 needs Go >= 1.24): it is checked, not installed.
 set -euo pipefail
@@ -28,6 +33,13 @@ REQUIRED=(
   "ldap-utils:command -v ldapwhoami"
   "lua5.4:command -v lua5.4"
   "python3:command -v python3"
+  "podman:command -v podman"
+  "runc:command -v runc"
+  "buildah:command -v buildah"
+  "mmdebstrap:command -v mmdebstrap"
+  "skopeo:command -v skopeo"
+  "docker-registry:command -v docker-registry"
+  "uidmap:command -v newuidmap"
 )
 
 missing=()
