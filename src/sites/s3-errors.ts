@@ -1,3 +1,4 @@
+import { formatBytes, isResponseTooLarge } from './response-limits.js';
 import { SiteError, type SiteErrorKind, httpStatusKind, networkErrorKind } from './site-error.js';
 
 const AUTH_CODES = new Set([
@@ -55,6 +56,11 @@ function describeSdkError(code?: string, status?: number, message?: string): str
 /** Maps an AWS SDK v3 error (or a transport error) to a SiteError naming the endpoint. */
 export function toSiteError(site: string, endpoint: string, op: string, e: unknown): SiteError {
   if (e instanceof SiteError) return e;
+  if (isResponseTooLarge(e)) {
+    // Built afresh: the SDK appends its own hint to the message of a failed deserialization.
+    const why = `response too large: ${op} from ${endpoint} exceeded ${formatBytes(e.limit)}`;
+    return new SiteError(site, op, 'Invalid', why);
+  }
   const net = networkErrorKind(e);
   if (net) {
     const what =

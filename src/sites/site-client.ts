@@ -62,7 +62,7 @@ export interface ObjectVersion {
 
 /** Bucket-level S3 operations every flavor supports. */
 export interface BucketOps {
-  listBuckets(): Promise<BucketSummary[]>;
+  listBuckets(signal?: AbortSignal): Promise<BucketSummary[]>;
   createBucket(name: string, opts?: { objectLock?: boolean }): Promise<void>;
   /** Deletes the bucket only when it holds no object version; never deletes data. */
   deleteBucketIfEmpty(name: string): Promise<'deleted' | 'not-empty' | 'missing'>;

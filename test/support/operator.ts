@@ -60,6 +60,21 @@ export class OperatorProcess {
     });
   }
 
+  /** The process id while it runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** The peak resident set size so far (VmHWM of /proc/<pid>/status), in bytes. */
+  peakRssBytes(): number {
+    const pid = this.pid;
+    if (pid === undefined) throw new Error('the operator is not running');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (kib === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+    return Number(kib) * 1024;
+  }
+
   logs(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
   }

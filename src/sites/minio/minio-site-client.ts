@@ -22,7 +22,6 @@ import type {
 } from '../snapshot.js';
 import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
-import { readZipMap } from './admin/zip.js';
 import { parseBucketExport, parseIamExport } from './export-parser.js';
 
 const NO_REPLICATION_CONFIG = 'ReplicationConfigurationNotFoundError';
@@ -101,13 +100,23 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
   }
 
   async snapshot(): Promise<SiteSnapshot> {
-    const [deploymentID, list, iamZip, bucketZip] = await Promise.all([
-      this.deploymentID(),
-      this.listBuckets(),
-      this.admin.exportIAM(),
-      this.admin.exportBucketMetadata(),
+    // The first call to fail ends the others: a site that answers garbage to one of them
+    // (an endless body, say) is not read further in that pass.
+    const abort = new AbortController();
+    const { signal } = abort;
+    const failFast = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((e: unknown) => {
+        abort.abort();
+        throw e;
+      });
+    const [info, list, iamFiles, bucketFiles] = await Promise.all([
+      failFast(this.admin.serverInfo({ signal })),
+      failFast(this.listBuckets(signal)),
+      failFast(this.admin.exportIAMFiles({ signal })),
+      failFast(this.admin.exportBucketMetadataFiles({ signal })),
     ]);
-    const buckets = parseBucketExport(readZipMap(bucketZip));
+    const { deploymentID } = info;
+    const buckets = parseBucketExport(bucketFiles);
     for (const b of list) {
       const meta = buckets.get(b.name);
       if (meta) meta.createdAt = b.createdAt;
@@ -126,7 +135,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     // The export may name buckets deleted since; the bucket list is authoritative.
     const live = new Set(list.map((b) => b.name));
     for (const name of buckets.keys()) if (!live.has(name)) buckets.delete(name);
-    return { site: this.name, deploymentID, buckets, iam: parseIamExport(readZipMap(iamZip)) };
+    return { site: this.name, deploymentID, buckets, iam: parseIamExport(iamFiles) };
   }
 
   async replicationProgress(bucket: string): Promise<ReplicationProgress> {

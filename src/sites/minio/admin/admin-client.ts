@@ -11,7 +11,15 @@
  * Every failure is a `SiteError` naming the site and operation; no message carries a secret key,
  * a session token or a request/response body.
  */
+import {
+  MAX_EXPORT_BYTES,
+  MAX_EXPORT_ENTRY_BYTES,
+  MAX_EXPORT_UNZIPPED_BYTES,
+  MAX_JSON_LINE_BYTES,
+  MAX_SERVER_INFO_BYTES,
+} from '../../response-limits.js';
 import { SiteError } from '../../site-error.js';
+import { ZipError, ZipTooLargeError, readZipMap } from './zip.js';
 import { PayloadAlgorithm, decryptPayload, encryptPayload } from './payload-crypto.js';
 import { AdminTransport, type HttpCall, type HttpMethod } from './admin-transport.js';
 import { ConfigKVSyntaxError, parseConfigKV, parseKeyValues } from './config-kv.js';
@@ -207,8 +215,12 @@ export class MinioAdminClient {
   // Server
 
   /** `GET /info`: deployment ID, region, mode, number of nodes. Cheap, plain. */
-  async serverInfo(): Promise<ServerInfo> {
-    return this.plainJSON(this.get('serverInfo', '/info', { metrics: 'false' }), decodeServerInfo);
+  async serverInfo(opts: { signal?: AbortSignal } = {}): Promise<ServerInfo> {
+    const call = this.get('serverInfo', '/info', { metrics: 'false' });
+    return this.plainJSON(
+      { ...call, signal: opts.signal, maxBytes: MAX_SERVER_INFO_BYTES },
+      decodeServerInfo,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -455,7 +467,17 @@ export class MinioAdminClient {
 
   /** `GET /export-iam`: a zip of policies, users (with secrets!), groups, service accounts, mappings. */
   async exportIAM(): Promise<Buffer> {
-    return this.getZip({ ...this.get('exportIAM', '/export-iam'), timeoutMs: this.bulkTimeoutMs });
+    return this.getZip(this.exportIAMCall());
+  }
+
+  /** The files of `export-iam`, unzipped within the caps of response-limits.ts. */
+  async exportIAMFiles(opts: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
+    const call = { ...this.exportIAMCall(), signal: opts.signal };
+    return this.unzip(call, await this.getZip(call));
+  }
+
+  private exportIAMCall(): Call {
+    return { ...this.get('exportIAM', '/export-iam'), timeoutMs: this.bulkTimeoutMs };
   }
 
   /**
@@ -481,8 +503,20 @@ export class MinioAdminClient {
 
   /** `GET /export-bucket-metadata`: a zip of `<bucket>/<config file>` for one or all buckets. */
   async exportBucketMetadata(bucket = ''): Promise<Buffer> {
+    return this.getZip(this.exportBucketMetadataCall(bucket));
+  }
+
+  /** The files of `export-bucket-metadata`, unzipped within the caps of response-limits.ts. */
+  async exportBucketMetadataFiles(
+    opts: { bucket?: string; signal?: AbortSignal } = {},
+  ): Promise<Map<string, Buffer>> {
+    const call = { ...this.exportBucketMetadataCall(opts.bucket ?? ''), signal: opts.signal };
+    return this.unzip(call, await this.getZip(call));
+  }
+
+  private exportBucketMetadataCall(bucket: string): Call {
     const call = this.get('exportBucketMetadata', '/export-bucket-metadata', { bucket });
-    return this.getZip({ ...call, timeoutMs: this.bulkTimeoutMs });
+    return { ...call, timeoutMs: this.bulkTimeoutMs };
   }
 
   /** `PUT /import-bucket-metadata`: applies a metadata zip, creating missing buckets. */
@@ -497,7 +531,7 @@ export class MinioAdminClient {
   }
 
   private async getZip(call: Call): Promise<Buffer> {
-    const answer = await this.transport.send(call);
+    const answer = await this.transport.send({ ...call, maxBytes: MAX_EXPORT_BYTES });
     if (answer.body.length < 22 || answer.body.readUInt16LE(0) !== ZIP_MAGIC) {
       throw this.malformed(
         call,
@@ -505,6 +539,23 @@ export class MinioAdminClient {
       );
     }
     return answer.body;
+  }
+
+  /** An export's files; past a cap "response too large", else "malformed response". */
+  private unzip(call: Call, zip: Buffer): Map<string, Buffer> {
+    try {
+      return readZipMap(zip, {
+        maxEntryBytes: MAX_EXPORT_ENTRY_BYTES,
+        maxTotalBytes: MAX_EXPORT_UNZIPPED_BYTES,
+      });
+    } catch (e: unknown) {
+      if (e instanceof ZipTooLargeError) {
+        const why = `response too large: ${call.method} ${call.path} unzipped: ${e.message}`;
+        throw this.transport.error(call, 'Invalid', why);
+      }
+      if (e instanceof ZipError) throw this.malformed(call, e.message);
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -685,7 +736,9 @@ export class MinioAdminClient {
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
       consume: async (body) => {
         try {
-          for await (const line of jsonLines(body)) onEntry(decodeReplicationDiffEntry(line));
+          for await (const line of jsonLines(body, MAX_JSON_LINE_BYTES)) {
+            onEntry(decodeReplicationDiffEntry(line));
+          }
         } catch (e: unknown) {
           if (e instanceof DecodeError) throw this.malformed(call, e.message);
           throw e;

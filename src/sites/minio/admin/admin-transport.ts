@@ -1,12 +1,21 @@
 /**
  * One signed HTTP exchange with a MinIO server, with a timeout, one retry for idempotent reads,
- * and every failure turned into a `SiteError` that names the site and operation and never
- * carries a secret or a body.
+ * a cap on the response body, and every failure turned into a `SiteError` that names the site
+ * and operation and never carries a secret or a body.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Agent, fetch } from 'undici';
 
+import {
+  MAX_ERROR_BODY_BYTES,
+  MAX_RESPONSE_BYTES,
+  ResponseTooLargeError,
+  declaredLength,
+  formatBytes,
+  readBounded,
+  readPrefix,
+} from '../../response-limits.js';
 import { SiteError, type SiteErrorKind, networkErrorKind } from '../../site-error.js';
 import {
   adminStatusKind,
@@ -57,7 +66,16 @@ export interface HttpCall {
    * is then empty). The call's timeout covers the whole read.
    */
   readonly consume?: ((body: AsyncIterable<Uint8Array>) => Promise<void>) | undefined;
+  /**
+   * A successful response body longer than this is refused (Invalid, "response too large");
+   * default MAX_RESPONSE_BYTES. Error bodies are read up to MAX_ERROR_BODY_BYTES.
+   */
+  readonly maxBytes?: number | undefined;
+  /** Ends the call early, e.g. once a sibling call of the same observation has failed. */
+  readonly signal?: AbortSignal | undefined;
 }
+
+type FetchResponse = Awaited<ReturnType<typeof fetch>>;
 
 /** The response headers (case-insensitive lookup). */
 export interface HeaderReader {
@@ -130,6 +148,7 @@ export class AdminTransport {
         return await this.attempt(call);
       } catch (e: unknown) {
         if (attempt >= attempts || !(e instanceof SiteError) || !RETRY_KINDS.has(e.kind)) throw e;
+        if (call.signal?.aborted === true) throw e;
       }
       await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)());
     }
@@ -172,7 +191,8 @@ export class AdminTransport {
     let status: number;
     let resHeaders: HeaderReader;
     let body: Buffer;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
     try {
       const res = await fetch(url, {
         method: call.method,
@@ -188,14 +208,24 @@ export class AdminTransport {
         await call.consume(res.body);
         body = Buffer.alloc(0);
       } else {
-        body = Buffer.from(await res.arrayBuffer());
+        body = await readResponse(res, call.maxBytes);
       }
     } catch (e: unknown) {
-      if (e instanceof SiteError) throw e; // from `consume`
-      throw this.transportError(call, e, signal.aborted ? timeoutMs : undefined);
+      throw this.readError(call, e, timeout.aborted ? timeoutMs : undefined);
     }
     if (SUCCESS.has(status)) return { status, headers: resHeaders, body };
     return this.httpError(call, status, resHeaders, body);
+  }
+
+  /** A failure while sending or reading: ours (`consume`), a body past its cap, or transport. */
+  private readError(call: HttpCall, e: unknown, timedOutAfter: number | undefined): SiteError {
+    if (e instanceof SiteError) return e; // from `consume`
+    if (e instanceof ResponseTooLargeError) {
+      // Names the request and the limit; the body itself is never quoted.
+      const what = `${call.method} ${call.path} exceeded ${formatBytes(e.limit)}`;
+      return this.error(call, 'Invalid', `response too large: ${what}`);
+    }
+    return this.transportError(call, e, timedOutAfter);
   }
 
   private httpError(
@@ -233,4 +263,22 @@ export class AdminTransport {
       cause: e,
     });
   }
+}
+
+/**
+ * A response body within its cap: a success's is refused past `maxBytes` (default
+ * MAX_RESPONSE_BYTES), and a declared length past it is refused unread; of an error's, only the
+ * first MAX_ERROR_BODY_BYTES are read, the rest dropped.
+ */
+async function readResponse(res: FetchResponse, maxBytes: number | undefined): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  if (!SUCCESS.has(res.status)) return readPrefix(res.body, MAX_ERROR_BODY_BYTES);
+  const limit = maxBytes ?? MAX_RESPONSE_BYTES;
+  const declared = declaredLength(res.headers.get('content-length'));
+  // A declared length counts only without a content encoding (undici decodes those).
+  if (declared !== undefined && declared > limit && !res.headers.has('content-encoding')) {
+    await res.body.cancel();
+    throw new ResponseTooLargeError(limit);
+  }
+  return readBounded(res.body, limit);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
 
 import {
   DecodeError,
@@ -368,5 +369,32 @@ describe('jsonLines and replication diff entries', () => {
   it('throws a DecodeError on a line that is not JSON, and on an entry without an object', async () => {
     await expect(collect(['{"object":"a"}\n{"object":\n'])).rejects.toThrow(DecodeError);
     expect(() => decodeReplicationDiffEntry({ versionId: 'x' })).toThrow(DecodeError);
+  });
+
+  it('refuses a line longer than its cap, even one that never ends', async () => {
+    const lines = async function* () {
+      yield Buffer.from('{"object":"a"}\n');
+      // An endless line: without the cap this would be held in memory until the timeout.
+      for (;;) {
+        await tick();
+        yield Buffer.alloc(64 * 1024, 'x');
+      }
+    };
+    const out: unknown[] = [];
+    const read = async () => {
+      for await (const v of jsonLines(lines(), 1024 * 1024)) out.push(v);
+    };
+    await expect(read()).rejects.toThrow('a line is longer than 1048576 characters');
+    expect(out).toEqual([{ object: 'a' }]);
+  });
+
+  it('does not count keep-alive spaces toward the cap', async () => {
+    const spaces = Array.from({ length: 50 }, () => Buffer.from(' '.repeat(100)));
+    const body = Readable.from([...spaces, Buffer.from('{"object":"a"}\n')]);
+    const out: unknown[] = [];
+    for await (const v of jsonLines(body, 200)) {
+      out.push(v);
+    }
+    expect(out).toEqual([{ object: 'a' }]);
   });
 });

@@ -491,11 +491,14 @@ function decodeTargetMetrics(v: unknown): ReplicationTargetMetrics {
 }
 
 /**
- * The JSON values of a stream of JSON lines, as they arrive. Blank lines and whitespace
- * between values (MinIO's keep-alive spaces) are skipped; a line that does not parse throws
- * a DecodeError.
+ * Parses a JSON-lines stream one value at a time. Blank space between lines (MinIO's keep-alive)
+ * is dropped as it arrives; a line longer than `maxLine` characters is refused with a
+ * DecodeError rather than held in memory.
  */
-export async function* jsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerator {
+export async function* jsonLines(
+  body: AsyncIterable<Uint8Array>,
+  maxLine = Number.POSITIVE_INFINITY,
+): AsyncGenerator {
   const text = new TextDecoder();
   let pending = '';
   const parse = (line: string): unknown => {
@@ -505,17 +508,22 @@ export async function* jsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerato
       throw new DecodeError(`a line of ${line.length} characters is not JSON`);
     }
   };
+  const tooLong = () => new DecodeError(`a line is longer than ${maxLine} characters`);
   for await (const chunk of body) {
     pending += text.decode(chunk, { stream: true });
     let nl = pending.indexOf('\n');
     while (nl >= 0) {
       const line = pending.slice(0, nl).trim();
       pending = pending.slice(nl + 1);
+      if (line.length > maxLine) throw tooLong();
       if (line !== '') yield parse(line);
       nl = pending.indexOf('\n');
     }
+    pending = pending.trimStart();
+    if (pending.length > maxLine) throw tooLong();
   }
   const last = (pending + text.decode()).trim();
+  if (last.length > maxLine) throw tooLong();
   if (last !== '') yield parse(last);
 }
 

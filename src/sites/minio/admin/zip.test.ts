@@ -3,7 +3,10 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import { ZipError, readZip, readZipMap, writeZip } from './zip.js';
+import { deflatedZeros, overlappingZip } from '../../../../test/support/hostile-zip.js';
+import { ZipError, ZipTooLargeError, readZip, readZipMap, writeZip } from './zip.js';
+
+const MiB = 1024 * 1024;
 
 /**
  * A zip laid out the way Go's archive/zip streams it (what MinIO's exports look like): flag bit 3,
@@ -89,6 +92,68 @@ describe('readZip', () => {
     const flipped = Buffer.from(zip);
     flipped[40] = (flipped[40] ?? 0) ^ 0xff;
     expect(() => readZip(flipped)).toThrow(ZipError);
+  });
+});
+
+describe('readZip against hostile zips', () => {
+  it('refuses the overlapping zip bomb by its declared sizes, before inflating anything', async () => {
+    // 1000 entries, each declaring the one 256 MiB payload: ~330 KB that would expand to 250 GiB.
+    const zip = overlappingZip(await deflatedZeros(256 * MiB), { entries: 1000 });
+    expect(zip.length).toBeLessThan(400_000);
+    const read = () => readZip(zip, { maxEntryBytes: 32 * MiB, maxTotalBytes: 64 * MiB });
+    expect(read).toThrow(ZipTooLargeError);
+    expect(read).toThrow('entry iam-assets/file-0.json expands to 256 MiB, over 32 MiB');
+  });
+
+  it('refuses entries that fit one by one but not together', () => {
+    const files = [0, 1, 2].map((i) => ({ name: `f${i}`, data: Buffer.alloc(1000, i) }));
+    const zip = writeZip(files);
+    expect(readZip(zip, { maxEntryBytes: 1000, maxTotalBytes: 3000 })).toHaveLength(3);
+    let caught: unknown;
+    try {
+      readZip(zip, { maxEntryBytes: 1000, maxTotalBytes: 2999 });
+    } catch (e: unknown) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(ZipTooLargeError);
+    expect(caught).toMatchObject({ limit: 2999, message: 'entries expand to more than 2.9 KiB' });
+  });
+
+  it('refuses overlapping entries even when every declared size is small', async () => {
+    const zip = overlappingZip(await deflatedZeros(1000), { entries: 3 });
+    expect(() => readZip(zip)).toThrow(
+      'entries iam-assets/file-0.json and iam-assets/file-1.json overlap',
+    );
+  });
+
+  it('stops inflating an entry at its declared size', async () => {
+    // One entry, no overlap, declaring 1 KiB of a 64 MiB payload: refused without the 64 MiB.
+    const zip = overlappingZip(await deflatedZeros(64 * MiB), { entries: 1, declaredSize: 1024 });
+    expect(() => readZip(zip)).toThrow('corrupt entry: iam-assets/file-0.json');
+  });
+
+  it('refuses data that runs into the central directory', () => {
+    const zip = Buffer.from(writeZip([{ name: 'a', data: Buffer.from('hello') }]));
+    const cd = zip.readUInt32LE(zip.length - 22 + 16);
+    zip.writeUInt32LE(cd, 18); // local header: compressed size past the directory's start
+    zip.writeUInt32LE(cd, cd + 20); // central entry: the same
+    expect(() => readZip(zip)).toThrow(/overlaps the central directory|truncated/);
+  });
+
+  it('quotes entry names only as short printable text', async () => {
+    const evil = `a\n\u0000b${'x'.repeat(200)}secret`;
+    const zip = overlappingZip(await deflatedZeros(10), { entries: 2, name: () => evil });
+    let message = '';
+    try {
+      readZip(zip);
+    } catch (e: unknown) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('overlap');
+    expect(message).toContain('a??bxxx');
+    expect(message).not.toContain('secret');
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('\u0000');
   });
 });
 

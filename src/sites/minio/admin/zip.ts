@@ -5,8 +5,15 @@
  * Reading goes through the central directory (Go's archive/zip streams entries with data
  * descriptors, so local headers carry no sizes), supports stored and deflated entries and ZIP64
  * records. Writing produces deflated entries with sizes in the local headers, no ZIP64.
+ *
+ * A zip comes from a site, which may be hostile. Before anything is inflated, the declared sizes
+ * are held against a cap per entry and a cap on their total, and entries whose bytes overlap
+ * are refused: the non-recursive zip bomb points many entries at one highly compressed payload.
+ * Inflating then stops at the declared size, so no entry ever produces more than it declared.
  */
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+
+import { formatBytes } from '../../response-limits.js';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -27,11 +34,32 @@ const ZIP64_EXTRA_ID = 0x0001;
 const VERSION_MADE_BY_UNIX = (3 << 8) | 20;
 /** Regular file, mode 0600, in the high 16 bits of the external attributes (as MinIO writes). */
 const EXTERNAL_ATTRS = 0o100600 * 0x10000;
-/** Refuse to inflate entries larger than this (admin exports are small files). */
-const MAX_ENTRY_SIZE = 256 * 1024 * 1024;
+/** Default caps of `readZip` (MinIO's exports pass their own, see response-limits.ts). */
+const DEFAULT_MAX_ENTRY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/** Entry names in error messages: printable ASCII, cut short (a name is site content). */
+const MAX_NAME_IN_MESSAGE = 80;
 
 export class ZipError extends Error {
-  override readonly name = 'ZipError';
+  override readonly name: string = 'ZipError';
+}
+
+/** The zip would expand past a cap. `limit` is the cap that was hit. */
+export class ZipTooLargeError extends ZipError {
+  override readonly name = 'ZipTooLargeError';
+  constructor(
+    message: string,
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReadZipLimits {
+  /** Largest decompressed size of one entry. Default 32 MiB. */
+  readonly maxEntryBytes?: number | undefined;
+  /** Largest decompressed size of all entries together. Default 64 MiB. */
+  readonly maxTotalBytes?: number | undefined;
 }
 
 export interface ZipEntry {
@@ -46,6 +74,12 @@ interface CentralEntry {
   compressedSize: number;
   size: number;
   localOffset: number;
+}
+
+/** An entry's name as an error message may quote it. */
+function label(name: string): string {
+  const clean = name.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > MAX_NAME_IN_MESSAGE ? `${clean.slice(0, MAX_NAME_IN_MESSAGE)}…` : clean;
 }
 
 function need(buf: Buffer, offset: number, length: number, what: string): void {
@@ -125,53 +159,114 @@ function readCentralEntry(buf: Buffer, p: number): { entry: CentralEntry; next: 
   return { entry, next: extraStart + extraLen + commentLen };
 }
 
-function inflate(raw: Buffer, name: string): Buffer {
+function inflate(raw: Buffer, e: CentralEntry): Buffer {
   try {
-    return inflateRawSync(raw, { maxOutputLength: MAX_ENTRY_SIZE });
-  } catch (e: unknown) {
-    throw new ZipError(`corrupt entry: ${name}`, { cause: e });
+    // Never more than the entry declared: a lie about the size stops here, not in memory.
+    return inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+  } catch (err: unknown) {
+    throw new ZipError(`corrupt entry: ${label(e.name)}`, { cause: err });
   }
 }
 
-function entryData(buf: Buffer, e: CentralEntry): Buffer {
-  need(buf, e.localOffset, LOCAL_SIZE, `local header of ${e.name}`);
+/** Where an entry's data starts, after its local header. */
+function dataStart(buf: Buffer, e: CentralEntry): number {
+  need(buf, e.localOffset, LOCAL_SIZE, `local header of ${label(e.name)}`);
   if (buf.readUInt32LE(e.localOffset) !== SIG_LOCAL) {
-    throw new ZipError(`bad local header: ${e.name}`);
+    throw new ZipError(`bad local header: ${label(e.name)}`);
   }
   const nameLen = buf.readUInt16LE(e.localOffset + 26);
   const extraLen = buf.readUInt16LE(e.localOffset + 28);
   const start = e.localOffset + LOCAL_SIZE + nameLen + extraLen;
-  need(buf, start, e.compressedSize, `data of ${e.name}`);
-  if (e.size > MAX_ENTRY_SIZE) throw new ZipError(`entry too large: ${e.name}`);
+  need(buf, start, e.compressedSize, `data of ${label(e.name)}`);
+  return start;
+}
+
+function entryData(buf: Buffer, e: CentralEntry, start: number): Buffer {
   const raw = buf.subarray(start, start + e.compressedSize);
   let data: Buffer;
   if (e.method === METHOD_STORED) data = Buffer.from(raw);
-  else if (e.method === METHOD_DEFLATE) data = inflate(raw, e.name);
-  else throw new ZipError(`unsupported compression method ${e.method}: ${e.name}`);
+  else if (e.method === METHOD_DEFLATE) data = inflate(raw, e);
+  else throw new ZipError(`unsupported compression method ${e.method}: ${label(e.name)}`);
   if (data.length !== e.size || crc32(data) !== e.crc) {
-    throw new ZipError(`corrupt entry: ${e.name}`);
+    throw new ZipError(`corrupt entry: ${label(e.name)}`);
   }
   return data;
 }
 
-/** Reads every file of a zip, in central-directory order. Directory entries are skipped. */
-export function readZip(zip: Uint8Array): ZipEntry[] {
+/** Refuses declared sizes past the caps, before anything is inflated. */
+function checkSizes(entries: readonly CentralEntry[], maxEntry: number, maxTotal: number): void {
+  let total = 0;
+  for (const e of entries) {
+    if (e.size > maxEntry) {
+      throw new ZipTooLargeError(
+        `entry ${label(e.name)} expands to ${formatBytes(e.size)}, over ${formatBytes(maxEntry)}`,
+        maxEntry,
+      );
+    }
+    total += e.size;
+    if (total > maxTotal) {
+      throw new ZipTooLargeError(`entries expand to more than ${formatBytes(maxTotal)}`, maxTotal);
+    }
+  }
+}
+
+/** Refuses entries whose header and data overlap another's, or the central directory. */
+function checkNoOverlap(spans: { start: number; end: number; name: string }[], dir: number): void {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  for (let i = 0; i < sorted.length; i++) {
+    const cur = sorted[i];
+    const next = sorted[i + 1];
+    if (cur === undefined) continue;
+    if (cur.end > (next?.start ?? dir)) {
+      throw new ZipError(
+        next === undefined
+          ? `entry ${label(cur.name)} overlaps the central directory`
+          : `entries ${label(cur.name)} and ${label(next.name)} overlap`,
+      );
+    }
+  }
+}
+
+/**
+ * Reads every file of a zip, in central-directory order. Directory entries are skipped. Throws
+ * ZipTooLargeError past a cap and ZipError on anything malformed, overlapping entries included.
+ */
+export function readZip(zip: Uint8Array, limits: ReadZipLimits = {}): ZipEntry[] {
   const buf = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   if (buf.length < EOCD_SIZE) throw new ZipError('not a zip: too short');
   const dir = readDirectory(buf);
-  const out: ZipEntry[] = [];
+  const entries: CentralEntry[] = [];
   let p = dir.offset;
   for (let i = 0; i < dir.count; i++) {
     const { entry, next } = readCentralEntry(buf, p);
     p = next;
-    if (!entry.name.endsWith('/')) out.push({ name: entry.name, data: entryData(buf, entry) });
+    entries.push(entry);
   }
+  const files = entries.filter((e) => !e.name.endsWith('/'));
+  checkSizes(
+    files,
+    limits.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+    limits.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+  );
+  const starts = entries.map((e) => dataStart(buf, e));
+  checkNoOverlap(
+    entries.map((e, i) => ({
+      start: e.localOffset,
+      end: (starts[i] ?? 0) + e.compressedSize,
+      name: e.name,
+    })),
+    dir.offset,
+  );
+  const out: ZipEntry[] = [];
+  entries.forEach((e, i) => {
+    if (!e.name.endsWith('/')) out.push({ name: e.name, data: entryData(buf, e, starts[i] ?? 0) });
+  });
   return out;
 }
 
 /** Reads a zip into a map from entry name to contents. */
-export function readZipMap(zip: Uint8Array): Map<string, Buffer> {
-  return new Map(readZip(zip).map((e) => [e.name, e.data]));
+export function readZipMap(zip: Uint8Array, limits: ReadZipLimits = {}): Map<string, Buffer> {
+  return new Map(readZip(zip, limits).map((e) => [e.name, e.data]));
 }
 
 /** MS-DOS time and date of `d` (local fields, as zip tools expect). */
