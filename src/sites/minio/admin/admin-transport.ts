@@ -57,6 +57,8 @@ export interface HttpCall {
    * is then empty). The call's timeout covers the whole read.
    */
   readonly consume?: ((body: AsyncIterable<Uint8Array>) => Promise<void>) | undefined;
+  /** The caller's cancellation: once it aborts nothing more is sent and its reason is thrown. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The response headers (case-insensitive lookup). */
@@ -126,12 +128,15 @@ export class AdminTransport {
   async send(call: HttpCall): Promise<HttpAnswer> {
     const attempts = call.method === 'GET' ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
+      call.signal?.throwIfAborted();
       try {
         return await this.attempt(call);
       } catch (e: unknown) {
         if (attempt >= attempts || !(e instanceof SiteError) || !RETRY_KINDS.has(e.kind)) throw e;
       }
-      await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)());
+      await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)(), undefined, {
+        ...(call.signal ? { signal: call.signal } : {}),
+      }).catch(() => undefined);
     }
   }
 
@@ -172,7 +177,8 @@ export class AdminTransport {
     let status: number;
     let resHeaders: HeaderReader;
     let body: Buffer;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     try {
       const res = await fetch(url, {
         method: call.method,
@@ -191,8 +197,9 @@ export class AdminTransport {
         body = Buffer.from(await res.arrayBuffer());
       }
     } catch (e: unknown) {
+      call.signal?.throwIfAborted();
       if (e instanceof SiteError) throw e; // from `consume`
-      throw this.transportError(call, e, signal.aborted ? timeoutMs : undefined);
+      throw this.transportError(call, e, timeout.aborted ? timeoutMs : undefined);
     }
     if (SUCCESS.has(status)) return { status, headers: resHeaders, body };
     return this.httpError(call, status, resHeaders, body);

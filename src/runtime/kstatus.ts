@@ -2,7 +2,7 @@
  * The four conditions every sitesync resource carries, kstatus-style: Reconciling and Stalled
  * are abnormal-true, Ready is the summary, Degraded names what is failing.
  */
-import type { ConditionInput } from '../runtime/conditions.js';
+import type { ConditionInput } from './conditions.js';
 
 export interface Why {
   reason: string;

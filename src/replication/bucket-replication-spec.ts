@@ -15,6 +15,7 @@ import {
   BucketSourceSchema,
 } from '../api/bucket-replication.js';
 import type { CrossFieldRule } from '../api/common.js';
+import { RESERVED_PREFIX } from '../api/names.js';
 import {
   REPLICATION_DESTINATION_RULES,
   REPLICATION_FILTER_RULES,
@@ -22,12 +23,10 @@ import {
   REPLICATION_RULES_RULES,
   type ReplicationRule as ApiRule,
 } from '../api/replication-config.js';
-import { type ReplicationConfig, normaliseRules } from '../replication/replication-config.js';
-import { type DestinationFlavor, validateReplicationConfig } from '../replication/validate.js';
-import { ReplicationXMLError, parseReplicationXML } from '../replication/xml-codec.js';
+import { type ReplicationConfig, normaliseRules } from './replication-config.js';
+import { type DestinationFlavor, validateReplicationConfig } from './validate.js';
+import { ReplicationXMLError, parseReplicationXML } from './xml-codec.js';
 
-/** Rule IDs the SiteReplicationGroup's peer links use (`sitesync-<peer>`); users may not. */
-export const RESERVED_RULE_PREFIX = 'sitesync-';
 
 export interface SpecIssue {
   /** Field path, e.g. `spec.rules[1].priority` or `spec.configurationXML.rules[0].id`. */
@@ -125,12 +124,12 @@ export function configRoot(spec: BucketReplicationSpec): string {
 
 function reservedIds(config: ReplicationConfig, root: string): SpecIssue[] {
   return config.rules.flatMap((r, i) =>
-    (r.id ?? '').startsWith(RESERVED_RULE_PREFIX)
+    (r.id ?? '').startsWith(RESERVED_PREFIX)
       ? [
           {
             path: `${root}.rules[${i}].id`,
             rule: label(r, i),
-            message: `rule IDs starting with ${RESERVED_RULE_PREFIX} are reserved for the peer links of a SiteReplicationGroup`,
+            message: `rule IDs starting with ${RESERVED_PREFIX} are reserved for the peer links of a SiteReplicationGroup`,
           },
         ]
       : [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { digestReplicationConfig } from '../replication/digest.js';
+import { digestReplicationConfig } from './digest.js';
 import {
   type SourceFacts,
   checkBucketReplication,
@@ -9,7 +9,7 @@ import {
   formatIssue,
   parseSpec,
   validateForSource,
-} from './_brep-spec.js';
+} from './bucket-replication-spec.js';
 
 const ARN = 'arn:minio:replication::0f4a4c9e-3a1b-4c6e-9b8f-1d2e3f4a5b6c:photos';
 const group = { groupRef: { name: 'europe' }, site: 'site-a', bucket: 'photos' };
