@@ -16,7 +16,12 @@ export const DurationSchema = z
   .describe('A duration such as 30s, 5m or 1h30m.');
 export type Duration = z.infer<typeof DurationSchema>;
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** A duration `DurationSchema` accepts (e.g. 30s, 1m30s, 500ms), in milliseconds. */
 export function parseDuration(d: Duration): number {

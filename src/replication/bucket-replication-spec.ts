@@ -27,7 +27,6 @@ import { type ReplicationConfig, normaliseRules } from './replication-config.js'
 import { type DestinationFlavor, validateReplicationConfig } from './validate.js';
 import { ReplicationXMLError, parseReplicationXML } from './xml-codec.js';
 
-
 export interface SpecIssue {
   /** Field path, e.g. `spec.rules[1].priority` or `spec.configurationXML.rules[0].id`. */
   path: string;

@@ -69,8 +69,20 @@ export class Informer<T extends MetaObject> {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
-  /** Runs until `signal` aborts. Never throws. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs until `signal` aborts. Never throws. Several controllers may share an informer: a call
+   * while it runs joins the run in progress.
+   */
+  run(signal: AbortSignal): Promise<void> {
+    this.running ??= this.loop(signal).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private running: Promise<void> | undefined;
+
+  private async loop(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {

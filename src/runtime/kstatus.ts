@@ -2,7 +2,7 @@
  * The four conditions every sitesync resource carries, kstatus-style: Reconciling and Stalled
  * are abnormal-true, Ready is the summary, Degraded names what is failing.
  */
-import type { ConditionInput } from './conditions.js';
+import { type Condition, type ConditionInput, setConditions } from './conditions.js';
 
 export interface Why {
   reason: string;
@@ -50,4 +50,27 @@ export function passConditions(
     cond('Degraded', p.degraded !== undefined, p.degraded ?? AS_EXPECTED, gen),
     cond('Stalled', false, AS_EXPECTED, gen),
   ];
+}
+
+/** Any status with conditions and the generation they describe. */
+export interface ConditionedStatus {
+  observedGeneration?: number | undefined;
+  conditions?: Condition[] | undefined;
+}
+
+/**
+ * The status of an object the operator cannot act on until its spec changes: Stalled with the
+ * reason, Ready=False; everything else as last reported.
+ */
+export function stalledStatus<S extends ConditionedStatus>(
+  prev: S | undefined,
+  generation: number,
+  why: Why,
+  now: Date,
+): S {
+  return {
+    ...prev,
+    observedGeneration: generation,
+    conditions: setConditions(prev?.conditions, blockedConditions(why, generation), now),
+  } as S;
 }

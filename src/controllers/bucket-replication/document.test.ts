@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import type { ReplicationConfig, ReplicationRule } from '../replication/replication-config.js';
-import { buildReplicationXML } from '../replication/xml-codec.js';
+import type { ReplicationConfig, ReplicationRule } from '../../replication/replication-config.js';
+import { buildReplicationXML } from '../../replication/xml-codec.js';
 import {
   documentDigest,
   foreignRules,
@@ -14,7 +14,7 @@ import {
   serverForm,
   targetsToResync,
   unusedTargets,
-} from './_brep-document.js';
+} from './document.js';
 
 const ARN_B = 'arn:minio:replication::1111:photos';
 const ARN_C = 'arn:minio:replication::2222:photos';

@@ -4,20 +4,20 @@
  * SiteReplicationGroup keeps on the same bucket, compared in the form the server reads it back,
  * and what must follow a PUT (existing-object resyncs, remote targets no rule uses any more).
  */
-import type { Flavor } from '../api/common.js';
-import { canonicalJSON, digestOf } from '../replication/digest.js';
+import type { Flavor } from '../../api/common.js';
+import { canonicalJSON, digestOf } from '../../replication/digest.js';
 import {
   type ReplicationConfig,
   type ReplicationRule,
   activeRules,
   documentOf,
-} from '../replication/replication-config.js';
-import { parseReplicationXML } from '../replication/xml-codec.js';
-import { RESERVED_RULE_PREFIX } from './_brep-spec.js';
+} from '../../replication/replication-config.js';
+import { parseReplicationXML } from '../../replication/xml-codec.js';
+import { RESERVED_PREFIX } from '../../api/names.js';
 
 /** A rule a SiteReplicationGroup owns (its peer links); a BucketReplication never touches it. */
 export const isGroupRule = (r: ReplicationRule): boolean =>
-  (r.id ?? '').startsWith(RESERVED_RULE_PREFIX);
+  (r.id ?? '').startsWith(RESERVED_PREFIX);
 
 /** The configuration on the bucket, as read back (elements this model lacks are ignored). */
 export function parseCurrent(xml: string | undefined): ReplicationConfig {

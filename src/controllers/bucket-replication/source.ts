@@ -4,18 +4,18 @@
  * group's other sites for managed destinations, and each site's credentials Secret. What cannot
  * be found is a value with a reason and a message naming the field, never an exception.
  */
-import type { BucketReplicationSpec } from '../api/bucket-replication.js';
-import type { Site } from '../api/common.js';
+import type { BucketReplicationSpec } from '../../api/bucket-replication.js';
+import type { Site } from '../../api/common.js';
+import { SRG_RESOURCE } from '../../api/names.js';
 import {
   type SiteReplicationGroupSpec,
   SiteReplicationGroupSpecSchema,
-} from '../api/site-replication-group.js';
-import { type KubeClient, isNotFound } from '../runtime/kube-client.js';
-import type { SiteClient, SiteConnection } from '../sites/site-client.js';
-import { SiteError } from '../sites/site-error.js';
-import { CredentialsError, SITE_REASONS, loadCredentials } from './_srg-observe.js';
-import type { Why } from './_brep-status.js';
-import { SRG_RESOURCE } from './site-replication-group.js';
+} from '../../api/site-replication-group.js';
+import { type KubeClient, isNotFound } from '../../runtime/kube-client.js';
+import type { Why } from '../../runtime/kstatus.js';
+import { secretReader } from '../../runtime/secrets.js';
+import { connectSite } from '../../sites/connect.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 
 export interface SourceSite {
   site: Site;
@@ -31,13 +31,13 @@ interface GroupObject {
 
 /** Reads the group from the apiserver (not a cache: a group may be created after us). */
 async function readGroup(
-  client: KubeClient,
+  kube: KubeClient,
   namespace: string,
   name: string,
 ): Promise<Resolved<SiteReplicationGroupSpec>> {
   let obj: GroupObject;
   try {
-    obj = await client.get<GroupObject>(SRG_RESOURCE, namespace, name);
+    obj = await kube.get<GroupObject>(SRG_RESOURCE, namespace, name);
   } catch (e: unknown) {
     if (!isNotFound(e)) throw e;
     return {
@@ -62,7 +62,7 @@ async function readGroup(
 }
 
 export async function resolveSource(
-  client: KubeClient,
+  kube: KubeClient,
   namespace: string,
   spec: BucketReplicationSpec,
 ): Promise<Resolved<SourceSite>> {
@@ -75,7 +75,7 @@ export async function resolveSource(
       why: { reason: 'InvalidSpec', message: 'spec.source needs groupRef and site, or siteSpec' },
     };
   }
-  const group = await readGroup(client, namespace, groupRef.name);
+  const group = await readGroup(kube, namespace, groupRef.name);
   if (!group.ok) return group;
   const site = group.value.sites.find((s) => s.name === siteName);
   if (site === undefined) {
@@ -91,13 +91,10 @@ export async function resolveSource(
 }
 
 /** Where a site's definition lives, for messages: `spec.source.siteSpec` or the group's entry. */
-function siteField(source: SourceSite, site: Site): { index: number; field: string } {
-  if (source.group === undefined) return { index: 0, field: 'spec.source.siteSpec' };
+function siteField(source: SourceSite, site: Site): string {
+  if (source.group === undefined) return 'spec.source.siteSpec';
   const index = source.group.spec.sites.findIndex((s) => s.name === site.name);
-  return {
-    index,
-    field: `SiteReplicationGroup ${source.group.name} spec.sites[${index}]`,
-  };
+  return `SiteReplicationGroup ${source.group.name} spec.sites[${index}]`;
 }
 
 export interface Connected {
@@ -107,47 +104,30 @@ export interface Connected {
   secretKey: string;
 }
 
+export interface ConnectDeps {
+  /** The apiserver under the pass's signal. */
+  kube: KubeClient;
+  newSite: (conn: SiteConnection) => SiteClient;
+  timeoutMs?: number | undefined;
+}
+
 /**
  * A client for `site` with the credentials of its Secret. A Secret or key that is missing is
  * `CredentialsNotFound`, with the message naming where the site declares its Secret.
  */
-export async function connectSite(
-  deps: {
-    client: KubeClient;
-    newSite: (conn: SiteConnection) => SiteClient;
-    timeoutMs?: number | undefined;
-  },
+export async function connect(
+  deps: ConnectDeps,
   namespace: string,
   source: SourceSite,
   site: Site,
 ): Promise<Resolved<Connected>> {
-  const { index, field } = siteField(source, site);
-  let creds;
-  try {
-    creds = await loadCredentials(deps.client, namespace, site, index);
-  } catch (e: unknown) {
-    if (!(e instanceof CredentialsError)) throw e;
-    const message = e.message.replace(`spec.sites[${index}]`, field);
-    return { ok: false, why: { reason: 'CredentialsNotFound', message } };
-  }
-  let client: SiteClient;
-  try {
-    client = deps.newSite({
-      name: site.name,
-      flavor: site.flavor,
-      endpoint: site.endpoint,
-      region: site.region,
-      ...creds,
-      insecureSkipVerify: site.tls?.insecureSkipVerify,
-      timeoutMs: deps.timeoutMs,
-    });
-  } catch (e: unknown) {
-    // A flavor without a driver yet, an endpoint the driver cannot use: not a retry matter.
-    if (!(e instanceof SiteError)) throw e;
-    return { ok: false, why: { reason: SITE_REASONS[e.kind], message: e.message } };
-  }
-  return {
-    ok: true,
-    value: { site, client, accessKey: creds.accessKey, secretKey: creds.secretKey },
-  };
+  const c = await connectSite(site, {
+    readSecret: secretReader(deps.kube, namespace),
+    newSite: deps.newSite,
+    field: siteField(source, site),
+    timeoutMs: deps.timeoutMs,
+  });
+  if (!c.ok) return { ok: false, why: { reason: c.reason, message: c.message } };
+  const { accessKey, secretKey } = c.conn;
+  return { ok: true, value: { site, client: c.client, accessKey, secretKey } };
 }

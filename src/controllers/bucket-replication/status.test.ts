@@ -1,16 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 
-import type { ReplicationConfig } from '../replication/replication-config.js';
-import { findCondition } from '../runtime/conditions.js';
+import type { ReplicationConfig } from '../../replication/replication-config.js';
+import { findCondition } from '../../runtime/conditions.js';
 import {
   type BrepOutcome,
   type BucketCounters,
   deriveStatus,
-  invalidSpecStatus,
   ruleProgress,
   singleTargetCounters,
-} from './_brep-status.js';
-import { type BacklogEntry, type TargetBacklog, noteWaiting } from '../sites/backlog.js';
+} from './status.js';
+import { type BacklogEntry, type TargetBacklog, noteWaiting } from '../../sites/backlog.js';
 
 const T1 = 'arn:minio:replication::t1:photos';
 const T2 = 'arn:minio:replication::t2:photos-copy';
@@ -298,19 +297,5 @@ describe('deriveStatus', () => {
     expect(findCondition(flipped.conditions, 'Stalled')?.lastTransitionTime).toBe(
       '2026-01-02T03:04:05Z',
     );
-  });
-
-  it('reports an invalid spec as Stalled/InvalidSpec', () => {
-    const s = invalidSpecStatus(undefined, 4, 'spec.rules[1].priority: rule "b": taken', now);
-    expect(s.observedGeneration).toBe(4);
-    expect(findCondition(s.conditions, 'Stalled')).toMatchObject({
-      status: 'True',
-      reason: 'InvalidSpec',
-      message: 'spec.rules[1].priority: rule "b": taken',
-    });
-    expect(findCondition(s.conditions, 'Ready')).toMatchObject({
-      status: 'False',
-      reason: 'InvalidSpec',
-    });
   });
 });

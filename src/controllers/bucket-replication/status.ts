@@ -3,23 +3,21 @@
  * did: kstatus conditions (Reconciling and Stalled abnormal-true), the applied document's digest
  * and per-rule progress mapped from the source site's per-target replication counters.
  */
-import type { BucketReplicationStatus } from '../api/bucket-replication.js';
-import type { ReplicationConfig } from '../replication/replication-config.js';
-import { RTC_MINUTES } from '../api/replication-config.js';
-import { type TargetBacklog, lagSince } from '../sites/backlog.js';
-import { type ConditionInput, setConditions } from '../runtime/conditions.js';
-import { type Why, blockedConditions, passConditions } from './_kstatus.js';
+import type { BucketReplicationStatus } from '../../api/bucket-replication.js';
+import { BREP_RESOURCE } from '../../api/names.js';
+import { RTC_MINUTES } from '../../api/replication-config.js';
+import type { ReplicationConfig } from '../../replication/replication-config.js';
+import { type ConditionInput, setConditions } from '../../runtime/conditions.js';
+import { type Why, blockedConditions, passConditions } from '../../runtime/kstatus.js';
+import { type TargetBacklog, lagSince } from '../../sites/backlog.js';
+import type { KubeClient } from '../../runtime/kube-client.js';
+import { patchStatus, sameJSON } from '../../runtime/status.js';
+import type { TargetCounters } from '../../sites/site-client.js';
+import type { Pass } from './pass.js';
 
 export type RuleStatus = NonNullable<BucketReplicationStatus['rules']>[number];
 
-export type { Why } from './_kstatus.js';
-
-/** One target's counters, as the source site keeps them (MinIO: since the server started). */
-export interface TargetCounters {
-  replicatedCount: number;
-  replicatedBytes: number;
-  failedCount: number;
-}
+export type { Why };
 
 /** The replication counters of the source bucket. */
 export interface BucketCounters {
@@ -192,16 +190,71 @@ export function deriveStatus(
   };
 }
 
-/** The status of a spec the operator cannot act on: terminal until the generation changes. */
-export function invalidSpecStatus(
-  prev: BucketReplicationStatus | undefined,
-  generation: number,
-  message: string,
-  now: Date,
-): BucketReplicationStatus {
-  return deriveStatus(
-    prev,
-    { generation, blocker: { reason: 'InvalidSpec', message }, problems: [], changes: [] },
+// ---------------------------------------------------------------------------------------------
+// The one status write of a pass, and the events that go with it
+
+/**
+ * One message per rule whose RTC breaches grew since the last status: the analogue of S3's
+ * `s3:Replication:OperationMissedThreshold` event, as a Kubernetes event.
+ */
+export function newlyMissed(
+  before: readonly RuleStatus[] | undefined,
+  after: readonly RuleStatus[] | undefined,
+): string[] {
+  return (after ?? []).flatMap((r) => {
+    const now = r.rtcThresholdBreaches ?? 0;
+    const was = before?.find((b) => b.id === r.id)?.rtcThresholdBreaches ?? 0;
+    if (now <= was) return [];
+    const to = r.destination === undefined ? '' : ` for ${r.destination}`;
+    return [
+      `rule ${r.id}: ${now} object(s) have waited longer than the ${RTC_MINUTES}-minute replication time${to}`,
+    ];
+  });
+}
+
+/** Writes `status` when it differs from the object's (one merge patch to /status). */
+export async function writeStatus(
+  kube: KubeClient,
+  obj: { metadata: { name: string; namespace?: string }; status?: BucketReplicationStatus },
+  status: BucketReplicationStatus,
+): Promise<void> {
+  if (sameJSON(obj.status, status)) return;
+  const ref = { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name };
+  await patchStatus(kube, BREP_RESOURCE, ref, status);
+}
+
+/** What a pass reports beyond its problems and changes. */
+export interface Report {
+  blocker?: Why | undefined;
+  applied?: BrepOutcome['applied'];
+  rules?: RuleStatus[] | undefined;
+  resynced?: string | undefined;
+}
+
+export async function report(pass: Pass, r: Report, now: Date): Promise<void> {
+  const { obj, events } = pass;
+  const status = deriveStatus(
+    obj.status,
+    {
+      generation: obj.metadata.generation ?? 0,
+      sourceSite: pass.src.site.name,
+      problems: pass.problems,
+      changes: pass.changes,
+      ...r,
+    },
     now,
   );
+  await writeStatus(pass.kube, obj, status);
+  if (r.blocker) await events.record(obj, 'Warning', r.blocker.reason, r.blocker.message);
+  if (pass.changes.length > 0) {
+    await events.record(obj, 'Normal', 'Applied', pass.changes.join('; '));
+  }
+  for (const missed of newlyMissed(obj.status?.rules, r.rules)) {
+    await events.record(obj, 'Warning', 'ReplicationThresholdMissed', missed);
+  }
+  const [first] = pass.problems;
+  if (first) {
+    const all = pass.problems.map((p) => p.message).join('; ');
+    await events.record(obj, 'Warning', first.reason, all);
+  }
 }

@@ -4,10 +4,10 @@
  * the same endpoint and bucket that already exists (the user's, or a group's peer link) is used
  * as it is and never owned.
  */
-import type { SiteClient } from '../sites/site-client.js';
-import { isSiteError } from '../sites/site-error.js';
-import type { RemoteTargetMeta } from '../sites/snapshot.js';
-import type { Connected } from './_brep-source.js';
+import type { SiteClient } from '../../sites/site-client.js';
+import { isSiteError } from '../../sites/site-error.js';
+import type { RemoteTargetMeta } from '../../sites/snapshot.js';
+import type { Connected } from './source.js';
 
 /** A bucket on a managed site that some rule replicates to. */
 export interface DestinationKey {
@@ -24,19 +24,23 @@ const sameEndpoint = (a: string, b: string) =>
  * The bucket exists on the destination with versioning on (replication requires both). Returns
  * what it changed, in words.
  */
-export async function ensureDestinationBucket(dest: Connected, bucket: string): Promise<string[]> {
+export async function ensureDestinationBucket(
+  dest: Connected,
+  bucket: string,
+  signal: AbortSignal,
+): Promise<string[]> {
   const where = `${dest.site.name}/${bucket}`;
   let versioning;
   try {
-    versioning = await dest.client.getVersioning(bucket);
+    versioning = await dest.client.getVersioning(bucket, signal);
   } catch (e: unknown) {
     if (!isSiteError(e, 'NotFound')) throw e;
-    await dest.client.createBucket(bucket);
-    await dest.client.enableVersioning(bucket);
+    await dest.client.createBucket(bucket, {}, signal);
+    await dest.client.enableVersioning(bucket, signal);
     return [`created bucket ${where} with versioning`];
   }
   if (versioning === 'Enabled') return [];
-  await dest.client.enableVersioning(bucket);
+  await dest.client.enableVersioning(bucket, signal);
   return [`enabled versioning on ${where}`];
 }
 
@@ -56,20 +60,24 @@ export function findTarget(
  * created with the destination site's credentials (`created: true`, the caller records it).
  */
 export async function ensureRemoteTarget(
-  source: SiteClient,
-  sourceBucket: string,
-  targets: readonly RemoteTargetMeta[],
+  source: { client: SiteClient; bucket: string; targets: readonly RemoteTargetMeta[] },
   dest: { connected: Connected; bucket: string },
+  signal: AbortSignal,
 ): Promise<{ arn: string; created: boolean }> {
-  const existing = findTarget(targets, dest.connected, dest.bucket);
+  const existing = findTarget(source.targets, dest.connected, dest.bucket);
   if (existing !== undefined) return { arn: existing.arn, created: false };
-  const arn = await source.setRemoteTarget(sourceBucket, {
-    endpoint: dest.connected.site.endpoint,
-    targetBucket: dest.bucket,
-    accessKey: dest.connected.accessKey,
-    secretKey: dest.connected.secretKey,
-    region: dest.connected.site.region,
-  });
+  const { site, accessKey, secretKey } = dest.connected;
+  const arn = await source.client.setRemoteTarget(
+    source.bucket,
+    {
+      endpoint: site.endpoint,
+      targetBucket: dest.bucket,
+      accessKey,
+      secretKey,
+      region: site.region,
+    },
+    signal,
+  );
   return { arn, created: true };
 }
 
@@ -78,11 +86,12 @@ export async function removeTargets(
   source: SiteClient,
   bucket: string,
   arns: readonly string[],
+  signal: AbortSignal,
 ): Promise<string[]> {
   const removed: string[] = [];
   for (const arn of arns) {
     try {
-      await source.removeRemoteTarget(bucket, arn);
+      await source.removeRemoteTarget(bucket, arn, signal);
     } catch (e: unknown) {
       if (!isSiteError(e, 'NotFound')) throw e;
     }

@@ -1,15 +1,15 @@
 /**
- * The IdentityProvider controller: one external IdP configured on every site of every
+ * The IdentityProvider reconciler: one external IdP configured on every site of every
  * SiteReplicationGroup that references it, verified by the digest of each site's live
  * configuration (secrets never part of it).
  * load -> validate -> read the Secret -> find the sites -> per site: read, decide, write,
- * restart if allowed -> write status and events.
+ * restart if allowed -> write status and events. Every call outside runs under the reconcile's
+ * signal: once it aborts the pass writes nothing more.
  *
  * No finalizer: deleting an IdentityProvider leaves the sites configured as they are (removing
  * an identity provider from a live site would lock its users out and needs a restart).
  */
-import { sitesyncResource } from './_resources.js';
-import { checkCrossFieldRules } from '../api/common.js';
+import { checkCrossFieldRules } from '../../api/common.js';
 import {
   IDP_SPEC_RULES,
   type IdentityProvider,
@@ -17,47 +17,48 @@ import {
   IdentityProviderSpecSchema,
   type IdentityProviderStatus,
   type IdpSiteStatus,
-} from '../api/identity-provider.js';
-import type { SiteReplicationGroup } from '../api/site-replication-group.js';
-import { settleLimit } from '../runtime/concurrency.js';
-import type { ObjectRef, Reconcile, ReconcileContext } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
-import type { Informer } from '../runtime/informer.js';
-import { type KubeClient, SECRETS, isNotFound } from '../runtime/kube-client.js';
-import { errorMessage } from '../runtime/logger.js';
-import { patchStatus, sameJSON } from '../runtime/status.js';
-import { type DeclaredIdentity, declaredIdentity } from '../sites/minio/identity-config.js';
-import { MinioIdentitySite } from '../sites/minio/minio-identity-site.js';
-import type { SiteConnection } from '../sites/site-client.js';
-import {
-  ApplyBudget,
-  type IdentitySite,
-  type SiteOutcome,
-  type SiteTarget,
-  syncSite,
-  targetsOf,
-} from './_idp-sites.js';
-import { blockedStatus, deriveIdpStatus } from './_idp-status.js';
-import { CredentialsError, type Secret, loadCredentials } from './_srg-observe.js';
-
-export const IDP_RESOURCE = sitesyncResource('identityproviders');
+} from '../../api/identity-provider.js';
+import { IDP_RESOURCE } from '../../api/names.js';
+import type { SiteReplicationGroup } from '../../api/site-replication-group.js';
+import { settleLimit } from '../../runtime/concurrency.js';
+import type {
+  ObjectRef,
+  Reconcile,
+  ReconcileContext,
+  ReconcileResult,
+} from '../../runtime/controller.js';
+import { TerminalError } from '../../runtime/errors.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import type { Informer } from '../../runtime/informer.js';
+import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
+import type { Why } from '../../runtime/kstatus.js';
+import { errorMessage } from '../../runtime/logger.js';
+import { type Secret, secretReader } from '../../runtime/secrets.js';
+import { patchStatus, sameJSON } from '../../runtime/status.js';
+import { connectSite } from '../../sites/connect.js';
+import { type IdentityDeclaration, declareIdentity } from '../../sites/identity.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
+import { ApplyBudget, type SiteOutcome, type SiteTarget, syncSite, targetsOf } from './sites.js';
+import { blockedStatus, deriveIdpStatus } from './status.js';
 
 type Cached<T> = T & { metadata: { name: string } };
 
-export interface IdpDeps {
+export interface IdpReconcilerDeps {
   client: KubeClient;
   informer: Informer<Cached<IdentityProvider>>;
   /** The SiteReplicationGroup cache: which groups reference which provider. */
   groups: Informer<Cached<SiteReplicationGroup>>;
+  newSite: (conn: SiteConnection) => SiteClient;
   recorder: EventRecorder;
-  /** The identity port of a site (default: MinIO's; other flavors have none). */
-  newIdentitySite?: ((conn: SiteConnection) => IdentitySite) | undefined;
   now?: (() => Date) | undefined;
   /** How often the live configuration of every site is checked when nothing changes. */
   syncIntervalMs?: number | undefined;
-  /** The next pass after a site failed (default 15 s); a Secret is not watched either. */
+  /**
+   * The longest wait before a failing site is tried again (default 15 s): failures are retried
+   * with exponential backoff up to it. A Secret is not watched either: it is read again then.
+   */
   retryAfterMs?: number | undefined;
-  /** Per-call timeout for site calls (default 15 s). */
+  /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
   /** Sites worked on at once (default 8). */
   concurrency?: number | undefined;
@@ -76,21 +77,41 @@ interface Pass {
   obj: IdentityProvider;
   ref: ObjectRef;
   spec: IdentityProviderSpec;
-  declared: DeclaredIdentity;
+  declared: IdentityDeclaration;
   secret: { value: string; version: string };
   ctx: ReconcileContext;
+  kube: KubeClient;
+  events: EventRecorder;
   now: Date;
 }
 
-function newMinioIdentitySite(conn: SiteConnection): IdentitySite {
-  return new MinioIdentitySite(conn);
+/** zod (defaults, shapes), the cross-field rules, then what the sites require; else terminal. */
+function validateSpec(obj: IdentityProvider): IdentityProviderSpec {
+  const parsed = IdentityProviderSpecSchema.safeParse(obj.spec);
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
+      .join('; ');
+    throw new TerminalError('InvalidSpec', message);
+  }
+  const broken = checkCrossFieldRules(parsed.data, IDP_SPEC_RULES);
+  if (broken.length > 0) throw new TerminalError('InvalidSpec', broken.join('; '));
+  if (parsed.data.openid && !parsed.data.openid.clientSecret) {
+    throw new TerminalError(
+      'InvalidSpec',
+      'spec.openid.clientSecret: required: MinIO does not accept an OpenID configuration without a client secret',
+    );
+  }
+  return parsed.data;
 }
 
-export class IdentityProviderController {
+const normalEndpoint = (e: string) => e.replace(/\/$/, '');
+
+export class IdentityProviderReconciler {
   private readonly now: () => Date;
   private readonly budget = new ApplyBudget();
 
-  constructor(private readonly deps: IdpDeps) {
+  constructor(private readonly deps: IdpReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -99,72 +120,54 @@ export class IdentityProviderController {
     if (!this.deps.groups.hasSynced()) return { requeueAfterMs: 1000 };
     const obj = this.deps.informer.get(`${ref.namespace}/${ref.name}`);
     if (!obj || obj.metadata.deletionTimestamp) return undefined;
-    const generation = obj.metadata.generation ?? 0;
-    const spec = this.validate(obj);
-    if (typeof spec === 'string') {
-      await this.block(obj, ref, { reason: 'InvalidSpec', message: spec });
-      ctx.log.info({ reason: 'InvalidSpec', message: spec }, 'Rejected spec of IdentityProvider');
-      return undefined;
-    }
-    const secret = await this.loadSecret(ref.namespace, spec);
+    const spec = validateSpec(obj);
+    const kube = this.deps.client.withSignal(ctx.signal);
+    const events = this.deps.recorder.withSignal(ctx.signal);
+    const secret = await this.loadSecret(kube, ref.namespace, spec);
     if ('reason' in secret) {
-      await this.block(obj, ref, secret);
-      return { requeueAfterMs: this.deps.retryAfterMs ?? BLOCKED_REQUEUE_MS };
+      await this.block({ obj, ref, kube, events }, secret);
+      return { requeueAfterMs: this.deps.retryAfterMs ?? BLOCKED_REQUEUE_MS, backoff: true };
     }
     const pass: Pass = {
       obj,
       ref,
       spec,
-      declared: declaredIdentity(spec),
+      declared: declareIdentity(spec),
       secret,
       ctx,
+      kube,
+      events,
       now: this.now(),
     };
     const outcomes = await this.syncSites(pass);
     const status = deriveIdpStatus(
       obj.status,
-      { generation, declaredDigest: pass.declared.digest, sites: outcomes },
+      {
+        generation: obj.metadata.generation ?? 0,
+        declaredDigest: pass.declared.digest,
+        sites: outcomes,
+      },
       pass.now,
     );
-    await this.writeStatus(obj, ref, status);
+    await writeStatus(kube, obj, ref, status);
     await this.report(pass, outcomes);
-    return { requeueAfterMs: this.nextPass(outcomes) };
+    return this.nextPass(outcomes);
   };
-
-  /** zod (defaults, shapes), the cross-field rules, then what MinIO itself requires. */
-  private validate(obj: IdentityProvider): IdentityProviderSpec | string {
-    const parsed = IdentityProviderSpecSchema.safeParse(obj.spec);
-    if (!parsed.success) {
-      return parsed.error.issues
-        .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
-        .join('; ');
-    }
-    const broken = checkCrossFieldRules(parsed.data, IDP_SPEC_RULES);
-    if (broken.length > 0) return broken.join('; ');
-    if (parsed.data.openid && !parsed.data.openid.clientSecret) {
-      return 'spec.openid.clientSecret: required: MinIO does not accept an OpenID configuration without a client secret';
-    }
-    return parsed.data;
-  }
 
   /** The client secret or bind password, and the Secret's version (to know when it changed). */
   private async loadSecret(
+    kube: KubeClient,
     namespace: string,
     spec: IdentityProviderSpec,
-  ): Promise<{ value: string; version: string } | { reason: string; message: string }> {
+  ): Promise<{ value: string; version: string } | Why> {
     const ref = spec.ldap ? spec.ldap.lookupBindPassword : spec.openid?.clientSecret;
     const field = spec.ldap ? 'spec.ldap.lookupBindPassword' : 'spec.openid.clientSecret';
     if (!ref) return { reason: 'InvalidSpec', message: `${field}: required` };
-    let secret: Secret;
-    try {
-      secret = await this.deps.client.get<Secret>(SECRETS, namespace, ref.name);
-    } catch (e: unknown) {
-      if (isNotFound(e)) {
-        return { reason: 'SecretNotFound', message: `${field}: Secret ${ref.name} not found` };
-      }
-      throw e;
+    const { data, resourceVersion } = (await secretWithVersion(kube, namespace, ref.name)) ?? {};
+    if (data === undefined) {
+      return { reason: 'SecretNotFound', message: `${field}: Secret ${ref.name} not found` };
     }
-    const raw = secret.data?.[ref.key];
+    const raw = data[ref.key];
     const value = raw === undefined ? '' : Buffer.from(raw, 'base64').toString('utf8');
     if (value === '') {
       return {
@@ -172,18 +175,16 @@ export class IdentityProviderController {
         message: `${field}: Secret ${ref.name} has no key ${ref.key} (or it is empty)`,
       };
     }
-    const version = `${ref.name}/${ref.key}@${secret.metadata.resourceVersion ?? ''}`;
-    return { value, version };
+    return { value, version: `${ref.name}/${ref.key}@${resourceVersion ?? ''}` };
   }
 
   private async block(
-    obj: IdentityProvider,
-    ref: ObjectRef,
-    why: { reason: string; message: string },
+    p: { obj: IdentityProvider; ref: ObjectRef; kube: KubeClient; events: EventRecorder },
+    why: Why,
   ): Promise<void> {
-    const status = blockedStatus(obj.status, obj.metadata.generation ?? 0, why, this.now());
-    await this.writeStatus(obj, ref, status);
-    await this.deps.recorder.record(obj, 'Warning', why.reason, why.message);
+    const status = blockedStatus(p.obj.status, p.obj.metadata.generation ?? 0, why, this.now());
+    await writeStatus(p.kube, p.obj, p.ref, status);
+    await p.events.record(p.obj, 'Warning', why.reason, why.message);
   }
 
   /** Every site of every referencing group, each physical site (endpoint) worked on once. */
@@ -193,7 +194,7 @@ export class IdentityProviderController {
     const contested = contestedEndpoints(groups, pass.ref);
     const byEndpoint = new Map<string, SiteTarget[]>();
     for (const t of targets) {
-      const key = t.site.endpoint.replace(/\/$/, '');
+      const key = normalEndpoint(t.site.endpoint);
       byEndpoint.set(key, [...(byEndpoint.get(key) ?? []), t]);
     }
     const prevSites = pass.obj.status?.sites ?? [];
@@ -207,6 +208,7 @@ export class IdentityProviderController {
         return this.syncOne(pass, first, prevSites);
       },
     );
+    pass.ctx.signal.throwIfAborted();
     return [...byEndpoint.values()].flatMap((list, i) => {
       const r = results[i];
       return list.map((t): SiteOutcome => {
@@ -214,10 +216,7 @@ export class IdentityProviderController {
         if (r?.ok) return { ...r.value, ...ids };
         return {
           ...ids,
-          configured: false,
-          restartRequired: false,
-          applied: false,
-          restarted: false,
+          ...IDLE,
           error: { reason: 'SiteError', message: errorMessage(r?.error) },
         };
       });
@@ -231,41 +230,24 @@ export class IdentityProviderController {
   ): Promise<SiteOutcome> {
     const prev = prevSites.find((s) => s.group === target.group && s.site === target.site.name);
     const ids = { group: target.group, site: target.site.name };
-    const idle = { configured: false, restartRequired: false, applied: false, restarted: false };
-    if (target.site.flavor !== 'minio') {
-      return {
-        ...ids,
-        ...idle,
-        error: {
-          reason: 'SiteUnsupported',
-          message: `flavor ${target.site.flavor} has no identity configuration API`,
-        },
-      };
-    }
-    let creds;
-    try {
-      creds = await loadCredentials(
-        this.deps.client,
-        pass.ref.namespace,
-        target.site,
-        target.index,
-      );
-    } catch (e: unknown) {
-      if (!(e instanceof CredentialsError)) throw e;
-      return { ...ids, ...idle, error: { reason: 'CredentialsNotFound', message: e.message } };
-    }
-    const site = (this.deps.newIdentitySite ?? newMinioIdentitySite)({
-      name: target.site.name,
-      flavor: target.site.flavor,
-      endpoint: target.site.endpoint,
-      region: target.site.region,
-      ...creds,
-      insecureSkipVerify: target.site.tls?.insecureSkipVerify,
+    const connected = await connectSite(target.site, {
+      readSecret: secretReader(pass.kube, pass.ref.namespace),
+      newSite: this.deps.newSite,
+      field: `SiteReplicationGroup ${target.group} spec.sites[${target.index}]`,
       timeoutMs: this.deps.siteTimeoutMs,
     });
+    if (!connected.ok) {
+      return { ...ids, ...IDLE, error: { reason: connected.reason, message: connected.message } };
+    }
+    const { client } = connected;
     try {
-      return await syncSite(site, {
+      if (client.identity === undefined) {
+        const message = `flavor ${target.site.flavor} has no identity configuration API`;
+        return { ...ids, ...IDLE, error: { reason: 'SiteUnsupported', message } };
+      }
+      return await syncSite(client.identity, {
         target,
+        spec: pass.spec,
         declared: pass.declared,
         secret: pass.secret,
         prev,
@@ -273,52 +255,70 @@ export class IdentityProviderController {
         allowRestart: pass.spec.allowSiteRestart,
         now: pass.now,
         budget: this.budget,
+        signal: pass.ctx.signal,
       });
     } finally {
-      site.close();
+      client.close();
     }
-  }
-
-  private async writeStatus(obj: IdentityProvider, ref: ObjectRef, status: IdentityProviderStatus) {
-    if (sameJSON(obj.status, status)) return;
-    await patchStatus(this.deps.client, IDP_RESOURCE, ref, status);
   }
 
   /** Events for what a person cares about, and one log line per site that changed or failed. */
   private async report(pass: Pass, outcomes: readonly SiteOutcome[]): Promise<void> {
-    const { obj, ctx } = pass;
-    const subsystem = pass.declared.subsystem;
+    const { obj, ctx, events } = pass;
+    const target = pass.declared.target;
     for (const o of outcomes) {
       const where = `${o.group}/${o.site}`;
       const fields = { group: o.group, site: o.site, digest: o.digest };
       if (o.applied) {
-        const msg = `Wrote ${subsystem} to ${where}${o.restarted ? ' and restarted it' : ''}`;
-        await this.deps.recorder.record(obj, 'Normal', 'IdentityConfigured', msg);
+        const msg = `Wrote ${target} to ${where}${o.restarted ? ' and restarted it' : ''}`;
+        await events.record(obj, 'Normal', 'IdentityConfigured', msg);
         ctx.log.info({ ...fields, restarted: o.restarted }, 'Configured identity provider on site');
       } else if (o.restarted) {
-        await this.deps.recorder.record(obj, 'Normal', 'SiteRestarted', `Restarted ${where}`);
+        await events.record(obj, 'Normal', 'SiteRestarted', `Restarted ${where}`);
         ctx.log.info(fields, 'Restarted site for its identity configuration');
       }
       if (o.error) {
-        await this.deps.recorder.record(
-          obj,
-          'Warning',
-          o.error.reason,
-          `${where}: ${o.error.message}`,
-        );
+        await events.record(obj, 'Warning', o.error.reason, `${where}: ${o.error.message}`);
         ctx.log.warn({ ...fields, reason: o.error.reason, err: o.error.message }, 'Site failed');
       } else if (o.restartRequired) {
-        const msg = `${where} needs a restart for ${subsystem} to take effect`;
-        await this.deps.recorder.record(obj, 'Warning', 'RestartRequired', msg);
+        const msg = `${where} needs a restart for ${target} to take effect`;
+        await events.record(obj, 'Warning', 'RestartRequired', msg);
       }
     }
   }
 
-  private nextPass(outcomes: readonly SiteOutcome[]): number {
-    if (outcomes.some((o) => o.applied || o.restarted)) return PENDING_REQUEUE_MS;
-    if (outcomes.some((o) => o.error)) return this.deps.retryAfterMs ?? FAILING_REQUEUE_MS;
-    return this.deps.syncIntervalMs ?? DEFAULT_IDP_SYNC_MS;
+  private nextPass(outcomes: readonly SiteOutcome[]): ReconcileResult {
+    if (outcomes.some((o) => o.applied || o.restarted))
+      return { requeueAfterMs: PENDING_REQUEUE_MS };
+    // A site that keeps failing is retried with this provider's exponential backoff.
+    if (outcomes.some((o) => o.error)) {
+      return { requeueAfterMs: this.deps.retryAfterMs ?? FAILING_REQUEUE_MS, backoff: true };
+    }
+    return { requeueAfterMs: this.deps.syncIntervalMs ?? DEFAULT_IDP_SYNC_MS };
   }
+}
+
+const IDLE = { configured: false, restartRequired: false, applied: false, restarted: false };
+
+/** A Secret's data and version (to know when a secret that cannot be read back changed). */
+async function secretWithVersion(kube: KubeClient, namespace: string, name: string) {
+  try {
+    const secret = await kube.get<Secret>(SECRETS, namespace, name);
+    return { data: secret.data ?? {}, resourceVersion: secret.metadata.resourceVersion };
+  } catch (e: unknown) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function writeStatus(
+  kube: KubeClient,
+  obj: IdentityProvider,
+  ref: ObjectRef,
+  status: IdentityProviderStatus,
+) {
+  if (sameJSON(obj.status, status)) return;
+  await patchStatus(kube, IDP_RESOURCE, ref, status);
 }
 
 /**
@@ -336,7 +336,7 @@ function contestedEndpoints(
     if (other === undefined || (ns === ref.namespace && other === ref.name)) continue;
     for (const s of g.spec?.sites ?? []) {
       out.set(
-        s.endpoint.replace(/\/$/, ''),
+        normalEndpoint(s.endpoint),
         `group ${ns}/${g.metadata.name} references IdentityProvider ${other}`,
       );
     }
@@ -353,11 +353,8 @@ function conflictOutcome(
   return {
     group: target.group,
     site: target.site.name,
-    configured: false,
+    ...IDLE,
     digest: prev?.digest,
-    restartRequired: false,
-    applied: false,
-    restarted: false,
     error: {
       reason: 'ConflictingIdentityProviders',
       message: `the site is also in ${why}; a site can have one identity provider: not touching it`,

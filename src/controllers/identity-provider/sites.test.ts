@@ -1,19 +1,33 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { IdentityProviderSpecSchema, type IdpSiteStatus } from '../api/identity-provider.js';
-import type { SiteReplicationGroup } from '../api/site-replication-group.js';
-import { type SubsysConfig, parseConfigKV } from '../sites/minio/admin/config-kv.js';
-import { declaredIdentity } from '../sites/minio/identity-config.js';
-import { SiteError } from '../sites/site-error.js';
+import { IdentityProviderSpecSchema, type IdpSiteStatus } from '../../api/identity-provider.js';
+import type { SiteReplicationGroup } from '../../api/site-replication-group.js';
+import {
+  type IdentityConfigOps,
+  type IdentitySpec,
+  type LiveIdentity,
+  declareIdentity,
+} from '../../sites/identity.js';
+// The fake site below keeps its configuration as MinIO does, with the driver's pure mapping.
+import { type SubsysConfig, parseConfigKV } from '../../sites/minio/admin/config-kv.js';
+import {
+  conflictingEnv,
+  declaredIdentity,
+  describeRejection,
+  liveIdentity,
+  liveIdentityDigest,
+  setConfigText,
+  staleConfigKeys,
+} from '../../sites/minio/identity-config.js';
+import { SiteError } from '../../sites/site-error.js';
 import {
   ApplyBudget,
-  type IdentitySite,
   type SiteFacts,
   type SiteRun,
   decideSite,
   syncSite,
   targetsOf,
-} from './_idp-sites.js';
+} from './sites.js';
 
 const SECRET = 'bind-Pa55word-xyz';
 const spec = IdentityProviderSpecSchema.parse({
@@ -26,7 +40,7 @@ const spec = IdentityProviderSpecSchema.parse({
     tls: { insecure: true },
   },
 });
-const declared = declaredIdentity(spec);
+const declared = declareIdentity(spec);
 const D = declared.digest;
 const OTHER = 'sha256:0000000000000000';
 const NOW = Date.parse('2026-05-01T12:00:00Z');
@@ -140,7 +154,7 @@ describe('targetsOf', () => {
 });
 
 /** A MinIO-like site: writes go to the stored configuration, a restart makes them live. */
-class FakeSite implements IdentitySite {
+class FakeSite implements IdentityConfigOps {
   running: SubsysConfig[];
   stored: SubsysConfig[];
   uptime = 3600;
@@ -154,19 +168,28 @@ class FakeSite implements IdentitySite {
     this.stored = this.running;
   }
 
-  read(): Promise<SubsysConfig[]> {
-    return Promise.resolve(
-      this.running.map((c) => ({
-        ...c,
-        values: Object.fromEntries(
-          Object.entries(c.values).filter(([k]) => !/password|secret/.test(k)),
-        ),
-      })),
-    );
+  /** What get-config-kv answers: the running configuration without its secrets. */
+  private get live(): SubsysConfig[] {
+    return this.running.map((c) => ({
+      ...c,
+      values: Object.fromEntries(
+        Object.entries(c.values).filter(([k]) => !/password|secret/.test(k)),
+      ),
+    }));
   }
 
-  apply(text: string, stale: readonly string[]) {
+  read(spec: IdentitySpec): Promise<LiveIdentity> {
+    const d = declaredIdentity(spec);
+    return Promise.resolve({
+      digest: liveIdentityDigest(this.live),
+      envConflicts: conflictingEnv(d, this.live),
+      stale: staleConfigKeys(d, liveIdentity(this.live)),
+    });
+  }
+
+  write(spec: IdentitySpec, secret: string, stale: readonly string[]) {
     if (this.failWrite) return Promise.reject(this.failWrite);
+    const text = setConfigText(declaredIdentity(spec), secret);
     this.writes.push(text);
     const set = parseConfigKV(text);
     this.stored = [
@@ -176,6 +199,10 @@ class FakeSite implements IdentitySite {
       ...set,
     ];
     return Promise.resolve({ restartRequired: true });
+  }
+
+  describeRejection(spec: IdentitySpec, message: string) {
+    return describeRejection(declaredIdentity(spec), message);
   }
 
   uptimeSeconds() {
@@ -188,10 +215,6 @@ class FakeSite implements IdentitySite {
     this.running = this.stored;
     this.uptime = 0;
     return Promise.resolve();
-  }
-
-  close() {
-    return undefined;
   }
 }
 
@@ -210,6 +233,7 @@ const run = (over: Partial<SiteRun> = {}): SiteRun => ({
       credentialsSecret: { name: 'c', accessKeyKey: 'accessKey', secretKeyKey: 'secretKey' },
     },
   },
+  spec,
   declared,
   secret: { value: SECRET, version: 'bind/password@7' },
   prev: undefined,
@@ -217,6 +241,7 @@ const run = (over: Partial<SiteRun> = {}): SiteRun => ({
   allowRestart: false,
   now: new Date(NOW),
   budget: new ApplyBudget(),
+  signal: new AbortController().signal,
   ...over,
 });
 

@@ -2,27 +2,22 @@
  * The sites an IdentityProvider governs and what to do on each: find them (every site of every
  * SiteReplicationGroup that references the provider), decide per site with a pure function
  * (in sync, write the configuration, wait for a restart, or give up), and carry the decision out
- * through a small port that a MinIO site implements.
+ * through the site's identity-configuration capability.
  */
-import type { Site } from '../api/common.js';
-import type { IdpSiteStatus } from '../api/identity-provider.js';
+import type { Site } from '../../api/common.js';
+import type { IdpSiteStatus } from '../../api/identity-provider.js';
 import {
   type SiteReplicationGroup,
   SiteReplicationGroupSpecSchema,
-} from '../api/site-replication-group.js';
-import { errorMessage } from '../runtime/logger.js';
-import type { SubsysConfig } from '../sites/minio/admin/config-kv.js';
-import {
-  type DeclaredIdentity,
-  conflictingEnv,
-  describeRejection,
-  liveIdentity,
-  liveIdentityDigest,
-  setConfigText,
-  staleConfigKeys,
-} from '../sites/minio/identity-config.js';
-import { SiteError } from '../sites/site-error.js';
-import { SITE_REASONS } from './_srg-observe.js';
+} from '../../api/site-replication-group.js';
+import { errorMessage } from '../../runtime/logger.js';
+import type {
+  IdentityConfigOps,
+  IdentityDeclaration,
+  IdentitySpec,
+  LiveIdentity,
+} from '../../sites/identity.js';
+import { SiteError, siteErrorReason } from '../../sites/site-error.js';
 
 /** One site of one group that references the IdentityProvider. */
 export interface SiteTarget {
@@ -48,15 +43,6 @@ export function targetsOf(
     spec.data.sites.forEach((site, index) => out.push({ group: g.metadata.name, site, index }));
   }
   return out;
-}
-
-/** What the controller needs from a site; MinioIdentitySite implements it. */
-export interface IdentitySite {
-  read(): Promise<SubsysConfig[]>;
-  apply(text: string, stale: readonly string[]): Promise<{ restartRequired: boolean }>;
-  uptimeSeconds(): Promise<number>;
-  restart(): Promise<void>;
-  close(): void;
 }
 
 export type SiteStep =
@@ -167,29 +153,35 @@ export class ApplyBudget {
 
 export interface SiteRun {
   target: SiteTarget;
-  declared: DeclaredIdentity;
+  spec: IdentitySpec;
+  declared: IdentityDeclaration;
   secret: { value: string; version: string };
   prev: IdpSiteStatus | undefined;
   prevDeclaredDigest: string | undefined;
   allowRestart: boolean;
   now: Date;
   budget: ApplyBudget;
+  signal: AbortSignal;
 }
 
 /** A site failure in words for a condition: reason by error kind, message without secrets. */
 export function siteFailure(e: unknown, secret: string): { reason: string; message: string } {
-  const reason = e instanceof SiteError ? SITE_REASONS[e.kind] : 'SiteError';
-  return { reason, message: redact(errorMessage(e), secret) };
+  return { reason: siteErrorReason(e), message: redact(errorMessage(e), secret) };
 }
 
 function redact(text: string, secret: string): string {
   return secret.length >= 4 ? text.split(secret).join('***') : text;
 }
 
-function writeFailure(run: SiteRun, e: unknown): { reason: string; message: string } {
+function writeFailure(
+  client: IdentityConfigOps,
+  run: SiteRun,
+  e: unknown,
+): { reason: string; message: string } {
+  run.signal.throwIfAborted();
   const secret = run.secret.value;
   if (e instanceof SiteError && e.status === 400) {
-    const r = describeRejection(run.declared, errorMessage(e));
+    const r = client.describeRejection(run.spec, errorMessage(e));
     return { reason: r.reason, message: redact(r.message, secret) };
   }
   if (e instanceof SiteError && e.kind === 'Timeout') {
@@ -211,31 +203,31 @@ const base = (run: SiteRun) => ({
   appliedTime: run.prev?.appliedTime,
 });
 
-/** Reads, decides and acts on one site. Never throws: a failure is part of the outcome. */
-export async function syncSite(client: IdentitySite, run: SiteRun): Promise<SiteOutcome> {
-  let live: SubsysConfig[];
+/** Reads, decides and acts on one site. Never throws but when aborted: a failure is an outcome. */
+export async function syncSite(client: IdentityConfigOps, run: SiteRun): Promise<SiteOutcome> {
+  let live: LiveIdentity;
   let uptimeMs: number;
   try {
     [live, uptimeMs] = await Promise.all([
-      client.read(),
-      client.uptimeSeconds().then((s) => s * 1000),
+      client.read(run.spec, run.signal),
+      client.uptimeSeconds(run.signal).then((s) => s * 1000),
     ]);
   } catch (e: unknown) {
+    run.signal.throwIfAborted();
     return { ...base(run), ...idle, digest: run.prev?.digest, error: siteFailure(e, '') };
   }
-  const liveDigest = liveIdentityDigest(live);
   const facts: SiteFacts = {
     declaredDigest: run.declared.digest,
     prevDeclaredDigest: run.prevDeclaredDigest,
-    liveDigest,
-    envConflicts: conflictingEnv(run.declared, live),
+    liveDigest: live.digest,
+    envConflicts: live.envConflicts,
     secretVersion: run.secret.version,
     prev: run.prev,
     uptimeMs,
     nowMs: run.now.getTime(),
   };
   const step = decideSite(facts);
-  const out = { ...base(run), digest: liveDigest };
+  const out = { ...base(run), digest: live.digest };
   switch (step.kind) {
     case 'InSync':
       run.budget.reset(budgetKey(run));
@@ -244,7 +236,7 @@ export async function syncSite(client: IdentitySite, run: SiteRun): Promise<Site
       return {
         ...out,
         ...idle,
-        configured: liveDigest === run.declared.digest,
+        configured: live.digest === run.declared.digest,
         error: {
           reason: 'OverriddenByEnvironment',
           message: `environment variables on the site hold the identity configuration away from the declared one (the API cannot change them): ${step.vars.join(', ')}`,
@@ -253,7 +245,7 @@ export async function syncSite(client: IdentitySite, run: SiteRun): Promise<Site
     case 'AwaitRestart':
       return awaitRestart(client, run, out);
     case 'Apply':
-      return apply(client, run, { ...out, live });
+      return apply(client, run, { ...out, stale: live.stale });
   }
 }
 
@@ -264,29 +256,30 @@ function budgetKey(run: SiteRun): string {
 }
 
 async function awaitRestart(
-  client: IdentitySite,
+  client: IdentityConfigOps,
   run: SiteRun,
   out: ReturnType<typeof base> & { digest: string },
 ): Promise<SiteOutcome> {
   if (!run.allowRestart) return { ...out, ...idle, restartRequired: true };
   try {
-    await client.restart();
+    await client.restart(run.signal);
     return { ...out, ...idle, restarted: true };
   } catch (e: unknown) {
-    return { ...out, ...idle, restartRequired: true, error: restartFailure(e) };
+    return { ...out, ...idle, restartRequired: true, error: restartFailure(run, e) };
   }
 }
 
-function restartFailure(e: unknown): { reason: string; message: string } {
+function restartFailure(run: SiteRun, e: unknown): { reason: string; message: string } {
+  run.signal.throwIfAborted();
   return { reason: 'RestartFailed', message: `could not restart the site: ${errorMessage(e)}` };
 }
 
 async function apply(
-  client: IdentitySite,
+  client: IdentityConfigOps,
   run: SiteRun,
-  out: ReturnType<typeof base> & { digest: string; live: SubsysConfig[] },
+  out: ReturnType<typeof base> & { digest: string; stale: readonly string[] },
 ): Promise<SiteOutcome> {
-  const { live, ...rest } = out;
+  const { stale, ...rest } = out;
   const fingerprint = `${run.declared.digest}/${run.secret.version}`;
   if (!run.budget.allows(budgetKey(run), fingerprint, run.now.getTime())) {
     return {
@@ -298,13 +291,12 @@ async function apply(
       },
     };
   }
-  const text = setConfigText(run.declared, run.secret.value);
-  const stale = staleConfigKeys(run.declared, liveIdentity(live));
   let restartRequired: boolean;
   try {
-    restartRequired = (await client.apply(text, stale)).restartRequired;
+    const written = await client.write(run.spec, run.secret.value, stale, run.signal);
+    restartRequired = written.restartRequired;
   } catch (e: unknown) {
-    return { ...rest, ...idle, error: writeFailure(run, e) };
+    return { ...rest, ...idle, error: writeFailure(client, run, e) };
   }
   run.budget.spend(budgetKey(run), fingerprint, run.now.getTime());
   const written = {
@@ -317,9 +309,9 @@ async function apply(
   if (!restartRequired) return written;
   if (!run.allowRestart) return { ...written, restartRequired: true };
   try {
-    await client.restart();
+    await client.restart(run.signal);
     return { ...written, restarted: true };
   } catch (e: unknown) {
-    return { ...written, restartRequired: true, error: restartFailure(e) };
+    return { ...written, restartRequired: true, error: restartFailure(run, e) };
   }
 }

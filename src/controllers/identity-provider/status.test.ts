@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { findCondition } from '../runtime/conditions.js';
-import type { SiteOutcome } from './_idp-sites.js';
-import { blockedStatus, deriveIdpStatus } from './_idp-status.js';
+import { findCondition } from '../../runtime/conditions.js';
+import type { SiteOutcome } from './sites.js';
+import { blockedStatus, deriveIdpStatus } from './status.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const D = 'sha256:1111111111111111';

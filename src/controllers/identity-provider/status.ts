@@ -5,10 +5,10 @@
  * (a person has to act); a site that refused the configuration or cannot be reached makes the
  * provider `Degraded`, naming the site and what it could not do.
  */
-import type { IdentityProviderStatus, IdpSiteStatus } from '../api/identity-provider.js';
-import { type ConditionInput, setConditions } from '../runtime/conditions.js';
-import type { SiteOutcome } from './_idp-sites.js';
-import { AS_EXPECTED, type Why, blockedConditions, cond } from './_kstatus.js';
+import type { IdentityProviderStatus, IdpSiteStatus } from '../../api/identity-provider.js';
+import { type ConditionInput, setConditions } from '../../runtime/conditions.js';
+import { AS_EXPECTED, type Why, blockedConditions, cond } from '../../runtime/kstatus.js';
+import type { SiteOutcome } from './sites.js';
 
 export interface IdpOutcome {
   generation: number;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { SiteReplicationGroupSpecSchema } from '../api/site-replication-group.js';
-import { emptyIamState, type SiteSnapshot } from '../sites/snapshot.js';
-import { bucketSelected, entitiesOf, globMatch, keyPhase } from './_srg-entities.js';
+import { SiteReplicationGroupSpecSchema } from '../../api/site-replication-group.js';
+import { decodeKey } from '../../replication/entity-key.js';
+import { emptyIamState, type SiteSnapshot } from '../../sites/snapshot.js';
+import { bucketSelected, entitiesOf, globMatch, keyPhase } from './entities.js';
 
 const spec = (extra: object = {}) =>
   SiteReplicationGroupSpecSchema.parse({
@@ -164,6 +165,7 @@ describe('keyPhase', () => {
       'bucket:b/tags',
       'bucket:b',
     ];
-    expect([...keys].sort((x, y) => keyPhase(x) - keyPhase(y))).toEqual([...keys].reverse());
+    const phase = (k: string) => keyPhase(decodeKey(k)!);
+    expect([...keys].sort((x, y) => phase(x) - phase(y))).toEqual([...keys].reverse());
   });
 });

@@ -4,18 +4,20 @@
  * switches turn off, what `buckets` excludes, and what belongs to the operator or to a site's
  * own administrators never becomes an entity.
  */
-import type { BucketSelector, Replicate } from '../api/site-replication-group.js';
-import { digestOf } from '../replication/digest.js';
-import { canonicalPolicy } from '../replication/policy.js';
-import type { BucketMeta, IamState, SiteSnapshot } from '../sites/snapshot.js';
+import { RESERVED_PREFIX } from '../../api/names.js';
+import type { BucketSelector, Replicate } from '../../api/site-replication-group.js';
+import { digestOf } from '../../replication/digest.js';
+import {
+  BUCKET_CONFIGS,
+  type BucketConfigKind,
+  type EntityKey,
+  encodeKey,
+} from '../../replication/entity-key.js';
+import type { Entity } from '../../replication/merge.js';
+import { canonicalPolicy } from '../../replication/policy.js';
+import type { BucketMeta, IamState, SiteSnapshot } from '../../sites/snapshot.js';
 
-export interface Entity {
-  digest: string;
-  updatedAt?: number | undefined;
-}
-
-/** Names the operator owns on every site; they are per site and never mirrored. */
-export const RESERVED_PREFIX = 'sitesync-';
+export type { Entity };
 
 /** MinIO's built-in canned policies exist on every site and cannot be changed. */
 export const BUILTIN_POLICIES = new Set([
@@ -56,9 +58,10 @@ export function bucketSelected(selector: BucketSelector, name: string): boolean 
 
 const d = (value: unknown) => digestOf(value).slice(0, 16);
 
-export const bucketKey = (bucket: string) => `bucket:${bucket}`;
-export const BUCKET_CONFIGS = ['policy', 'tags', 'object-lock', 'encryption'] as const;
-export type BucketConfigKind = (typeof BUCKET_CONFIGS)[number];
+/** Sets the entity of `key` in an entity map (keyed by the encoded form the merge works on). */
+function put(out: Map<string, Entity>, key: EntityKey, entity: Entity): void {
+  out.set(encodeKey(key), entity);
+}
 
 function bucketConfigValue(b: BucketMeta, kind: BucketConfigKind): unknown {
   switch (kind) {
@@ -87,15 +90,20 @@ function configEnabled(replicate: Replicate, kind: BucketConfigKind): boolean {
 function addBuckets(out: Map<string, Entity>, snap: SiteSnapshot, scope: EntityScope): void {
   for (const b of snap.buckets.values()) {
     if (!bucketSelected(scope.buckets, b.name) || b.name.startsWith(RESERVED_PREFIX)) continue;
-    out.set(bucketKey(b.name), { digest: d({ objectLock: b.objectLock }) });
-    for (const kind of BUCKET_CONFIGS) {
-      const value = bucketConfigValue(b, kind);
-      if (value !== undefined && configEnabled(scope.replicate, kind)) {
-        out.set(`${bucketKey(b.name)}/${kind}`, { digest: d(value) });
+    put(out, { kind: 'bucket', bucket: b.name }, { digest: d({ objectLock: b.objectLock }) });
+    for (const config of BUCKET_CONFIGS) {
+      const value = bucketConfigValue(b, config);
+      if (value !== undefined && configEnabled(scope.replicate, config)) {
+        put(out, { kind: 'bucketConfig', bucket: b.name, config }, { digest: d(value) });
       }
     }
   }
 }
+
+const mapping = (m: { policies: string[]; updatedAt?: number | undefined }): Entity => ({
+  digest: d(m.policies),
+  updatedAt: m.updatedAt,
+});
 
 function mirroredUser(name: string, scope: EntityScope): boolean {
   return !name.startsWith(RESERVED_PREFIX) && !scope.operatorUsers.has(name);
@@ -106,7 +114,7 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.policies) {
     for (const [name, doc] of iam.policies) {
       if (!BUILTIN_POLICIES.has(name) && !name.startsWith(RESERVED_PREFIX)) {
-        out.set(`policy:${name}`, { digest: d(canonicalPolicy(doc)) });
+        put(out, { kind: 'policy', name }, { digest: d(canonicalPolicy(doc)) });
       }
     }
   }
@@ -114,9 +122,10 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
     for (const [name, u] of iam.users) {
       if (!mirroredUser(name, scope)) continue;
       // The secret is hashed into the digest, so a changed secret key propagates.
-      out.set(`user:${name}`, { digest: d({ status: u.status, secret: digestOf(u.secretKey) }) });
+      const digest = d({ status: u.status, secret: digestOf(u.secretKey) });
+      put(out, { kind: 'user', name }, { digest });
       const m = iam.userPolicies.get(name);
-      if (m) out.set(`mapping:user:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+      if (m) put(out, { kind: 'userMapping', name }, mapping(m));
     }
   }
 }
@@ -130,12 +139,10 @@ function addGroupsAndServiceAccounts(
   if (r.groups && scope.ldap !== true) {
     for (const [name, g] of iam.groups) {
       if (name.startsWith(RESERVED_PREFIX)) continue;
-      out.set(`group:${name}`, {
-        digest: d({ status: g.status, members: g.members }),
-        updatedAt: g.updatedAt,
-      });
+      const digest = d({ status: g.status, members: g.members });
+      put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt });
       const m = iam.groupPolicies.get(name);
-      if (m) out.set(`mapping:group:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+      if (m) put(out, { kind: 'groupMapping', name }, mapping(m));
     }
   }
   if (r.serviceAccounts) {
@@ -143,7 +150,8 @@ function addGroupsAndServiceAccounts(
       // Service accounts of the root user (or of identities that are not mirrored users) stay.
       if (!iam.users.has(sa.parent) || !mirroredUser(sa.parent, scope)) continue;
       const { claims: _claims, secretKey, ...rest } = sa;
-      out.set(`svcacct:${ak}`, { digest: d({ ...rest, secret: digestOf(secretKey) }) });
+      const digest = d({ ...rest, secret: digestOf(secretKey) });
+      put(out, { kind: 'serviceAccount', accessKey: ak }, { digest });
     }
   }
 }
@@ -159,13 +167,13 @@ function addExternalMappings(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.users) {
     for (const [name, m] of iam.stsPolicies) {
       if (iam.users.has(name) || !mirroredUser(name, scope)) continue;
-      out.set(`mapping:user:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+      put(out, { kind: 'userMapping', name }, mapping(m));
     }
   }
   if (r.groups) {
     for (const [name, m] of iam.groupPolicies) {
       if (iam.groups.has(name) || name.startsWith(RESERVED_PREFIX)) continue;
-      out.set(`mapping:group:${name}`, { digest: d(m.policies), updatedAt: m.updatedAt });
+      put(out, { kind: 'groupMapping', name }, mapping(m));
     }
   }
 }
@@ -180,12 +188,23 @@ export function entitiesOf(snap: SiteSnapshot, scope: EntityScope): Map<string, 
   return out;
 }
 
-/** The phase of an entity key: creations run in this order, deletions in reverse. */
-export function keyPhase(key: string): number {
-  if (key.startsWith('bucket:')) return key.includes('/') ? 1 : 0;
-  if (key.startsWith('policy:')) return 2;
-  if (key.startsWith('user:')) return 3;
-  if (key.startsWith('group:')) return 4;
-  if (key.startsWith('mapping:')) return 5;
-  return 6; // svcacct:
+/** The phase of an entity: creations run in this order, deletions in reverse. */
+export function keyPhase(key: EntityKey): number {
+  switch (key.kind) {
+    case 'bucket':
+      return 0;
+    case 'bucketConfig':
+      return 1;
+    case 'policy':
+      return 2;
+    case 'user':
+      return 3;
+    case 'group':
+      return 4;
+    case 'userMapping':
+    case 'groupMapping':
+      return 5;
+    case 'serviceAccount':
+      return 6;
+  }
 }

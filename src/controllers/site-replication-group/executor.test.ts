@@ -1,16 +1,31 @@
 import { describe, expect, it } from '@jest/globals';
 
-import type { MergeAction } from '../replication/merge.js';
-import { actionLane, notHeld } from './_srg-executor.js';
+import { decodeKey } from '../../replication/entity-key.js';
+import type { MergeAction } from '../../replication/merge.js';
+import { actionLane, notHeld, typedActions } from './executor.js';
+
+const lane = (key: string) => actionLane(decodeKey(key)!);
 
 describe('actionLane', () => {
   it('puts a bucket and all its configs in one lane, and every other key in its own', () => {
-    expect(actionLane('bucket:photos')).toBe('bucket:photos');
-    expect(actionLane('bucket:photos/tags')).toBe('bucket:photos');
-    expect(actionLane('bucket:photos/encryption')).toBe('bucket:photos');
-    expect(actionLane('bucket:photos-2/tags')).toBe('bucket:photos-2');
-    expect(actionLane('user:alice')).toBe('user:alice');
-    expect(actionLane('mapping:user:alice')).toBe('mapping:user:alice');
+    expect(lane('bucket:photos')).toBe('bucket:photos');
+    expect(lane('bucket:photos/tags')).toBe('bucket:photos');
+    expect(lane('bucket:photos/encryption')).toBe('bucket:photos');
+    expect(lane('bucket:photos-2/tags')).toBe('bucket:photos-2');
+    expect(lane('user:alice')).toBe('user:alice');
+    expect(lane('mapping:user:alice')).toBe('mapping:user:alice');
+  });
+});
+
+describe('typedActions', () => {
+  it('decodes the keys and sets apart those this version does not know', () => {
+    const actions: MergeAction[] = [
+      { kind: 'Delete', key: 'mapping:group:cn=ops,dc=x', site: 'b' },
+      { kind: 'Delete', key: 'widget:w', site: 'b' },
+    ];
+    const { typed, unknown } = typedActions(actions);
+    expect(typed.map((a) => a.entity)).toEqual([{ kind: 'groupMapping', name: 'cn=ops,dc=x' }]);
+    expect(unknown.map((a) => a.key)).toEqual(['widget:w']);
   });
 });
 

@@ -1,13 +1,37 @@
 /**
- * Carries out the merge's entity actions on a site: each key kind maps to the driver calls that
- * make the target site hold the source site's value (Put) or not hold it (Delete). Buckets are
- * deleted only when empty; object data is never deleted.
+ * Carries out the merge's entity actions on a site: each kind of entity maps to the driver
+ * calls that make the target site hold the source site's value (Put) or not hold it (Delete).
+ * Buckets are deleted only when empty; object data is never deleted.
  */
-import type { MergeAction } from '../replication/merge.js';
-import type { SiteClient } from '../sites/site-client.js';
-import { SiteError } from '../sites/site-error.js';
-import type { BucketMeta, SiteSnapshot } from '../sites/snapshot.js';
-import type { BucketConfigKind } from './_srg-entities.js';
+import {
+  type BucketConfigKind,
+  type EntityKey,
+  bucketOf,
+  decodeKey,
+  encodeKey,
+} from '../../replication/entity-key.js';
+import type { MergeAction } from '../../replication/merge.js';
+import type { SiteClient } from '../../sites/site-client.js';
+import { SiteError } from '../../sites/site-error.js';
+import type { BucketMeta, SiteSnapshot } from '../../sites/snapshot.js';
+
+/** A merge action with its key decoded: what the executor switches on. */
+export type EntityAction = MergeAction & { entity: EntityKey };
+
+/** The plan's actions, typed; keys this version cannot decode are set apart. */
+export function typedActions(actions: readonly MergeAction[]): {
+  typed: EntityAction[];
+  unknown: MergeAction[];
+} {
+  const typed: EntityAction[] = [];
+  const unknown: MergeAction[] = [];
+  for (const a of actions) {
+    const entity = decodeKey(a.key);
+    if (entity === undefined) unknown.push(a);
+    else typed.push({ ...a, entity });
+  }
+  return { typed, unknown };
+}
 
 export interface ActionContext {
   target: SiteClient;
@@ -15,20 +39,12 @@ export interface ActionContext {
   targetSnap: SiteSnapshot;
   /** The snapshot of the site the value comes from (Put only). */
   sourceSnap?: SiteSnapshot | undefined;
+  signal: AbortSignal;
 }
 
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`${what} vanished from the source snapshot`);
   return value;
-}
-
-/** `bucket:name` or `bucket:name/kind` */
-function splitBucketKey(key: string): { bucket: string; kind?: BucketConfigKind } {
-  const rest = key.slice('bucket:'.length);
-  const slash = rest.indexOf('/');
-  return slash < 0
-    ? { bucket: rest }
-    : { bucket: rest.slice(0, slash), kind: rest.slice(slash + 1) as BucketConfigKind };
 }
 
 async function putBucket(bucket: string, ctx: ActionContext): Promise<void> {
@@ -42,12 +58,12 @@ async function putBucket(bucket: string, ctx: ActionContext): Promise<void> {
       `bucket ${bucket} exists with object lock ${existing.objectLock ? 'on' : 'off'}; it can only be set at creation`,
     );
   }
-  await ctx.target.createBucket(bucket, { objectLock: src.objectLock });
-  await ctx.target.enableVersioning(bucket);
+  await ctx.target.createBucket(bucket, { objectLock: src.objectLock }, ctx.signal);
+  await ctx.target.enableVersioning(bucket, ctx.signal);
 }
 
 async function deleteBucket(bucket: string, ctx: ActionContext): Promise<void> {
-  const result = await ctx.target.deleteBucketIfEmpty(bucket);
+  const result = await ctx.target.deleteBucketIfEmpty(bucket, ctx.signal);
   if (result === 'not-empty') {
     throw new SiteError(
       ctx.target.name,
@@ -60,123 +76,107 @@ async function deleteBucket(bucket: string, ctx: ActionContext): Promise<void> {
 
 async function putBucketConfig(bucket: string, kind: BucketConfigKind, ctx: ActionContext) {
   const src: BucketMeta = need(ctx.sourceSnap?.buckets.get(bucket), `bucket ${bucket}`);
-  const t = ctx.target;
+  const { target: t, signal } = ctx;
   switch (kind) {
     case 'policy':
-      await t.putBucketPolicy(bucket, JSON.stringify(src.policy));
+      await t.putBucketPolicy(bucket, JSON.stringify(src.policy), signal);
       return;
     case 'tags':
-      await t.putBucketTags(bucket, src.tags ?? {});
+      await t.putBucketTags(bucket, src.tags ?? {}, signal);
       return;
     case 'object-lock':
-      await t.putObjectLockConfig(bucket, {
-        enabled: true,
-        defaultRetention: src.objectLockConfig as {
-          mode: 'GOVERNANCE' | 'COMPLIANCE';
-          days?: number;
+      await t.putObjectLockConfig(
+        bucket,
+        {
+          enabled: true,
+          defaultRetention: src.objectLockConfig as {
+            mode: 'GOVERNANCE' | 'COMPLIANCE';
+            days?: number;
+          },
         },
-      });
+        signal,
+      );
       return;
     case 'encryption':
-      await t.putEncryption(bucket, src.encryption as { algorithm: 'AES256' | 'aws:kms' });
+      await t.putEncryption(bucket, src.encryption as { algorithm: 'AES256' | 'aws:kms' }, signal);
       return;
   }
 }
 
 async function deleteBucketConfig(bucket: string, kind: BucketConfigKind, ctx: ActionContext) {
-  const t = ctx.target;
+  const { target: t, signal } = ctx;
   switch (kind) {
     case 'policy':
-      await t.deleteBucketPolicy(bucket);
+      await t.deleteBucketPolicy(bucket, signal);
       return;
     case 'tags':
-      await t.putBucketTags(bucket, {});
+      await t.putBucketTags(bucket, {}, signal);
       return;
     case 'object-lock':
-      await t.putObjectLockConfig(bucket, { enabled: true });
+      await t.putObjectLockConfig(bucket, { enabled: true }, signal);
       return;
     case 'encryption':
-      await t.deleteEncryption(bucket);
+      await t.deleteEncryption(bucket, signal);
       return;
   }
 }
 
-async function applyBucketAction(action: MergeAction, ctx: ActionContext): Promise<void> {
-  const { bucket, kind } = splitBucketKey(action.key);
-  if (kind === undefined) {
-    await (action.kind === 'Put' ? putBucket(bucket, ctx) : deleteBucket(bucket, ctx));
-  } else if (action.kind === 'Put') {
-    await putBucketConfig(bucket, kind, ctx);
-  } else {
-    await deleteBucketConfig(bucket, kind, ctx);
-  }
-}
+type IamKey = Exclude<EntityKey, { kind: 'bucket' } | { kind: 'bucketConfig' }>;
 
-async function putIam(kind: string, name: string, ctx: ActionContext): Promise<void> {
+async function putIam(key: IamKey, ctx: ActionContext): Promise<void> {
   const src = need(ctx.sourceSnap, 'source').iam;
-  const t = ctx.target;
+  const { target: t, signal } = ctx;
   const current = ctx.targetSnap.iam;
-  switch (kind) {
+  switch (key.kind) {
     case 'policy':
-      return t.putPolicy(name, need(src.policies.get(name), `policy ${name}`));
+      return t.putPolicy(key.name, need(src.policies.get(key.name), `policy ${key.name}`), signal);
     case 'user':
-      return t.putUser(name, need(src.users.get(name), `user ${name}`));
+      return t.putUser(key.name, need(src.users.get(key.name), `user ${key.name}`), signal);
     case 'group':
       return t.putGroup(
-        name,
-        need(src.groups.get(name), `group ${name}`),
-        current.groups.get(name)?.members ?? [],
+        key.name,
+        need(src.groups.get(key.name), `group ${key.name}`),
+        current.groups.get(key.name)?.members ?? [],
+        signal,
       );
-    case 'svcacct':
+    case 'serviceAccount':
       return t.putServiceAccount(
-        need(src.serviceAccounts.get(name), `service account ${name}`),
-        current.serviceAccounts.has(name),
+        need(src.serviceAccounts.get(key.accessKey), `service account ${key.accessKey}`),
+        current.serviceAccounts.has(key.accessKey),
+        signal,
       );
-    case 'mapping:user':
+    case 'userMapping': {
       // An internal user's mapping, or an LDAP user DN's (MinIO keeps those as STS mappings).
-      return t.setPolicyMapping(
-        'user',
-        name,
-        need(src.userPolicies.get(name) ?? src.stsPolicies.get(name), `mapping ${name}`).policies,
-      );
-    case 'mapping:group':
-      return t.setPolicyMapping(
-        'group',
-        name,
-        need(src.groupPolicies.get(name), `mapping ${name}`).policies,
-      );
-    default:
-      throw new Error(`unknown entity kind ${kind}`);
+      const m = src.userPolicies.get(key.name) ?? src.stsPolicies.get(key.name);
+      return t.setPolicyMapping('user', key.name, need(m, `mapping ${key.name}`).policies, signal);
+    }
+    case 'groupMapping': {
+      const m = need(src.groupPolicies.get(key.name), `mapping ${key.name}`);
+      return t.setPolicyMapping('group', key.name, m.policies, signal);
+    }
   }
 }
 
-async function deleteIam(kind: string, name: string, ctx: ActionContext): Promise<void> {
-  const t = ctx.target;
-  switch (kind) {
+async function deleteIam(key: IamKey, ctx: ActionContext): Promise<void> {
+  const { target: t, signal } = ctx;
+  switch (key.kind) {
     case 'policy':
-      return t.deletePolicy(name);
+      return t.deletePolicy(key.name, signal);
     case 'user':
-      return t.deleteUser(name);
+      return t.deleteUser(key.name, signal);
     case 'group':
-      return t.deleteGroup(name, ctx.targetSnap.iam.groups.get(name)?.members ?? []);
-    case 'svcacct':
-      return t.deleteServiceAccount(name);
-    case 'mapping:user':
-      return t.setPolicyMapping('user', name, []);
-    case 'mapping:group':
-      return t.setPolicyMapping('group', name, []);
-    default:
-      throw new Error(`unknown entity kind ${kind}`);
+      return t.deleteGroup(
+        key.name,
+        ctx.targetSnap.iam.groups.get(key.name)?.members ?? [],
+        signal,
+      );
+    case 'serviceAccount':
+      return t.deleteServiceAccount(key.accessKey, signal);
+    case 'userMapping':
+      return t.setPolicyMapping('user', key.name, [], signal);
+    case 'groupMapping':
+      return t.setPolicyMapping('group', key.name, [], signal);
   }
-}
-
-/** `policy:x` → ['policy', 'x']; `mapping:user:x` → ['mapping:user', 'x']. */
-function splitIamKey(key: string): [string, string] {
-  const first = key.indexOf(':');
-  const head = key.slice(0, first);
-  if (head !== 'mapping') return [head, key.slice(first + 1)];
-  const second = key.indexOf(':', first + 1);
-  return [key.slice(0, second), key.slice(second + 1)];
 }
 
 /**
@@ -184,15 +184,16 @@ function splitIamKey(key: string): [string, string] {
  * record it rewrites whole (read, modify, save, no lock), so concurrent writes of two configs
  * of one bucket can lose one: a bucket's actions share a lane. Other keys have their own.
  */
-export function actionLane(key: string): string {
-  return key.startsWith('bucket:') ? `bucket:${splitBucketKey(key).bucket}` : key;
+export function actionLane(key: EntityKey): string {
+  const bucket = bucketOf(key);
+  return bucket === undefined ? encodeKey(key) : encodeKey({ kind: 'bucket', bucket });
 }
 
 /** The applied actions whose effect a site, read back afterwards, does not show. */
-export function notHeld(
-  applied: readonly MergeAction[],
+export function notHeld<A extends MergeAction>(
+  applied: readonly A[],
   held: ReadonlyMap<string, { digest: string }>,
-): MergeAction[] {
+): A[] {
   return applied.filter((a) => {
     const now = held.get(a.key)?.digest;
     return a.kind === 'Put' ? now !== a.digest : now !== undefined;
@@ -200,11 +201,16 @@ export function notHeld(
 }
 
 /** Applies one merge action to its target site. Throws a SiteError on failure. */
-export async function applyEntityAction(action: MergeAction, ctx: ActionContext): Promise<void> {
-  if (action.key.startsWith('bucket:')) {
-    await applyBucketAction(action, ctx);
-    return;
+export async function applyEntityAction(action: EntityAction, ctx: ActionContext): Promise<void> {
+  const key = action.entity;
+  const put = action.kind === 'Put';
+  if (key.kind === 'bucket') {
+    await (put ? putBucket(key.bucket, ctx) : deleteBucket(key.bucket, ctx));
+  } else if (key.kind === 'bucketConfig') {
+    await (put
+      ? putBucketConfig(key.bucket, key.config, ctx)
+      : deleteBucketConfig(key.bucket, key.config, ctx));
+  } else {
+    await (put ? putIam(key, ctx) : deleteIam(key, ctx));
   }
-  const [kind, name] = splitIamKey(action.key);
-  await (action.kind === 'Put' ? putIam(kind, name, ctx) : deleteIam(kind, name, ctx));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
-import { identityMismatch } from './_idp-check.js';
+import { identityMismatch } from './identity-check.js';
 
 const A = 'sha256:aaaaaaaaaaaaaaaa';
 const B = 'sha256:bbbbbbbbbbbbbbbb';

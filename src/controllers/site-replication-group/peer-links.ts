@@ -5,18 +5,20 @@
  * data then flows server to server. Every site uses its own least-privilege replication account
  * (`sitesync-replicator`), never root credentials, in the targets other sites hold for it.
  */
-import type { Replicate } from '../api/site-replication-group.js';
-import { canonicalJSON } from '../replication/digest.js';
-import { canonicalPolicy } from '../replication/policy.js';
-import type { ReplicationConfig, ReplicationRule } from '../replication/replication-config.js';
-import { buildReplicationXML, parseReplicationXML } from '../replication/xml-codec.js';
-import { mapLimit } from '../runtime/concurrency.js';
-import type { SiteClient } from '../sites/site-client.js';
-import type { RemoteTargetMeta, SiteSnapshot } from '../sites/snapshot.js';
+import { RESERVED_PREFIX } from '../../api/names.js';
+import type { Replicate } from '../../api/site-replication-group.js';
+import { canonicalJSON } from '../../replication/digest.js';
+import { canonicalPolicy } from '../../replication/policy.js';
+import type { ReplicationConfig, ReplicationRule } from '../../replication/replication-config.js';
+import { buildReplicationXML, parseReplicationXML } from '../../replication/xml-codec.js';
+import { mapLimit } from '../../runtime/concurrency.js';
+import type { SiteClient } from '../../sites/site-client.js';
+import type { RemoteTargetMeta, SiteSnapshot } from '../../sites/snapshot.js';
 
-export const REPLICATOR_USER = 'sitesync-replicator';
-export const REPLICATOR_POLICY = 'sitesync-replication';
-export const RULE_PREFIX = 'sitesync-';
+export const REPLICATOR_USER = `${RESERVED_PREFIX}replicator`;
+export const REPLICATOR_POLICY = `${RESERVED_PREFIX}replication`;
+/** Our rule towards a peer is `sitesync-<peer>`. */
+const RULE_PREFIX = RESERVED_PREFIX;
 
 /** What a replication target needs on the site that receives replicas, and nothing more. */
 export const REPLICATOR_POLICY_DOC = {
@@ -73,7 +75,7 @@ export interface LinkResult {
 }
 
 /** Makes `site` hold its replication account with exactly the replication policy. */
-export async function ensureReplicator(site: PeerSite): Promise<boolean> {
+export async function ensureReplicator(site: PeerSite, signal: AbortSignal): Promise<boolean> {
   const iam = site.snap.iam;
   let changed = false;
   const policy = iam.policies.get(REPLICATOR_POLICY);
@@ -81,20 +83,21 @@ export async function ensureReplicator(site: PeerSite): Promise<boolean> {
     policy === undefined ||
     canonicalJSON(canonicalPolicy(policy)) !== canonicalJSON(canonicalPolicy(REPLICATOR_POLICY_DOC))
   ) {
-    await site.client.putPolicy(REPLICATOR_POLICY, REPLICATOR_POLICY_DOC);
+    await site.client.putPolicy(REPLICATOR_POLICY, REPLICATOR_POLICY_DOC, signal);
     changed = true;
   }
   const user = iam.users.get(REPLICATOR_USER);
   if (user?.secretKey !== site.replicator.secretKey || user.status !== 'enabled') {
-    await site.client.putUser(REPLICATOR_USER, {
-      secretKey: site.replicator.secretKey,
-      status: 'enabled',
-    });
+    await site.client.putUser(
+      REPLICATOR_USER,
+      { secretKey: site.replicator.secretKey, status: 'enabled' },
+      signal,
+    );
     changed = true;
   }
   const mapped = iam.userPolicies.get(REPLICATOR_USER)?.policies ?? [];
   if (mapped.length !== 1 || mapped[0] !== REPLICATOR_POLICY) {
-    await site.client.setPolicyMapping('user', REPLICATOR_USER, [REPLICATOR_POLICY]);
+    await site.client.setPolicyMapping('user', REPLICATOR_USER, [REPLICATOR_POLICY], signal);
     changed = true;
   }
   return changed;
@@ -107,7 +110,7 @@ async function ensureTarget(
   site: PeerSite,
   bucket: string,
   peer: PeerSite,
-  changes: string[],
+  ctx: LinkContext,
 ): Promise<{ arn: string; created: boolean }> {
   const existing = site.snap.buckets
     .get(bucket)
@@ -115,15 +118,19 @@ async function ensureTarget(
   if (existing?.accessKey === peer.replicator.accessKey) {
     return { arn: existing.arn, created: false };
   }
-  if (existing) await site.client.removeRemoteTarget(bucket, existing.arn);
-  const arn = await site.client.setRemoteTarget(bucket, {
-    endpoint: peer.endpoint,
-    targetBucket: bucket,
-    accessKey: peer.replicator.accessKey,
-    secretKey: peer.replicator.secretKey,
-    region: peer.region,
-  });
-  changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
+  if (existing) await site.client.removeRemoteTarget(bucket, existing.arn, ctx.signal);
+  const arn = await site.client.setRemoteTarget(
+    bucket,
+    {
+      endpoint: peer.endpoint,
+      targetBucket: bucket,
+      accessKey: peer.replicator.accessKey,
+      secretKey: peer.replicator.secretKey,
+      region: peer.region,
+    },
+    ctx.signal,
+  );
+  ctx.changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
   return { arn, created: true };
 }
 
@@ -180,6 +187,7 @@ interface LinkContext {
   unreachable: readonly string[];
   /** Site names in the group's order (stable rule priorities). */
   groupSites: readonly string[];
+  signal: AbortSignal;
 }
 
 async function linkBucket(
@@ -191,7 +199,7 @@ async function linkBucket(
   const arns = new Map<string, string>();
   const fresh: string[] = [];
   for (const peer of peers) {
-    const t = await ensureTarget(site, bucket, peer, ctx.changes);
+    const t = await ensureTarget(site, bucket, peer, ctx);
     arns.set(peer.name, t.arn);
     if (t.created || ctx.resync) fresh.push(t.arn);
   }
@@ -203,33 +211,43 @@ async function linkBucket(
     groupSites: ctx.groupSites,
   });
   if (comparable(current) !== comparable(desired)) {
-    if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket);
-    else await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired));
+    if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket, ctx.signal);
+    else
+      await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), ctx.signal);
     ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
   }
   // A new target (a new site, or a re-created link) gets the objects that already exist.
   if (!ctx.replicate.objects) return;
-  for (const arn of fresh) await site.client.resyncTarget(bucket, arn);
+  for (const arn of fresh) await site.client.resyncTarget(bucket, arn, ctx.signal);
 }
 
 /**
  * Removes our targets that point at sites no longer in the group. A site that is only
  * unreachable keeps its links: MinIO queues what it could not replicate and retries.
  */
-async function unlinkRemoved(site: PeerSite, bucket: string, groupEndpoints: readonly string[]) {
+async function unlinkRemoved(
+  site: PeerSite,
+  bucket: string,
+  opts: { groupEndpoints: readonly string[]; signal: AbortSignal },
+) {
   const stale: RemoteTargetMeta[] = (site.snap.buckets.get(bucket)?.targets ?? []).filter(
     (t) =>
-      t.accessKey === REPLICATOR_USER && !groupEndpoints.some((e) => sameEndpoint(e, t.endpoint)),
+      t.accessKey === REPLICATOR_USER &&
+      !opts.groupEndpoints.some((e) => sameEndpoint(e, t.endpoint)),
   );
-  for (const t of stale) await site.client.removeRemoteTarget(bucket, t.arn);
+  for (const t of stale) await site.client.removeRemoteTarget(bucket, t.arn, opts.signal);
   return stale.length;
 }
 
 /** Versioning on for every replicated bucket on every site (replication requires it). */
-async function ensureVersioning(site: PeerSite, bucket: string, changes: string[]): Promise<void> {
+async function ensureVersioning(
+  site: PeerSite,
+  bucket: string,
+  ctx: { changes: string[]; signal: AbortSignal },
+): Promise<void> {
   if (site.snap.buckets.get(bucket)?.versioning === 'Enabled') return;
-  await site.client.enableVersioning(bucket);
-  changes.push(`${site.name}: versioning on ${bucket}`);
+  await site.client.enableVersioning(bucket, ctx.signal);
+  ctx.changes.push(`${site.name}: versioning on ${bucket}`);
 }
 
 /**
@@ -249,6 +267,7 @@ export async function ensurePeerLinks(
     groupSites: readonly string[];
     /** Group sites not reachable now: their links are left as they are. */
     unreachable: readonly string[];
+    signal: AbortSignal;
   },
 ): Promise<LinkResult> {
   const result: LinkResult = { changes: [], errors: [] };
@@ -257,8 +276,9 @@ export async function ensurePeerLinks(
     sites.map((site) =>
       mapLimit(buckets, BUCKETS_IN_PARALLEL, async (bucket) => {
         try {
-          await ensureVersioning(site, bucket, result.changes);
+          await ensureVersioning(site, bucket, { changes: result.changes, signal: opts.signal });
         } catch (error: unknown) {
+          opts.signal.throwIfAborted();
           unversioned.add(bucket);
           result.errors.push({ site: site.name, bucket, error });
         }
@@ -272,11 +292,12 @@ export async function ensurePeerLinks(
       return mapLimit(linkable, BUCKETS_IN_PARALLEL, async (bucket) => {
         try {
           await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
-          const removed = await unlinkRemoved(site, bucket, opts.groupEndpoints);
+          const removed = await unlinkRemoved(site, bucket, opts);
           if (removed > 0) {
             result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
           }
         } catch (error: unknown) {
+          opts.signal.throwIfAborted();
           result.errors.push({ site: site.name, bucket, error });
         }
       });
@@ -286,23 +307,21 @@ export async function ensurePeerLinks(
 }
 
 /** Removes every peer link and the replication account the operator created (finalizer). */
-export async function removePeerLinks(site: PeerSite): Promise<void> {
+export async function removePeerLinks(site: PeerSite, signal: AbortSignal): Promise<void> {
   for (const [bucket, meta] of site.snap.buckets) {
     const current = currentConfig(meta.replicationXML);
     const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RULE_PREFIX));
     if (userRules.length !== current.rules.length) {
-      if (userRules.length === 0) await site.client.deleteReplicationConfig(bucket);
-      else
-        await site.client.putReplicationConfigXML(
-          bucket,
-          buildReplicationXML({ role: '', rules: userRules }),
-        );
+      const xml = buildReplicationXML({ role: '', rules: userRules });
+      if (userRules.length === 0) await site.client.deleteReplicationConfig(bucket, signal);
+      else await site.client.putReplicationConfigXML(bucket, xml, signal);
     }
     for (const t of meta.targets) {
-      if (t.accessKey === REPLICATOR_USER) await site.client.removeRemoteTarget(bucket, t.arn);
+      if (t.accessKey !== REPLICATOR_USER) continue;
+      await site.client.removeRemoteTarget(bucket, t.arn, signal);
     }
   }
-  if (site.snap.iam.users.has(REPLICATOR_USER)) await site.client.deleteUser(REPLICATOR_USER);
-  if (site.snap.iam.policies.has(REPLICATOR_POLICY))
-    await site.client.deletePolicy(REPLICATOR_POLICY);
+  const { users, policies } = site.snap.iam;
+  if (users.has(REPLICATOR_USER)) await site.client.deleteUser(REPLICATOR_USER, signal);
+  if (policies.has(REPLICATOR_POLICY)) await site.client.deletePolicy(REPLICATOR_POLICY, signal);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { sumProgress } from './_srg-progress.js';
+import { sumProgress } from './progress.js';
 
 describe('sumProgress', () => {
   it('sums the counts and takes the longest lag of the buckets whose lag is known', () => {

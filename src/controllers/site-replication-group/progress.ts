@@ -4,8 +4,8 @@
  * `everyMs` per group (default one minute) and served from memory in between: the steady-state
  * resync stays at a handful of calls per site.
  */
-import { settleLimit } from '../runtime/concurrency.js';
-import type { ReplicationProgress, SiteClient } from '../sites/site-client.js';
+import { settleLimit } from '../../runtime/concurrency.js';
+import type { ReplicationProgress, SiteClient } from '../../sites/site-client.js';
 
 export interface ProgressSite {
   name: string;
@@ -40,27 +40,29 @@ export class ObjectProgressCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The latest progress of each site; refreshed when older than `everyMs` or `force`. */
+  /**
+   * The latest progress of each site; refreshed when older than `everyMs`. An aborted refresh
+   * throws and keeps what was cached.
+   */
   async get(
     group: string,
     sites: readonly ProgressSite[],
     buckets: readonly string[],
-    force = false,
+    signal: AbortSignal,
   ): Promise<Map<string, ReplicationProgress>> {
     const hit = this.cache.get(group);
-    if (hit && !force && this.now() - hit.at < this.everyMs) return hit.sites;
+    if (hit && this.now() - hit.at < this.everyMs) return hit.sites;
     const fresh = new Map<string, ReplicationProgress>();
     await Promise.all(
       sites.map(async (site) => {
-        const results = await settleLimit(buckets, 8, (b) => site.client.replicationProgress(b));
+        const results = await settleLimit(buckets, 8, (b) =>
+          site.client.replicationProgress(b, signal),
+        );
         fresh.set(site.name, sumProgress(results.flatMap((r) => (r.ok ? [r.value] : []))));
       }),
     );
+    signal.throwIfAborted();
     this.cache.set(group, { at: this.now(), sites: fresh });
     return fresh;
-  }
-
-  forget(group: string): void {
-    this.cache.delete(group);
   }
 }

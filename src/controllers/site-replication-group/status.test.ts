@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { findCondition } from '../runtime/conditions.js';
-import { type GroupOutcome, type SiteOutcome, deriveStatus } from './_srg-status.js';
+import { findCondition } from '../../runtime/conditions.js';
+import { type GroupOutcome, type SiteOutcome, deriveStatus } from './status.js';
 
 const site = (name: string, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
   name,

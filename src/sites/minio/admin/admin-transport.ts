@@ -95,6 +95,15 @@ export function normalizeEndpoint(endpoint: string): URL {
   return new URL(url.origin);
 }
 
+/** The response body: streamed to `consume` on success when the call asks (then empty). */
+async function readBody(call: HttpCall, res: Awaited<ReturnType<typeof fetch>>): Promise<Buffer> {
+  if (call.consume && SUCCESS.has(res.status) && res.body) {
+    await call.consume(res.body);
+    return Buffer.alloc(0);
+  }
+  return Buffer.from(await res.arrayBuffer());
+}
+
 export class AdminTransport {
   readonly site: string;
   readonly origin: string;
@@ -160,7 +169,9 @@ export class AdminTransport {
     });
   }
 
-  private async attempt(call: HttpCall): Promise<HttpAnswer> {
+  private async signedRequest(
+    call: HttpCall,
+  ): Promise<{ url: URL; headers: Record<string, string> }> {
     const query = call.query ?? {};
     const url = new URL(encodePath(call.path), this.base);
     url.search = canonicalQueryString(query);
@@ -172,6 +183,11 @@ export class AdminTransport {
       contentType: call.contentType,
     });
     delete headers['host'];
+    return { url, headers };
+  }
+
+  private async attempt(call: HttpCall): Promise<HttpAnswer> {
+    const { url, headers } = await this.signedRequest(call);
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
     this.opts.onCall?.(call.op);
     let status: number;
@@ -190,12 +206,7 @@ export class AdminTransport {
       });
       status = res.status;
       resHeaders = res.headers;
-      if (call.consume && SUCCESS.has(status) && res.body) {
-        await call.consume(res.body);
-        body = Buffer.alloc(0);
-      } else {
-        body = Buffer.from(await res.arrayBuffer());
-      }
+      body = await readBody(call, res);
     } catch (e: unknown) {
       call.signal?.throwIfAborted();
       if (e instanceof SiteError) throw e; // from `consume`
