@@ -172,6 +172,28 @@ export function celValidations<T>(rules: readonly CrossFieldRule<T>[]) {
 }
 
 /** Returns the messages of the rules that do not hold. */
+/**
+ * A spec as the operator checks it: zod (defaults, shapes), then the cross-field rules. The
+ * message names every field at fault (`spec.sites.0.name: ...; ...`).
+ */
+export function checkSpec<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  rules: readonly CrossFieldRule<T>[],
+): { ok: true; value: T } | { ok: false; message: string } {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
+      .join('; ');
+    return { ok: false, message };
+  }
+  const broken = checkCrossFieldRules(parsed.data, rules);
+  return broken.length > 0
+    ? { ok: false, message: broken.join('; ') }
+    : { ok: true, value: parsed.data };
+}
+
 export function checkCrossFieldRules<T>(value: T, rules: readonly CrossFieldRule<T>[]): string[] {
   return rules.filter((r) => !r.holds(value)).map((r) => r.message);
 }

@@ -2,14 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import { type Clock, systemClock } from './clock.js';
 import { TerminalError } from './errors.js';
-import {
-  type ChangeKind,
-  type Informer,
-  type MetaObject,
-  abortableSleep,
-  desiredStateChanged,
-  objectKey,
-} from './informer.js';
+import type { Informer } from './informer.js';
+import { type ChangeKind, type MetaObject, desiredStateChanged, objectKey } from './meta.js';
+import { abortableSleep } from './signals.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import {
   ControllerRateLimiter,
@@ -166,8 +161,13 @@ export class Controller<T extends MetaObject> {
 
   /** Resolves when no reconcile is running and the queue is empty (for tests and shutdown). */
   idle(): Promise<void> {
-    if (this.running === 0 && this.queue.len() === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Nothing running, nothing queued, no key handed to a worker that has not started it. */
+  private isIdle(): boolean {
+    return this.running === 0 && this.queue.len() === 0 && this.queue.inFlight() === 0;
   }
 
   private startResync(signal: AbortSignal): () => void {
@@ -194,7 +194,7 @@ export class Controller<T extends MetaObject> {
         this.running--;
         this.queue.done(key);
         this.opts.observer?.queueDepth(this.opts.name, this.queue.len());
-        if (this.running === 0 && this.queue.len() === 0) {
+        if (this.isIdle()) {
           for (const w of this.idleWaiters.splice(0)) w();
         }
       }

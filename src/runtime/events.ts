@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { type Clock, systemClock } from './clock.js';
-import { aborted } from './informer.js';
+import { aborted } from './signals.js';
 import { EVENTS, type KubeClient, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 

@@ -1,5 +1,5 @@
 import { LeadershipLostError } from './errors.js';
-import { abortableSleep, aborted } from './informer.js';
+import { abortableSleep, aborted } from './signals.js';
 import { type KubeClient, LEASES, isConflict, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import { FIELD_MANAGER } from './status.js';

@@ -3,9 +3,12 @@
  * type (the cache), one event recorder, the controllers registered by each kind's `setup`, and
  * leader election around all of them.
  */
-import { Controller, type ControllerOptions } from './controller.js';
+import { Controller, type ControllerOptions, type Reconcile } from './controller.js';
 import { EventRecorder } from './events.js';
-import { Informer, type MetaObject, abortableSleep } from './informer.js';
+import { Informer } from './informer.js';
+import type { MetaObject } from './meta.js';
+import { abortableSleep } from './signals.js';
+import { type StallableObject, stalledReporter } from './stalled.js';
 import type { KubeClient, ResourceType } from './kube-client.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
@@ -97,11 +100,32 @@ export class Manager {
     return informer as unknown as Informer<T>;
   }
 
-  /** A controller with the manager's defaults, registered to run with the manager. */
-  controller<T extends MetaObject>(
-    opts: Pick<ControllerOptions<T>, 'name' | 'informer' | 'reconcile' | 'stalled'>,
-  ): Controller<T> {
-    const controller = new Controller<T>({ ...this.config.controllers, log: this.log, ...opts });
+  /**
+   * A controller of `resource` with the manager's defaults, registered to run with the manager.
+   * A TerminalError of its reconcile is reported the one way every kind reports it
+   * (`stalledReporter`: Stalled in the status, one Warning Event).
+   */
+  controller<T extends StallableObject>(opts: {
+    name: string;
+    resource: ResourceType;
+    informer: Informer<T>;
+    reconcile: Reconcile;
+    now?: (() => Date) | undefined;
+  }): Controller<T> {
+    const { resource, now, ...rest } = opts;
+    const stalled = stalledReporter({
+      resource,
+      informer: opts.informer,
+      client: this.client,
+      recorder: this.recorder,
+      now,
+    });
+    const controller = new Controller<T>({
+      ...this.config.controllers,
+      log: this.log,
+      ...rest,
+      stalled,
+    });
     this.add(controller);
     return controller;
   }

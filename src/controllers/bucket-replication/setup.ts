@@ -7,9 +7,8 @@ import type { BucketReplication } from '../../api/bucket-replication.js';
 import { BREP_RESOURCE, SRG_RESOURCE } from '../../api/names.js';
 import type { SiteReplicationGroup } from '../../api/site-replication-group.js';
 import type { Controller } from '../../runtime/controller.js';
-import { desiredStateChanged, objectKey } from '../../runtime/informer.js';
+import { desiredStateChanged, objectKey } from '../../runtime/meta.js';
 import type { Manager } from '../../runtime/manager.js';
-import { stalledReporter } from '../../runtime/stalled.js';
 import { BucketReplicationReconciler, type BrepReconcilerDeps } from './reconciler.js';
 
 type Named<T> = T & { metadata: { name: string } };
@@ -47,15 +46,10 @@ export function setupBucketReplication(
   return manager
     .controller({
       name: 'bucketreplication',
+      resource: BREP_RESOURCE,
       informer,
       reconcile: reconciler.reconcile,
-      stalled: stalledReporter({
-        resource: BREP_RESOURCE,
-        informer,
-        client: manager.client,
-        recorder: manager.recorder,
-        now: deps.now,
-      }),
+      now: deps.now,
     })
     .watches(
       groups,

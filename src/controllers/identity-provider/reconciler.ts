@@ -9,7 +9,7 @@
  * No finalizer: deleting an IdentityProvider leaves the sites configured as they are (removing
  * an identity provider from a live site would lock its users out and needs a restart).
  */
-import { checkCrossFieldRules } from '../../api/common.js';
+import { checkSpec } from '../../api/common.js';
 import {
   IDP_SPEC_RULES,
   type IdentityProvider,
@@ -31,7 +31,7 @@ import { TerminalError } from '../../runtime/errors.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
-import type { Why } from '../../runtime/kstatus.js';
+import { type Why, stalledStatus } from '../../runtime/kstatus.js';
 import { errorMessage } from '../../runtime/logger.js';
 import { type Secret, secretReader } from '../../runtime/secrets.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
@@ -39,7 +39,7 @@ import { connectSite } from '../../sites/connect.js';
 import { type IdentityDeclaration, declareIdentity } from '../../sites/identity.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import { ApplyBudget, type SiteOutcome, type SiteTarget, syncSite, targetsOf } from './sites.js';
-import { blockedStatus, deriveIdpStatus } from './status.js';
+import { deriveIdpStatus } from './status.js';
 
 type Cached<T> = T & { metadata: { name: string } };
 
@@ -87,22 +87,15 @@ interface Pass {
 
 /** zod (defaults, shapes), the cross-field rules, then what the sites require; else terminal. */
 function validateSpec(obj: IdentityProvider): IdentityProviderSpec {
-  const parsed = IdentityProviderSpecSchema.safeParse(obj.spec);
-  if (!parsed.success) {
-    const message = parsed.error.issues
-      .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
-      .join('; ');
-    throw new TerminalError('InvalidSpec', message);
-  }
-  const broken = checkCrossFieldRules(parsed.data, IDP_SPEC_RULES);
-  if (broken.length > 0) throw new TerminalError('InvalidSpec', broken.join('; '));
-  if (parsed.data.openid && !parsed.data.openid.clientSecret) {
+  const parsed = checkSpec(IdentityProviderSpecSchema, obj.spec, IDP_SPEC_RULES);
+  if (!parsed.ok) throw new TerminalError('InvalidSpec', parsed.message);
+  if (parsed.value.openid && !parsed.value.openid.clientSecret) {
     throw new TerminalError(
       'InvalidSpec',
       'spec.openid.clientSecret: required: MinIO does not accept an OpenID configuration without a client secret',
     );
   }
-  return parsed.data;
+  return parsed.value;
 }
 
 const normalEndpoint = (e: string) => e.replace(/\/$/, '');
@@ -182,7 +175,7 @@ export class IdentityProviderReconciler {
     p: { obj: IdentityProvider; ref: ObjectRef; kube: KubeClient; events: EventRecorder },
     why: Why,
   ): Promise<void> {
-    const status = blockedStatus(p.obj.status, p.obj.metadata.generation ?? 0, why, this.now());
+    const status = stalledStatus(p.obj.status, p.obj.metadata.generation ?? 0, why, this.now());
     await writeStatus(p.kube, p.obj, p.ref, status);
     await p.events.record(p.obj, 'Warning', why.reason, why.message);
   }

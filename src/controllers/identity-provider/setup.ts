@@ -7,9 +7,8 @@ import type { IdentityProvider } from '../../api/identity-provider.js';
 import { IDP_RESOURCE, SRG_RESOURCE } from '../../api/names.js';
 import type { SiteReplicationGroup } from '../../api/site-replication-group.js';
 import type { Controller } from '../../runtime/controller.js';
-import { desiredStateChanged, objectKey } from '../../runtime/informer.js';
+import { desiredStateChanged, objectKey } from '../../runtime/meta.js';
 import type { Manager } from '../../runtime/manager.js';
-import { stalledReporter } from '../../runtime/stalled.js';
 import { IdentityProviderReconciler, type IdpReconcilerDeps } from './reconciler.js';
 
 type Named<T> = T & { metadata: { name: string } };
@@ -34,15 +33,10 @@ export function setupIdentityProvider(
   return manager
     .controller({
       name: 'identityprovider',
+      resource: IDP_RESOURCE,
       informer,
       reconcile: reconciler.reconcile,
-      stalled: stalledReporter({
-        resource: IDP_RESOURCE,
-        informer,
-        client: manager.client,
-        recorder: manager.recorder,
-        now: deps.now,
-      }),
+      now: deps.now,
     })
     .watches(
       groups,

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 
 import { findCondition } from '../../runtime/conditions.js';
 import type { SiteOutcome } from './sites.js';
-import { blockedStatus, deriveIdpStatus } from './status.js';
+import { stalledStatus } from '../../runtime/kstatus.js';
+import { deriveIdpStatus } from './status.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const D = 'sha256:1111111111111111';
@@ -116,14 +117,14 @@ describe('deriveIdpStatus', () => {
   });
 });
 
-describe('blockedStatus', () => {
+describe('stalledStatus of a provider', () => {
   it('is Stalled with the reason and keeps the sites last reported', () => {
     const prev = deriveIdpStatus(
       undefined,
       { generation: 1, declaredDigest: D, sites: [site('a')] },
       NOW,
     );
-    const s = blockedStatus(
+    const s = stalledStatus(
       prev,
       2,
       { reason: 'SecretNotFound', message: 'spec.ldap.lookupBindPassword: Secret x not found' },

@@ -7,7 +7,7 @@
  */
 import type { IdentityProviderStatus, IdpSiteStatus } from '../../api/identity-provider.js';
 import { type ConditionInput, setConditions } from '../../runtime/conditions.js';
-import { AS_EXPECTED, type Why, blockedConditions, cond } from '../../runtime/kstatus.js';
+import { AS_EXPECTED, type Why, cond } from '../../runtime/kstatus.js';
 import type { SiteOutcome } from './sites.js';
 
 export interface IdpOutcome {
@@ -143,22 +143,5 @@ export function deriveIdpStatus(
     digest: o.declaredDigest,
     sites: sites.map(siteStatus),
     sitesConfigured: `${sites.filter((s) => s.configured).length}/${sites.length}`,
-  };
-}
-
-/**
- * The status when the operator cannot act at all (invalid spec, missing Secret): Stalled with
- * the reason, sites as last reported. Terminal until the spec or the Secret changes.
- */
-export function blockedStatus(
-  prev: IdentityProviderStatus | undefined,
-  generation: number,
-  why: Why,
-  now: Date,
-): IdentityProviderStatus {
-  return {
-    ...prev,
-    observedGeneration: generation,
-    conditions: setConditions(prev?.conditions, blockedConditions(why, generation), now),
   };
 }

@@ -5,7 +5,7 @@
  * Every call outside runs under the reconcile's signal: once it aborts (timeout, leadership
  * lost) the pass writes nothing more.
  */
-import { checkCrossFieldRules } from '../../api/common.js';
+import { checkSpec, parseDuration } from '../../api/common.js';
 import type { IdentityProvider } from '../../api/identity-provider.js';
 import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
 import {
@@ -14,7 +14,6 @@ import {
   type SiteReplicationGroupSpec,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
-import { parseDuration } from '../../api/common.js';
 import { nextAgreed } from '../../replication/merge.js';
 import type {
   ObjectRef,
@@ -83,16 +82,9 @@ const VERIFY_AFTER_MS = 2000;
 
 /** zod (defaults, shapes) then the cross-field rules; an invalid spec is terminal. */
 export function validateSpec(obj: SiteReplicationGroup): SiteReplicationGroupSpec {
-  const parsed = SiteReplicationGroupSpecSchema.safeParse(obj.spec);
-  if (!parsed.success) {
-    const message = parsed.error.issues
-      .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
-      .join('; ');
-    throw new TerminalError('InvalidSpec', message);
-  }
-  const broken = checkCrossFieldRules(parsed.data, SRG_SPEC_RULES);
-  if (broken.length > 0) throw new TerminalError('InvalidSpec', broken.join('; '));
-  return parsed.data;
+  const parsed = checkSpec(SiteReplicationGroupSpecSchema, obj.spec, SRG_SPEC_RULES);
+  if (!parsed.ok) throw new TerminalError('InvalidSpec', parsed.message);
+  return parsed.value;
 }
 
 export class SiteReplicationGroupReconciler {

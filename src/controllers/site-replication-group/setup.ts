@@ -6,9 +6,8 @@ import type { IdentityProvider } from '../../api/identity-provider.js';
 import { IDP_RESOURCE, SRG_RESOURCE } from '../../api/names.js';
 import type { SiteReplicationGroup } from '../../api/site-replication-group.js';
 import type { Controller } from '../../runtime/controller.js';
-import { objectKey } from '../../runtime/informer.js';
+import { objectKey } from '../../runtime/meta.js';
 import type { Manager } from '../../runtime/manager.js';
-import { stalledReporter } from '../../runtime/stalled.js';
 import { SiteReplicationGroupReconciler, type SrgReconcilerDeps } from './reconciler.js';
 
 type Named<T> = T & { metadata: { name: string } };
@@ -50,15 +49,10 @@ export function setupSiteReplicationGroup(
   return manager
     .controller({
       name: 'sitereplicationgroup',
+      resource: SRG_RESOURCE,
       informer,
       reconcile: reconciler.reconcile,
-      stalled: stalledReporter({
-        resource: SRG_RESOURCE,
-        informer,
-        client: manager.client,
-        recorder: manager.recorder,
-        now: deps.now,
-      }),
+      now: deps.now,
     })
     .watches(identityProviders, (p) => groupsReferencing(informer.list(), p));
 }
