@@ -1,15 +1,17 @@
 /**
  * Two operator processes (the built dist/main.js) under leader election, on the real apiserver
- * and real MinIO sites. The leader's lease renewals are stalled by a loopback proxy that stands
- * between it and the apiserver (its other requests pass and are recorded with their times); the
- * other replica takes the lease over. From the new leader's acquireTime on, the old one must
- * write nothing: no site write, no status, ConfigMap or Event write.
+ * and real MinIO sites. The leader's lease renewals are stalled by a loopback proxy between it
+ * and the apiserver (its other requests pass, recorded with their times); the other replica
+ * takes the lease over. From the new leader's acquireTime on, the old one must write nothing:
+ * no site write, no status, ConfigMap or Event write.
  *
- * The leader is made to be mid-pass when that happens: one site of the group is a server that
- * accepts connections and never answers (a broken peer), so observing the sites takes the whole
- * site timeout (2 min). A leader that noticed the lost lease only between passes, or that let
- * its pass run on, would write after the takeover; its pass must be aborted instead, and it
- * exits (exit code 1) long before that timeout.
+ * The old leader is kept busy both ways a deposed leader could do harm:
+ * - group `steady` (two healthy sites) is reconciled every sync interval, each pass refreshing
+ *   its status: a leader that did not notice in time that its renewals failed would go on
+ *   writing it;
+ * - group `g` has a site that accepts connections and never answers (a broken peer), so its
+ *   pass waits the whole site timeout (2 min) observing, then would copy a seeded bucket and
+ *   write status: a leader that let an in-flight pass run on would write after the takeover.
  */
 import { writeFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
@@ -31,6 +33,8 @@ import { STACK_DIR } from '../support/stack.js';
 const LEASE = 'sitesync-failover';
 const SEED_BUCKET = 'seeded-before-takeover';
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+/** Renewals fail for 3 s: the leader stops. Unchanged for 8 s: another takes over. */
+const LEASE_ENV = { LEASE_DURATION_MS: '8000', RENEW_DEADLINE_MS: '3000', RETRY_PERIOD_MS: '500' };
 
 let client: KubeClient;
 let ns: string;
@@ -56,6 +60,7 @@ async function hungSite() {
 /** A kubeconfig that reaches the apiserver through the proxy (which adds the admin's certificate). */
 function proxiedKubeconfig(): string {
   const path = join(STACK_DIR, `failover-${ns}.kubeconfig`);
+  const ca = join(STACK_DIR, 'pki', 'ca.crt');
   writeFileSync(
     path,
     [
@@ -63,7 +68,7 @@ function proxiedKubeconfig(): string {
       'kind: Config',
       'clusters:',
       `- name: proxy`,
-      `  cluster: {server: "${proxy.url}", certificate-authority: "${join(STACK_DIR, 'pki', 'ca.crt')}"}`,
+      `  cluster: {server: "${proxy.url}", certificate-authority: "${ca}"}`,
       'users:',
       '- name: via-proxy',
       '  user: {}',
@@ -86,9 +91,7 @@ function operator(identity: string, kubeconfig: string): OperatorProcess {
       LEASE_NAMESPACE: ns,
       LEASE_NAME: LEASE,
       POD_NAME: identity,
-      LEASE_DURATION_MS: '6000',
-      RENEW_DEADLINE_MS: '4000',
-      RETRY_PERIOD_MS: '500',
+      ...LEASE_ENV,
       SITE_TIMEOUT_MS: '120000',
       LOG_LEVEL: 'debug',
     },
@@ -98,24 +101,52 @@ function operator(identity: string, kubeconfig: string): OperatorProcess {
   return op;
 }
 
+const site = (name: string, endpoint: string) => ({
+  name,
+  endpoint,
+  credentialsSecret: { name: `${name}-credentials` },
+});
+
+function groupOf(name: string, members: { name: string; endpoint: string }[]) {
+  return {
+    apiVersion: 'sitesync.io/v1alpha1',
+    kind: 'SiteReplicationGroup',
+    metadata: { name },
+    spec: {
+      primary: members[0]?.name,
+      syncInterval: '2s',
+      sites: members.map((m) => site(m.name, m.endpoint)),
+    },
+  };
+}
+
 const lease = () => client.get<Lease>(LEASES, ns, LEASE);
-const group = () => client.get<SiteReplicationGroup>(SRG_RESOURCE, ns, 'g');
+const getGroup = (name: string) => client.get<SiteReplicationGroup>(SRG_RESOURCE, ns, name);
+const endpointOf = (name: string) => sites.get(name)?.endpoint ?? '';
+
+/** When the operator logged `msg` first (its log's `time`), in ms since the epoch. */
+function loggedAt(op: OperatorProcess, msg: string): number | undefined {
+  for (const line of op.logs().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; time?: number | string };
+    if (entry.msg !== msg || entry.time === undefined) continue;
+    return typeof entry.time === 'number' ? entry.time : Date.parse(entry.time);
+  }
+  return undefined;
+}
 
 beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
   ns = await createNamespace('failover');
-  for (const name of ['a', 'b']) {
-    const s = await startThrowawayMinio(`failover-${name}`);
-    sites.set(name, s);
-  }
+  const started = await Promise.all(
+    ['a', 'b', 'd', 'e'].map((n) => startThrowawayMinio(`failover-${n}`)),
+  );
+  ['a', 'b', 'd', 'e'].forEach((n, i) => sites.set(n, started[i]!));
   hung = await hungSite();
-  const creds: Record<string, { accessKey: string; secretKey: string }> = {
-    a: sites.get('a')!,
-    b: sites.get('b')!,
-    c: { accessKey: 'hung', secretKey: 'hung-secret-key' },
-  };
-  for (const [name, c] of Object.entries(creds)) {
+  const creds = new Map<string, { accessKey: string; secretKey: string }>(sites);
+  creds.set('c', { accessKey: 'hung', secretKey: 'hung-secret-key' });
+  for (const [name, c] of creds) {
     await client.create(SECRETS, ns, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -130,7 +161,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await client.delete(SRG_RESOURCE, ns, 'g').catch(() => undefined);
+  for (const s of hung.sockets) s.destroy();
+  hung.server.close();
+  await Promise.all(
+    ['g', 'steady'].map((g) => client.delete(SRG_RESOURCE, ns, g).catch(() => undefined)),
+  );
   await eventually(
     async () => {
       expect((await client.list(SRG_RESOURCE, ns)).items).toHaveLength(0);
@@ -138,66 +173,59 @@ afterAll(async () => {
     { timeoutMs: 60_000 },
   ).catch(() => undefined);
   await Promise.all(operators.map((o) => o.stop('SIGKILL')));
-  for (const s of hung.sockets) s.destroy();
-  hung.server.close();
   await proxy.close();
   await Promise.all([...sites.values()].map((s) => s.stop()));
 }, 120_000);
 
 describe('a leader whose lease renewals stall', () => {
-  it('stops writing before the other replica takes over, mid-pass', async () => {
+  it('stops every write before the other replica takes over, mid-pass included', async () => {
     const alpha = operator('alpha', proxiedKubeconfig());
     await alpha.start();
     await eventually(
       async () => {
         expect((await lease()).spec?.holderIdentity).toBe('alpha');
       },
-      {
-        timeoutMs: 30_000,
-      },
+      { timeoutMs: 30_000 },
     );
     const beta = operator('beta', stack().kubeconfig);
     await beta.start();
 
-    await client.create(SRG_RESOURCE, ns, {
-      apiVersion: 'sitesync.io/v1alpha1',
-      kind: 'SiteReplicationGroup',
-      metadata: { name: 'g' },
-      spec: {
-        primary: 'a',
-        syncInterval: '2s',
-        sites: [
-          {
-            name: 'a',
-            endpoint: sites.get('a')!.endpoint,
-            credentialsSecret: { name: 'a-credentials' },
-          },
-          {
-            name: 'b',
-            endpoint: sites.get('b')!.endpoint,
-            credentialsSecret: { name: 'b-credentials' },
-          },
-          { name: 'c', endpoint: hung.endpoint, credentialsSecret: { name: 'c-credentials' } },
-        ],
-      },
-    });
-    // alpha's pass has begun (the finalizer goes on before the sites are read) and now waits
-    // on site c; its lease renewals stall from here on.
-    await eventually(
-      async () => {
-        expect((await group()).metadata.finalizers).toContain('sitesync.io/finalizer');
-      },
-      {
-        timeoutMs: 30_000,
-      },
+    // alpha keeps `steady` in sync, refreshing its status every pass...
+    await client.create(
+      SRG_RESOURCE,
+      ns,
+      groupOf('steady', [
+        { name: 'd', endpoint: endpointOf('d') },
+        { name: 'e', endpoint: endpointOf('e') },
+      ]),
     );
     await eventually(
-      () => {
+      async () => {
+        const s = await getGroup('steady');
+        expect(s.status?.sites?.every((x) => x.lastSyncTime !== undefined)).toBe(true);
+      },
+      { timeoutMs: 60_000 },
+    );
+    // ... and is in the middle of a pass of `g`: the finalizer went on before the sites are
+    // read, and it now waits on site c.
+    await client.create(
+      SRG_RESOURCE,
+      ns,
+      groupOf('g', [
+        { name: 'a', endpoint: endpointOf('a') },
+        { name: 'b', endpoint: endpointOf('b') },
+        { name: 'c', endpoint: hung.endpoint },
+      ]),
+    );
+    await eventually(
+      async () => {
+        expect((await getGroup('g')).metadata.finalizers).toContain('sitesync.io/finalizer');
         expect(hung.sockets.size).toBeGreaterThan(0);
       },
       { timeoutMs: 30_000 },
     );
     const alphaExit = alpha.exited();
+    const held = Date.now();
     proxy.hold(/\/leases\//);
 
     const taken = await eventually(
@@ -209,22 +237,31 @@ describe('a leader whose lease renewals stall', () => {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
     const acquired = Date.parse(taken.spec?.acquireTime ?? '');
-    expect(Number.isFinite(acquired)).toBe(true);
+    expect(acquired).toBeGreaterThan(held);
 
-    // alpha gave up leading on its own (lost lease: exit code 1), its pass aborted rather than
-    // run on for the site timeout.
-    const exit = await alphaExit;
+    // alpha gave up leading on its own before beta took over (lost lease: exit code 1), and its
+    // pass of `g` was aborted rather than left to run for the site timeout.
+    const exit = await Promise.race([
+      alphaExit,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          reject(new Error('alpha did not exit within 60 s of the takeover'));
+        }, 60_000).unref(),
+      ),
+    ]);
     expect(exit.code).toBe(1);
-    expect(alpha.logs()).toContain('Lost leader lease');
-
-    // Everything alpha asked of the apiserver went through the proxy: it did write before (the
-    // finalizer), and nothing after the takeover.
+    // Everything alpha asked of the apiserver went through the proxy: it wrote `steady`'s
+    // status before, and nothing at all after the takeover.
     const writes = proxy.calls.filter((c) => WRITES.has(c.verb) && c.resource !== 'leases');
-    expect(writes.some((c) => c.resource === 'sitereplicationgroups')).toBe(true);
-    const late = writes.filter((c) => c.at >= acquired || c.doneAt >= acquired);
-    expect(late).toEqual([]);
+    expect(writes.some((c) => c.resource === 'sitereplicationgroups/status')).toBe(true);
+    expect(writes.filter((c) => c.at >= acquired || c.doneAt >= acquired)).toEqual([]);
+    // It knew it had lost the lease before the takeover, and aborted the pass in flight.
+    const lost = loggedAt(alpha, 'Lost leader lease');
+    expect(lost).toBeDefined();
+    expect(lost).toBeLessThan(acquired);
+    expect(loggedAt(alpha, 'Aborted reconcile: leadership lost')).toBeDefined();
 
-    // No site write from alpha: the seeded bucket is still only on a. Then the broken site
+    // No site write of `g` by alpha: the seeded bucket is still only on a. Then the broken site
     // fails fast, and beta, the leader now, does the work alpha never finished.
     const b = minioDriver(sites.get('b')!);
     try {
@@ -240,15 +277,14 @@ describe('a leader whose lease renewals stall', () => {
     } finally {
       b.close();
     }
-    const g = await eventually(
+    await eventually(
       async () => {
-        const x = await group();
-        expect(x.status?.sites?.find((s) => s.name === 'b')?.reachable).toBe(true);
-        return x;
+        const g = await getGroup('g');
+        expect(g.status?.sites?.find((s) => s.name === 'b')?.reachable).toBe(true);
+        expect(g.status?.sites?.find((s) => s.name === 'c')?.reachable).toBe(false);
       },
       { timeoutMs: 60_000 },
     );
-    expect(g.status?.sites?.find((s) => s.name === 'c')?.reachable).toBe(false);
     expect(beta.logs()).toContain('Acquired leader lease');
   }, 300_000);
 });
