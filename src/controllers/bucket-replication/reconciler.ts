@@ -53,10 +53,9 @@ export interface BrepReconcilerDeps {
   now?: (() => Date) | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
-  /** Resync period of an inline source; with groupRef, the group's syncInterval (default 30 s). */
-  syncIntervalMs?: number | undefined;
 }
 
+/** Resync period of an inline source; with groupRef, the group's syncInterval. */
 const DEFAULT_SYNC_MS = 30_000;
 /** After a pass that changed something: look again soon, to verify and continue. */
 const VERIFY_AFTER_MS = 2000;
@@ -136,10 +135,7 @@ export class BucketReplicationReconciler {
       config: config.value,
       source: source.value,
       src: src.value,
-      intervalMs:
-        group === undefined
-          ? (this.deps.syncIntervalMs ?? DEFAULT_SYNC_MS)
-          : parseDuration(group.spec.syncInterval),
+      intervalMs: group === undefined ? DEFAULT_SYNC_MS : parseDuration(group.spec.syncInterval),
       changes: [],
       problems: [],
       owned: ownedTargets(obj),

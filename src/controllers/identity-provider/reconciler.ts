@@ -60,8 +60,6 @@ export interface IdpReconcilerDeps {
   retryAfterMs?: number | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
-  /** Sites worked on at once (default 8). */
-  concurrency?: number | undefined;
 }
 
 /**
@@ -70,6 +68,8 @@ export interface IdpReconcilerDeps {
  */
 export const DEFAULT_IDP_SYNC_MS = 120_000;
 const PENDING_REQUEUE_MS = 3000;
+/** Sites worked on at once. */
+const SITES_AT_ONCE = 8;
 const FAILING_REQUEUE_MS = 15_000;
 const BLOCKED_REQUEUE_MS = 30_000;
 
@@ -193,7 +193,7 @@ export class IdentityProviderReconciler {
     const prevSites = pass.obj.status?.sites ?? [];
     const results = await settleLimit(
       [...byEndpoint.entries()],
-      this.deps.concurrency ?? 8,
+      SITES_AT_ONCE,
       async ([endpoint, [first]]) => {
         if (!first) throw new Error('no target');
         const other = contested.get(endpoint);

@@ -69,14 +69,14 @@ export interface SrgReconcilerDeps {
   identityProviders: Informer<IdentityProvider & { metadata: { name: string } }>;
   observer?: SrgObserver | undefined;
   now?: (() => Date) | undefined;
-  /** Actions in flight per site (default 8). */
-  concurrency?: number | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
 }
 
+/** Actions in flight per site (a bucket's actions still run one after another). */
+const ACTIONS_PER_SITE = 8;
 /** After a pass that changed something: look again soon, to verify and continue. */
 const VERIFY_AFTER_MS = 2000;
 
@@ -168,7 +168,7 @@ export class SiteReplicationGroupReconciler {
       return { requeueAfterMs: interval };
     }
     const { failures, changes } = await applyPlan(pass, plan, {
-      concurrency: this.deps.concurrency ?? 8,
+      concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
     });
     const state = nextAgreed(
