@@ -177,9 +177,9 @@ export class BucketReplicationReconciler {
     const resynced = applied ? await resyncOnRequest(pass, own) : undefined;
     const rules = applied ? await ruleStatuses(pass, own, this.now().getTime()) : undefined;
     await report(pass, { applied, rules, resynced }, this.now());
+    if (pass.changes.length > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this resource's exponential backoff.
     if (pass.problems.length > 0) return { requeueAfterMs: pass.intervalMs, backoff: true };
-    if (pass.changes.length > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     const busy = rules?.some((r) => r.pending > 0) ?? false;
     return { requeueAfterMs: busy ? Math.min(pass.intervalMs, BUSY_MS) : pass.intervalMs };
   }

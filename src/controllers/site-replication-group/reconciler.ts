@@ -184,11 +184,10 @@ export class SiteReplicationGroupReconciler {
     await saveAgreed(pass.kube, this.owner(pass), state);
     const total = changes + links;
     await this.report(pass, { plan, failures, changes: total, state }, interval);
+    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
-    if (pass.observed.some((o) => !o.ok) || failures.size > 0) {
-      return { requeueAfterMs: interval, backoff: true };
-    }
-    return { requeueAfterMs: total > 0 ? VERIFY_AFTER_MS : interval };
+    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
+    return { requeueAfterMs: interval, backoff: failing };
   }
 
   private owner(pass: Pass) {
