@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { findCondition } from '../../runtime/conditions.js';
-import { type GroupOutcome, type SiteOutcome, deriveStatus } from './status.js';
+import { type GroupOutcome, type SiteOutcome, deriveStatus, statusDue } from './status.js';
 
 const site = (name: string, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
   name,
@@ -90,5 +90,35 @@ describe('deriveStatus', () => {
     expect(findCondition(again.conditions, 'Ready')?.lastTransitionTime).toBe(
       '2026-11-23T10:00:00Z',
     );
+  });
+});
+
+describe('statusDue', () => {
+  const at = (t: string) => new Date(`2026-11-23T${t}Z`);
+  const first = deriveStatus(undefined, outcome(), at('10:00:00'));
+
+  it('writes what is new at once', () => {
+    const degraded = deriveStatus(
+      first,
+      outcome({
+        sites: [
+          site('a'),
+          site('b', { inSync: false, error: { reason: 'SiteUnreachable', message: 'down' } }),
+        ],
+      }),
+      at('10:00:01'),
+    );
+    expect(statusDue(first, degraded, at('10:00:01'), 15_000)).toBe(true);
+  });
+
+  it('refreshes lastSyncTime in steady state, at most every refresh period', () => {
+    const soon = deriveStatus(first, outcome(), at('10:00:10'));
+    expect(statusDue(first, soon, at('10:00:10'), 15_000)).toBe(false);
+    const later = deriveStatus(first, outcome(), at('10:00:15'));
+    expect(statusDue(first, later, at('10:00:15'), 15_000)).toBe(true);
+    expect(later.sites?.map((x) => x.lastSyncTime)).toEqual([
+      '2026-11-23T10:00:15Z',
+      '2026-11-23T10:00:15Z',
+    ]);
   });
 });
