@@ -14,6 +14,14 @@ export const OperatorConfigSchema = z.object({
   LEASE_NAME: z.string().default('sitesync-operator'),
   /** Identity in the lease: the pod name in a cluster. */
   POD_NAME: z.string().optional(),
+  /**
+   * Leader election timing (client-go's defaults): others take over a lease not renewed for
+   * LEASE_DURATION_MS; the leader gives up leading (and stops all work) when it could not renew
+   * within RENEW_DEADLINE_MS; it renews every RETRY_PERIOD_MS.
+   */
+  LEASE_DURATION_MS: z.coerce.number().int().min(1000).default(15_000),
+  RENEW_DEADLINE_MS: z.coerce.number().int().min(500).default(10_000),
+  RETRY_PERIOD_MS: z.coerce.number().int().min(100).default(2_000),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   METRICS_HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -25,11 +33,24 @@ export const OperatorConfigSchema = z.object({
 
 export type OperatorConfig = Readonly<z.infer<typeof OperatorConfigSchema>>;
 
+/** Leader election only protects if the leader stops before another may take over. */
+function leaseTimingIssue(c: z.infer<typeof OperatorConfigSchema>): string | undefined {
+  if (c.RENEW_DEADLINE_MS >= c.LEASE_DURATION_MS) {
+    return 'RENEW_DEADLINE_MS: must be shorter than LEASE_DURATION_MS';
+  }
+  if (c.RETRY_PERIOD_MS >= c.RENEW_DEADLINE_MS) {
+    return 'RETRY_PERIOD_MS: must be shorter than RENEW_DEADLINE_MS';
+  }
+  return undefined;
+}
+
 export function parseConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   const parsed = OperatorConfigSchema.safeParse(env);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid operator configuration: ${issues}`);
   }
+  const timing = leaseTimingIssue(parsed.data);
+  if (timing) throw new Error(`Invalid operator configuration: ${timing}`);
   return Object.freeze(parsed.data);
 }

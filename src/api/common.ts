@@ -16,6 +16,22 @@ export const DurationSchema = z
   .describe('A duration such as 30s, 5m or 1h30m.');
 export type Duration = z.infer<typeof DurationSchema>;
 
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** A duration `DurationSchema` accepts (e.g. 30s, 1m30s, 500ms), in milliseconds. */
+export function parseDuration(d: Duration): number {
+  let total = 0;
+  for (const m of d.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
+    total += Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000);
+  }
+  return total;
+}
+
 /** A reference to another object in the same namespace, as Kubernetes APIs write it. */
 export const LocalObjectReferenceSchema = z.object({
   name: z.string().min(1).max(253).describe('Name of the object, in the same namespace.'),
@@ -156,6 +172,28 @@ export function celValidations<T>(rules: readonly CrossFieldRule<T>[]) {
 }
 
 /** Returns the messages of the rules that do not hold. */
+/**
+ * A spec as the operator checks it: zod (defaults, shapes), then the cross-field rules. The
+ * message names every field at fault (`spec.sites.0.name: ...; ...`).
+ */
+export function checkSpec<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  rules: readonly CrossFieldRule<T>[],
+): { ok: true; value: T } | { ok: false; message: string } {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const message = parsed.error.issues
+      .map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`)
+      .join('; ');
+    return { ok: false, message };
+  }
+  const broken = checkCrossFieldRules(parsed.data, rules);
+  return broken.length > 0
+    ? { ok: false, message: broken.join('; ') }
+    : { ok: true, value: parsed.data };
+}
+
 export function checkCrossFieldRules<T>(value: T, rules: readonly CrossFieldRule<T>[]): string[] {
   return rules.filter((r) => !r.holds(value)).map((r) => r.message);
 }

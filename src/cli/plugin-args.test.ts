@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { RECOVER_ANNOTATION, RESYNC_ANNOTATION } from '../controllers/_resources.js';
-import { SRG_RESOURCE } from '../controllers/site-replication-group.js';
+import { RECOVER_ANNOTATION, RESYNC_ANNOTATION, SRG_RESOURCE } from '../api/names.js';
 import { ANNOTATIONS, SRG_API } from './plugin-api.js';
 import { parsePluginArgs } from './plugin-args.js';
 

@@ -33,7 +33,7 @@ import {
   checkBucketReplication,
   formatIssue,
   zodIssues,
-} from '../controllers/_brep-spec.js';
+} from '../replication/bucket-replication-spec.js';
 import { type DestinationFlavor, validateReplicationConfig } from '../replication/validate.js';
 import { ReplicationXMLError, parseReplicationXML } from '../replication/xml-codec.js';
 import { decodeText, readBytes, readFailure } from './_read-input.js';

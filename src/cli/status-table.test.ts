@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import type { SiteReplicationGroup } from '../api/site-replication-group.js';
-import { type SiteOutcome, deriveStatus } from '../controllers/_srg-status.js';
+import { type SiteOutcome, deriveStatus } from '../controllers/site-replication-group/status.js';
 import { formatTable, humanDuration, renderStatus, siteRows } from './status-table.js';
 
 const now = new Date('2026-11-23T10:00:00Z');

@@ -81,6 +81,45 @@ export class Metrics {
     });
   }
 
+  /**
+   * What the SiteReplicationGroup reconciler reports (its `SrgObserver`), as metrics. The last
+   * sync time is set when a site has nothing out of sync.
+   */
+  groupObserver() {
+    interface Group {
+      namespace: string;
+      name: string;
+    }
+    const labels = (g: Group, site: string) => ({ namespace: g.namespace, group: g.name, site });
+    return {
+      siteObserved: (g: Group, site: string, up: boolean) => {
+        this.siteUp.set(labels(g, site), up ? 1 : 0);
+      },
+      siteSynced: (g: Group, site: string, out: { buckets: number; iam: number }) => {
+        this.outOfSync.set({ ...labels(g, site), kind: 'buckets' }, out.buckets);
+        this.outOfSync.set({ ...labels(g, site), kind: 'iam' }, out.iam);
+        if (out.buckets + out.iam === 0) this.lastSync.set(labels(g, site), Date.now() / 1000);
+      },
+      changesApplied: (g: Group, action: string, n: number) => {
+        this.appliedChanges.inc({ namespace: g.namespace, group: g.name, action }, n);
+      },
+      siteCall: (site: string, op: string) => {
+        this.siteCalls.inc({ site, op });
+      },
+      siteObjects: (
+        g: Group,
+        site: string,
+        p: { pending: number; replicated: number; failed: number; lagSeconds?: number | undefined },
+      ) => {
+        const l = labels(g, site);
+        this.objects.set({ ...l, state: 'pending' }, p.pending);
+        this.objects.set({ ...l, state: 'replicated' }, p.replicated);
+        this.objects.set({ ...l, state: 'failed' }, p.failed);
+        if (p.lagSeconds !== undefined) this.replicationLag.set(l, p.lagSeconds);
+      },
+    };
+  }
+
   /** The runtime's ControllerObserver. */
   observer() {
     return {

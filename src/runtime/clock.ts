@@ -54,4 +54,10 @@ export class FakeClock implements Clock {
   pending(): number {
     return this.timers.length;
   }
+
+  /** How long until the next timer fires; undefined when none is pending. */
+  nextIn(): number | undefined {
+    const at = Math.min(...this.timers.map((x) => x.at));
+    return Number.isFinite(at) ? at - this.t : undefined;
+  }
 }

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import { type Clock, systemClock } from './clock.js';
-import {
-  type Informer,
-  type MetaObject,
-  abortableSleep,
-  desiredStateChanged,
-  objectKey,
-} from './informer.js';
+import { TerminalError } from './errors.js';
+import type { Informer } from './informer.js';
+import { type ChangeKind, type MetaObject, desiredStateChanged, objectKey } from './meta.js';
+import { abortableSleep } from './signals.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import {
   ControllerRateLimiter,
@@ -28,15 +25,34 @@ export interface ReconcileContext {
   reconcileID: string;
 }
 
-/** What a reconcile asks for next. Throwing instead means: retry with backoff. */
+/**
+ * What a reconcile asks for next. Throwing instead means: retry with backoff; throwing a
+ * TerminalError means: do not retry until the object changes.
+ */
 export interface ReconcileResult {
-  requeueAfterMs?: number;
+  /** Reconcile again after this long (the steady-state period). */
+  requeueAfterMs?: number | undefined;
+  /**
+   * Something keeps failing (a site): retry with this key's exponential backoff, capped at
+   * `requeueAfterMs`. The backoff is reset by the first result without it.
+   */
+  backoff?: boolean | undefined;
 }
 
 export type Reconcile = (
   ref: ObjectRef,
   ctx: ReconcileContext,
 ) => Promise<ReconcileResult | undefined>;
+
+/** Records in the object's status why a reconcile ended in a TerminalError. */
+export type Stalled = (
+  ref: ObjectRef,
+  error: TerminalError,
+  ctx: ReconcileContext,
+) => Promise<void>;
+
+/** Which changes of a watched object matter (controller-runtime's predicates). */
+export type Predicate<T> = (obj: T, change: ChangeKind, old?: T) => boolean;
 
 /** Observes reconciles, for metrics; the runtime knows no metric library. */
 export interface ControllerObserver {
@@ -48,6 +64,8 @@ export interface ControllerOptions<T extends MetaObject> {
   name: string;
   informer: Informer<T>;
   reconcile: Reconcile;
+  /** Writes the status of a TerminalError (Stalled with its reason); the same for every kind. */
+  stalled?: Stalled | undefined;
   workers?: number;
   /** Each reconcile runs under an AbortSignal with this timeout (default 5 min). */
   timeoutMs?: number;
@@ -74,6 +92,8 @@ export class Controller<T extends MetaObject> {
   readonly queue: WorkQueue;
   private readonly log: Logger;
   private readonly secondaries: Informer<MetaObject>[] = [];
+  /** Aborts in-flight reconciles: leadership lost. */
+  private lost: AbortSignal = new AbortController().signal;
   private running = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -92,16 +112,30 @@ export class Controller<T extends MetaObject> {
     });
   }
 
-  /** Queues the primary keys `map` returns whenever an object of another kind changes. */
-  watches<S extends MetaObject>(informer: Informer<S>, map: (obj: S) => string[]): void {
-    informer.onChange((obj) => {
+  /**
+   * Queues the primary keys `map` returns whenever an object of another kind changes (and
+   * `predicate` says the change matters); the workers wait for its cache too.
+   */
+  watches<S extends MetaObject>(
+    informer: Informer<S>,
+    map: (obj: S) => string[],
+    predicate: Predicate<S> = () => true,
+  ): this {
+    informer.onChange((obj, change, old) => {
+      if (!predicate(obj, change, old)) return;
       for (const key of map(obj)) this.queue.add(key);
     });
     this.secondaries.push(informer as unknown as Informer<MetaObject>);
+    return this;
   }
 
-  /** Runs informers and workers until `signal` aborts, then drains in-flight reconciles. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs informers and workers until `signal` aborts, then drains in-flight reconciles. When
+   * `lost` aborts (leadership lost) in-flight reconciles are aborted too: their signal carries
+   * its reason, and they write nothing more.
+   */
+  async run(signal: AbortSignal, lost?: AbortSignal): Promise<void> {
+    if (lost) this.lost = lost;
     const informers = [this.opts.informer as unknown as Informer<MetaObject>, ...this.secondaries];
     const informerRuns = informers.map((i) => i.run(signal));
     await Promise.race([
@@ -127,8 +161,13 @@ export class Controller<T extends MetaObject> {
 
   /** Resolves when no reconcile is running and the queue is empty (for tests and shutdown). */
   idle(): Promise<void> {
-    if (this.running === 0 && this.queue.len() === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Nothing running, nothing queued, no key handed to a worker that has not started it. */
+  private isIdle(): boolean {
+    return this.running === 0 && this.queue.len() === 0 && this.queue.inFlight() === 0;
   }
 
   private startResync(signal: AbortSignal): () => void {
@@ -155,7 +194,7 @@ export class Controller<T extends MetaObject> {
         this.running--;
         this.queue.done(key);
         this.opts.observer?.queueDepth(this.opts.name, this.queue.len());
-        if (this.running === 0 && this.queue.len() === 0) {
+        if (this.isIdle()) {
           for (const w of this.idleWaiters.splice(0)) w();
         }
       }
@@ -166,21 +205,59 @@ export class Controller<T extends MetaObject> {
     const reconcileID = randomUUID();
     const ref = parseKey(key);
     const log = this.log.child({ namespace: ref.namespace, name: ref.name, reconcileID });
-    const signal = AbortSignal.timeout(this.opts.timeoutMs ?? 300_000);
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(this.opts.timeoutMs ?? 300_000),
+      this.lost,
+    ]);
+    const ctx: ReconcileContext = { signal, log, reconcileID };
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      const result = await this.opts.reconcile(ref, { signal, log, reconcileID });
-      this.queue.forget(key);
-      if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
-        this.queue.addAfter(key, result.requeueAfterMs);
-      }
+      this.requeue(key, await this.opts.reconcile(ref, ctx));
       this.opts.observer?.reconciled(this.opts.name, 'success', seconds());
     } catch (e: unknown) {
-      const retries = this.queue.numRequeues(key);
-      log.error({ err: errorMessage(e), retries }, 'Reconcile failed, retrying with backoff');
-      this.queue.addRateLimited(key);
+      await this.failed(key, ctx, e);
       this.opts.observer?.reconciled(this.opts.name, 'error', seconds());
     }
+  }
+
+  private requeue(key: string, result: ReconcileResult | undefined): void {
+    const after = result?.requeueAfterMs;
+    if (result?.backoff === true) {
+      this.queue.addRateLimited(key, after);
+      return;
+    }
+    this.queue.forget(key);
+    if (after !== undefined && after > 0) this.queue.addAfter(key, after);
+  }
+
+  /**
+   * A reconcile that threw: aborted because leadership was lost (nothing to do: the queue is
+   * shutting down), terminal (status says why, no retry), or anything else (retry with
+   * backoff; a timeout is one of those).
+   */
+  private async failed(key: string, ctx: ReconcileContext, e: unknown): Promise<void> {
+    if (this.lost.aborted) {
+      ctx.log.info({ err: errorMessage(e) }, 'Aborted reconcile: leadership lost');
+      return;
+    }
+    if (e instanceof TerminalError) {
+      this.queue.forget(key);
+      ctx.log.info(
+        { reason: e.reason, err: e.message },
+        'Reconcile failed terminally, not retrying',
+      );
+      try {
+        await this.opts.stalled?.(parseKey(key), e, ctx);
+      } catch (err: unknown) {
+        ctx.log.error({ err: errorMessage(err) }, 'Could not report a terminal error in status');
+        this.queue.addRateLimited(key);
+      }
+      return;
+    }
+    const retries = this.queue.numRequeues(key);
+    const why = ctx.signal.aborted ? 'Reconcile timed out' : 'Reconcile failed';
+    ctx.log.error({ err: errorMessage(e), retries }, `${why}, retrying with backoff`);
+    this.queue.addRateLimited(key);
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { type Clock, systemClock } from './clock.js';
+import { aborted } from './signals.js';
 import { EVENTS, type KubeClient, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 
@@ -33,17 +34,33 @@ export class EventRecorder {
     private readonly opts: { clock?: Clock; log?: Logger; dedupeMs?: number } = {},
   ) {}
 
+  /** Set on a view from `withSignal`. */
+  private readonly signal: AbortSignal | undefined;
+
+  /**
+   * This recorder writing under `signal` (a reconcile's): once it aborts, no Event is written.
+   * The view shares the de-duplication of this one.
+   */
+  withSignal(signal: AbortSignal): EventRecorder {
+    return Object.create(this, {
+      client: { value: this.client.withSignal(signal) },
+      signal: { value: signal },
+    }) as EventRecorder;
+  }
+
   async record(
     obj: InvolvedObject,
     type: EventType,
     reason: string,
     message: string,
   ): Promise<void> {
-    const key = [obj.metadata.uid ?? obj.metadata.name, type, reason, message].join('\u0000');
+    if (this.signal?.aborted === true) return;
+    const key = JSON.stringify([obj.metadata.uid ?? obj.metadata.name, type, reason, message]);
     try {
       if (await this.bump(key)) return;
       await this.create(key, obj, { type, reason, message });
     } catch (e: unknown) {
+      if (this.signal && aborted(this.signal)) return;
       (this.opts.log ?? silentLogger).warn(
         { err: errorMessage(e), reason },
         'Could not record Event',

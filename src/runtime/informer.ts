@@ -1,14 +1,10 @@
 import { type KubeClient, type ResourceType, isGone } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
+import { type ChangeHandler, type ChangeKind, type MetaObject, objectKey } from './meta.js';
+import { abortableSleep, aborted } from './signals.js';
 
-/** The metadata an informer needs from any object. */
-export interface MetaObject {
-  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string };
-}
-
-export type ChangeKind = 'added' | 'updated' | 'deleted';
-/** `old` is the cached object an update replaced. */
-export type ChangeHandler<T> = (obj: T, change: ChangeKind, old?: T) => void;
+export type { ChangeHandler, ChangeKind, MetaObject } from './meta.js';
+export { desiredStateChanged, objectKey } from './meta.js';
 
 export interface InformerOptions {
   namespace?: string;
@@ -20,12 +16,6 @@ export interface InformerOptions {
   /** Backoff after a failed list or watch: from 1 s doubling to this cap (default 30 s). */
   maxBackoffMs?: number;
   log?: Logger;
-}
-
-export function objectKey(obj: MetaObject): string {
-  return obj.metadata.namespace
-    ? `${obj.metadata.namespace}/${obj.metadata.name}`
-    : obj.metadata.name;
 }
 
 /**
@@ -69,8 +59,20 @@ export class Informer<T extends MetaObject> {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
-  /** Runs until `signal` aborts. Never throws. */
-  async run(signal: AbortSignal): Promise<void> {
+  /**
+   * Runs until `signal` aborts. Never throws. Several controllers may share an informer: a call
+   * while it runs joins the run in progress.
+   */
+  run(signal: AbortSignal): Promise<void> {
+    this.running ??= this.loop(signal).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private running: Promise<void> | undefined;
+
+  private async loop(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -174,57 +176,4 @@ export class Informer<T extends MetaObject> {
       }
     }
   }
-}
-
-interface DesiredMeta {
-  metadata: {
-    generation?: number;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: string;
-  };
-}
-
-/**
- * Whether an update may ask for something new: any change but one of status alone. With a
- * status subresource, `generation` moves only with the spec; annotations (resync, recover),
- * labels, finalizers and deletion are checked as well (controller-runtime's
- * GenerationChanged and AnnotationChanged predicates). A controller's own status writes then
- * do not queue its object again.
- */
-export function desiredStateChanged(old: unknown, obj: unknown): boolean {
-  const a = (old as DesiredMeta | undefined)?.metadata;
-  const b = (obj as DesiredMeta | undefined)?.metadata;
-  if (a?.generation === undefined || b?.generation === undefined) return true;
-  const desired = (m: DesiredMeta['metadata']) =>
-    JSON.stringify([
-      m.generation,
-      m.deletionTimestamp ?? null,
-      m.annotations ?? {},
-      m.labels ?? {},
-      m.finalizers ?? [],
-    ]);
-  return desired(a) !== desired(b);
-}
-
-/** Reads `signal.aborted` afresh (TypeScript would narrow the property after a check). */
-export function aborted(signal: AbortSignal): boolean {
-  return signal.aborted;
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -115,23 +115,48 @@ export class KubeClient {
     return { url, headers, dispatcher: ctx.getDispatcher() };
   }
 
-  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
-    const { url, headers, dispatcher } = await this.prepare(path, method, opts);
+  /** The request's own signal, the view's, and the timeout, as one. */
+  private requestSignal(opts: RequestOptions): AbortSignal {
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const signals = [opts.signal, this.bound].filter((s) => s !== undefined);
+    return signals.length > 0 ? AbortSignal.any([...signals, timeout]) : timeout;
+  }
+
+  /** Set on a view from `withSignal`: every request of the view carries it. */
+  private readonly bound: AbortSignal | undefined;
+
+  /**
+   * This client with every request made under `signal` as well (a reconcile's): once it
+   * aborts, nothing more is sent and requests reject with its reason. Shares the kubeconfig.
+   */
+  withSignal(signal: AbortSignal): KubeClient {
+    return Object.create(this, { bound: { value: signal } }) as KubeClient;
+  }
+
+  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    this.bound?.throwIfAborted();
+    const { url, headers, dispatcher } = await this.prepare(path, method, opts);
+    this.bound?.throwIfAborted();
+    const signal = this.requestSignal(opts);
     const body =
       opts.body === undefined
         ? undefined
         : typeof opts.body === 'string'
           ? opts.body
           : JSON.stringify(opts.body);
-    const res = await fetch(url, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      signal,
-      ...(dispatcher ? { dispatcher } : {}),
-    });
+    let res: Awaited<ReturnType<typeof fetch>>;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        signal,
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+    } catch (e: unknown) {
+      this.bound?.throwIfAborted();
+      throw e;
+    }
     const text = await res.text();
     if (!res.ok) throw toApiError(res.status, text, `${method} ${path}`);
     return (text === '' ? undefined : JSON.parse(text)) as T;

@@ -1,4 +1,5 @@
-import { abortableSleep, aborted } from './informer.js';
+import { LeadershipLostError } from './errors.js';
+import { abortableSleep, aborted } from './signals.js';
 import { type KubeClient, LEASES, isConflict, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
 import { FIELD_MANAGER } from './status.js';
@@ -58,59 +59,84 @@ export class LeaderElector {
   }
 
   /**
-   * Waits to become leader, then calls `lead` with a signal that aborts when leadership is lost
-   * or `signal` aborts. Resolves `true` when leadership ended because `signal` aborted (the
-   * lease is then released), `false` when it was lost.
+   * Waits to become leader, then calls `lead` with two signals: `stopping` aborts when `signal`
+   * does (SIGTERM: stop taking work, drain) or leadership is lost; `lost` only when leadership
+   * is lost (abort in-flight work at once: another replica may lead by now). The lease is
+   * renewed until `lead` has finished, so a drain stays under it. Resolves `true` when
+   * leadership ended because `signal` aborted (the lease is then released), `false` when it
+   * was lost.
    */
-  async run(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<boolean> {
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+  async run(
+    signal: AbortSignal,
+    lead: (stopping: AbortSignal, lost: AbortSignal) => Promise<void>,
+  ): Promise<boolean> {
+    let acquiredAt = Date.now();
+    while (!signal.aborted) {
+      acquiredAt = Date.now();
+      const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.renewDeadlineMs)]);
+      if (await this.tryAcquireOrRenew(attempt)) break;
       await abortableSleep(this.retryMs * (1 + 0.2 * Math.random()), signal);
     }
     if (signal.aborted) return true;
     this.log.info({ identity: this.opts.identity }, 'Acquired leader lease');
-    const leading = new AbortController();
-    const onAbort = () => {
-      leading.abort();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const work = lead(leading.signal);
-    const lost = await this.renewLoop(leading.signal);
-    if (lost) {
+    const lost = new AbortController();
+    const finished = new AbortController();
+    const work = lead(AbortSignal.any([signal, lost.signal]), lost.signal).finally(() => {
+      finished.abort();
+    });
+    const isLost = await this.renewLoop(finished.signal, acquiredAt);
+    if (isLost) {
       this.log.error({ identity: this.opts.identity }, 'Lost leader lease');
-      leading.abort();
+      lost.abort(new LeadershipLostError());
     }
     await work;
-    signal.removeEventListener('abort', onAbort);
-    if (!lost) await this.release();
-    return !lost;
+    if (!isLost) await this.release();
+    return !isLost;
   }
 
-  /** Renews every retry period; returns true if renewal failed for a whole renew deadline. */
-  private async renewLoop(leading: AbortSignal): Promise<boolean> {
-    let lastRenew = Date.now();
-    while (!leading.aborted) {
-      await abortableSleep(this.retryMs, leading);
-      if (aborted(leading)) return false;
-      if (await this.tryAcquireOrRenew()) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.renewDeadlineMs) return true;
+  /**
+   * Renews every retry period until `until` aborts; returns true when no renewal succeeded
+   * within a renew deadline. A renewal counts from when it was sent (the apiserver recorded it
+   * no earlier), and each request is cut off at the deadline: a renewal that hangs (a stalled
+   * apiserver or network) cannot keep this replica leading past the deadline, which is well
+   * inside the lease duration others wait for before they take over.
+   */
+  private async renewLoop(until: AbortSignal, acquiredAt: number): Promise<boolean> {
+    let lastRenew = acquiredAt;
+    while (!until.aborted) {
+      await abortableSleep(this.retryMs, until);
+      if (aborted(until)) return false;
+      const left = lastRenew + this.renewDeadlineMs - Date.now();
+      if (left <= 0) return true;
+      const sent = Date.now();
+      if (await this.tryAcquireOrRenew(AbortSignal.any([until, AbortSignal.timeout(left)]))) {
+        lastRenew = sent;
+      } else if (aborted(until)) {
+        return false;
+      }
     }
     return false;
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { namespace, name } = this.opts;
     try {
       let lease: Lease;
       try {
-        lease = await this.client.get<Lease>(LEASES, namespace, name);
+        lease = await this.client.get<Lease>(LEASES, namespace, name, signal);
       } catch (e: unknown) {
         if (!isNotFound(e)) throw e;
-        this.current = await this.client.create<Lease>(LEASES, namespace, {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name, namespace },
-          spec: this.nextSpec(undefined),
-        });
+        this.current = await this.client.create<Lease>(
+          LEASES,
+          namespace,
+          {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: this.nextSpec(undefined),
+          },
+          signal,
+        );
         return true;
       }
       if (!this.mayTake(lease.spec ?? {})) return false;
@@ -121,7 +147,7 @@ export class LeaderElector {
           metadata: { resourceVersion: lease.metadata.resourceVersion },
           spec: this.nextSpec(lease.spec),
         },
-        { patchType: 'merge', fieldManager: FIELD_MANAGER },
+        { patchType: 'merge', fieldManager: FIELD_MANAGER, signal },
       );
       this.observedRecord = JSON.stringify(this.current.spec ?? {});
       this.observedAt = Date.now();

@@ -56,8 +56,9 @@ export class WorkQueue {
     });
   }
 
-  addRateLimited(key: string): void {
-    this.addAfter(key, this.limiter.when(key));
+  /** Adds `key` after its backoff (which grows with every call until `forget`), capped. */
+  addRateLimited(key: string, capMs = Number.POSITIVE_INFINITY): void {
+    this.addAfter(key, Math.min(capMs, this.limiter.when(key)));
   }
 
   forget(key: string): void {

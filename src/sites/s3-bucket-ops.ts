@@ -46,8 +46,13 @@ import type {
 
 /** Raw replication-configuration XML transport: the SDK's model drops MinIO's extensions. */
 export interface ReplicationXMLTransport {
-  get(bucket: string): Promise<string | undefined>;
-  put(bucket: string, xml: string): Promise<void>;
+  get(bucket: string, signal?: AbortSignal): Promise<string | undefined>;
+  put(bucket: string, xml: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** The SDK's per-request options for `signal` (the SDK then aborts the request with it). */
+function withSignal(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
 }
 
 type Middleware = Parameters<S3Client['middlewareStack']['add']>[0];
@@ -126,33 +131,49 @@ export class S3BucketOps implements BucketOps {
     private readonly replicationXML: ReplicationXMLTransport,
   ) {}
 
-  /** Runs `fn`, turning any failure into a SiteError that names this site and `op`. */
-  protected async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn`, turning any failure into a SiteError that names this site and `op`. Once
+   * `signal` aborts nothing is sent, and the abort's reason is what is thrown.
+   */
+  protected async call<T>(
+    op: string,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    signal?.throwIfAborted();
     try {
       return await fn();
     } catch (e: unknown) {
+      signal?.throwIfAborted();
       throw toSiteError(this.conn.name, this.conn.endpoint, op, e);
     }
   }
 
   /** Like call, but a NotFound answer yields `fallback`. */
-  protected async optional<T>(op: string, fn: () => Promise<T>, fallback: T): Promise<T> {
+  protected async optional<T>(
+    op: string,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+    fallback: T,
+  ): Promise<T> {
+    signal?.throwIfAborted();
     try {
       return await fn();
     } catch (e: unknown) {
+      signal?.throwIfAborted();
       if (isS3NotFound(e)) return fallback;
       throw toSiteError(this.conn.name, this.conn.endpoint, op, e);
     }
   }
 
   listBuckets(signal?: AbortSignal): Promise<BucketSummary[]> {
-    return this.call('ListBuckets', async () => {
+    return this.call('ListBuckets', signal, async () => {
       const out: BucketSummary[] = [];
       let token: string | undefined;
       do {
         const r = await this.s3.send(
           new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 10_000 }),
-          signal === undefined ? {} : { abortSignal: signal },
+          withSignal(signal),
         );
         for (const b of r.Buckets ?? []) {
           if (!b.Name) continue;
@@ -172,14 +193,19 @@ export class S3BucketOps implements BucketOps {
     });
   }
 
-  createBucket(name: string, opts: { objectLock?: boolean } = {}): Promise<void> {
-    return this.call('CreateBucket', async () => {
+  createBucket(
+    name: string,
+    opts: { objectLock?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.call('CreateBucket', signal, async () => {
       try {
         await this.s3.send(
           new CreateBucketCommand({
             Bucket: name,
             ObjectLockEnabledForBucket: opts.objectLock === true,
           }),
+          withSignal(signal),
         );
       } catch (e: unknown) {
         const code = (e as { name?: string }).name;
@@ -188,23 +214,29 @@ export class S3BucketOps implements BucketOps {
     });
   }
 
-  bucketHasData(name: string): Promise<boolean> {
-    return this.call('ListObjectVersions', async () => {
-      const r = await this.s3.send(new ListObjectVersionsCommand({ Bucket: name, MaxKeys: 1 }));
+  bucketHasData(name: string, signal?: AbortSignal): Promise<boolean> {
+    return this.call('ListObjectVersions', signal, async () => {
+      const r = await this.s3.send(
+        new ListObjectVersionsCommand({ Bucket: name, MaxKeys: 1 }),
+        withSignal(signal),
+      );
       return (r.Versions?.length ?? 0) + (r.DeleteMarkers?.length ?? 0) > 0;
     });
   }
 
-  async deleteBucketIfEmpty(name: string): Promise<'deleted' | 'not-empty' | 'missing'> {
+  async deleteBucketIfEmpty(
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<'deleted' | 'not-empty' | 'missing'> {
     try {
-      if (await this.bucketHasData(name)) return 'not-empty';
+      if (await this.bucketHasData(name, signal)) return 'not-empty';
     } catch (e: unknown) {
       if (e instanceof Error && 'kind' in e && e.kind === 'NotFound') return 'missing';
       throw e;
     }
-    return this.call('DeleteBucket', async () => {
+    return this.call('DeleteBucket', signal, async () => {
       try {
-        await this.s3.send(new DeleteBucketCommand({ Bucket: name }));
+        await this.s3.send(new DeleteBucketCommand({ Bucket: name }), withSignal(signal));
         return 'deleted' as const;
       } catch (e: unknown) {
         const code = (e as { name?: string }).name;
@@ -215,82 +247,108 @@ export class S3BucketOps implements BucketOps {
     });
   }
 
-  getVersioning(bucket: string): Promise<VersioningState> {
-    return this.call('GetBucketVersioning', async () => {
-      const r = await this.s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+  getVersioning(bucket: string, signal?: AbortSignal): Promise<VersioningState> {
+    return this.call('GetBucketVersioning', signal, async () => {
+      const r = await this.s3.send(
+        new GetBucketVersioningCommand({ Bucket: bucket }),
+        withSignal(signal),
+      );
       return r.Status === 'Enabled' || r.Status === 'Suspended' ? r.Status : 'Unversioned';
     });
   }
 
-  enableVersioning(bucket: string): Promise<void> {
-    return this.call('PutBucketVersioning', async () => {
+  enableVersioning(bucket: string, signal?: AbortSignal): Promise<void> {
+    return this.call('PutBucketVersioning', signal, async () => {
       await this.s3.send(
         new PutBucketVersioningCommand({
           Bucket: bucket,
           VersioningConfiguration: { Status: 'Enabled' },
         }),
+        withSignal(signal),
       );
     });
   }
 
-  getBucketPolicy(bucket: string): Promise<string | undefined> {
+  getBucketPolicy(bucket: string, signal?: AbortSignal): Promise<string | undefined> {
     return this.optional(
       'GetBucketPolicy',
-      async () => (await this.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy,
+      signal,
+      async () =>
+        (await this.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }), withSignal(signal)))
+          .Policy,
       undefined,
     );
   }
 
-  putBucketPolicy(bucket: string, policy: string): Promise<void> {
-    return this.call('PutBucketPolicy', async () => {
-      await this.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+  putBucketPolicy(bucket: string, policy: string, signal?: AbortSignal): Promise<void> {
+    return this.call('PutBucketPolicy', signal, async () => {
+      await this.s3.send(
+        new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }),
+        withSignal(signal),
+      );
     });
   }
 
-  deleteBucketPolicy(bucket: string): Promise<void> {
+  deleteBucketPolicy(bucket: string, signal?: AbortSignal): Promise<void> {
     return this.optional(
       'DeleteBucketPolicy',
+      signal,
       async () => {
-        await this.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+        await this.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }), withSignal(signal));
       },
       undefined,
     );
   }
 
-  getBucketTags(bucket: string): Promise<Record<string, string>> {
+  getBucketTags(bucket: string, signal?: AbortSignal): Promise<Record<string, string>> {
     return this.optional(
       'GetBucketTagging',
+      signal,
       async () => {
-        const r = await this.s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+        const r = await this.s3.send(
+          new GetBucketTaggingCommand({ Bucket: bucket }),
+          withSignal(signal),
+        );
         return Object.fromEntries((r.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
       },
       {},
     );
   }
 
-  putBucketTags(bucket: string, tags: Record<string, string>): Promise<void> {
+  putBucketTags(bucket: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
     if (Object.keys(tags).length === 0) {
       return this.optional(
         'DeleteBucketTagging',
+        signal,
         async () => {
-          await this.s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+          await this.s3.send(
+            new DeleteBucketTaggingCommand({ Bucket: bucket }),
+            withSignal(signal),
+          );
         },
         undefined,
       );
     }
-    return this.call('PutBucketTagging', async () => {
+    return this.call('PutBucketTagging', signal, async () => {
       const TagSet = Object.entries(tags)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([Key, Value]) => ({ Key, Value }));
-      await this.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet } }));
+      await this.s3.send(
+        new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet } }),
+        withSignal(signal),
+      );
     });
   }
 
-  getObjectLockConfig(bucket: string): Promise<ObjectLockConfig> {
+  getObjectLockConfig(bucket: string, signal?: AbortSignal): Promise<ObjectLockConfig> {
     return this.optional<ObjectLockConfig>(
       'GetObjectLockConfiguration',
+      signal,
       async () => {
-        const r = await this.s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+        const r = await this.s3.send(
+          new GetObjectLockConfigurationCommand({ Bucket: bucket }),
+          withSignal(signal),
+        );
         const c = r.ObjectLockConfiguration;
         const d = c?.Rule?.DefaultRetention;
         return {
@@ -309,8 +367,12 @@ export class S3BucketOps implements BucketOps {
     );
   }
 
-  putObjectLockConfig(bucket: string, config: ObjectLockConfig): Promise<void> {
-    return this.call('PutObjectLockConfiguration', async () => {
+  putObjectLockConfig(
+    bucket: string,
+    config: ObjectLockConfig,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.call('PutObjectLockConfiguration', signal, async () => {
       const d = config.defaultRetention;
       await this.s3.send(
         new PutObjectLockConfigurationCommand({
@@ -322,15 +384,20 @@ export class S3BucketOps implements BucketOps {
               : {}),
           },
         }),
+        withSignal(signal),
       );
     });
   }
 
-  getEncryption(bucket: string): Promise<EncryptionRule | undefined> {
+  getEncryption(bucket: string, signal?: AbortSignal): Promise<EncryptionRule | undefined> {
     return this.optional(
       'GetBucketEncryption',
+      signal,
       async () => {
-        const r = await this.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+        const r = await this.s3.send(
+          new GetBucketEncryptionCommand({ Bucket: bucket }),
+          withSignal(signal),
+        );
         const d =
           r.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
         if (!d?.SSEAlgorithm) return undefined;
@@ -343,8 +410,8 @@ export class S3BucketOps implements BucketOps {
     );
   }
 
-  putEncryption(bucket: string, rule: EncryptionRule): Promise<void> {
-    return this.call('PutBucketEncryption', async () => {
+  putEncryption(bucket: string, rule: EncryptionRule, signal?: AbortSignal): Promise<void> {
+    return this.call('PutBucketEncryption', signal, async () => {
       await this.s3.send(
         new PutBucketEncryptionCommand({
           Bucket: bucket,
@@ -359,24 +426,30 @@ export class S3BucketOps implements BucketOps {
             ],
           },
         }),
+        withSignal(signal),
       );
     });
   }
 
-  deleteEncryption(bucket: string): Promise<void> {
+  deleteEncryption(bucket: string, signal?: AbortSignal): Promise<void> {
     return this.optional(
       'DeleteBucketEncryption',
+      signal,
       async () => {
-        await this.s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
+        await this.s3.send(
+          new DeleteBucketEncryptionCommand({ Bucket: bucket }),
+          withSignal(signal),
+        );
       },
       undefined,
     );
   }
 
-  getNotificationConfig(bucket: string): Promise<unknown> {
-    return this.call('GetBucketNotificationConfiguration', async () => {
+  getNotificationConfig(bucket: string, signal?: AbortSignal): Promise<unknown> {
+    return this.call('GetBucketNotificationConfiguration', signal, async () => {
       const r = await this.s3.send(
         new GetBucketNotificationConfigurationCommand({ Bucket: bucket }),
+        withSignal(signal),
       );
       return {
         topics: r.TopicConfigurations ?? [],
@@ -386,12 +459,14 @@ export class S3BucketOps implements BucketOps {
     });
   }
 
-  getLifecycleConfig(bucket: string): Promise<unknown> {
+  getLifecycleConfig(bucket: string, signal?: AbortSignal): Promise<unknown> {
     return this.optional(
       'GetBucketLifecycleConfiguration',
+      signal,
       async () => {
         const r = await this.s3.send(
           new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+          withSignal(signal),
         );
         return r.Rules ?? [];
       },
@@ -399,19 +474,23 @@ export class S3BucketOps implements BucketOps {
     );
   }
 
-  getReplicationConfigXML(bucket: string): Promise<string | undefined> {
-    return this.replicationXML.get(bucket);
+  getReplicationConfigXML(bucket: string, signal?: AbortSignal): Promise<string | undefined> {
+    return this.replicationXML.get(bucket, signal);
   }
 
-  putReplicationConfigXML(bucket: string, xml: string): Promise<void> {
-    return this.replicationXML.put(bucket, xml);
+  putReplicationConfigXML(bucket: string, xml: string, signal?: AbortSignal): Promise<void> {
+    return this.replicationXML.put(bucket, xml, signal);
   }
 
-  deleteReplicationConfig(bucket: string): Promise<void> {
+  deleteReplicationConfig(bucket: string, signal?: AbortSignal): Promise<void> {
     return this.optional(
       'DeleteBucketReplication',
+      signal,
       async () => {
-        await this.s3.send(new DeleteBucketReplicationCommand({ Bucket: bucket }));
+        await this.s3.send(
+          new DeleteBucketReplicationCommand({ Bucket: bucket }),
+          withSignal(signal),
+        );
       },
       undefined,
     );
@@ -420,8 +499,9 @@ export class S3BucketOps implements BucketOps {
   listObjectVersions(
     bucket: string,
     opts: { prefix?: string; max?: number } = {},
+    signal?: AbortSignal,
   ): Promise<ObjectVersion[]> {
-    return this.call('ListObjectVersions', async () => {
+    return this.call('ListObjectVersions', signal, async () => {
       const out: ObjectVersion[] = [];
       const max = opts.max ?? Number.POSITIVE_INFINITY;
       let keyMarker: string | undefined;
@@ -434,6 +514,7 @@ export class S3BucketOps implements BucketOps {
             KeyMarker: keyMarker,
             VersionIdMarker: versionMarker,
           }),
+          withSignal(signal),
         );
         out.push(...(r.Versions ?? []).map((v) => toVersion(v, false)));
         out.push(...(r.DeleteMarkers ?? []).map((m) => toVersion(m, true)));

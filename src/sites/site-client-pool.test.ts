@@ -36,7 +36,7 @@ describe('SiteClientPool', () => {
     const c2 = pool.get(conn());
     expect(f.made).toHaveLength(1);
     expect(f.made[0]?.closed).toBe(false);
-    expect(await c2.deploymentID()).toBe('ak');
+    expect(await c2.deploymentID(AbortSignal.timeout(1000))).toBe('ak');
   });
 
   it('replaces and closes the client when the credentials change', () => {

@@ -1,5 +1,6 @@
 import type { Flavor } from '../api/common.js';
 import type { TargetBacklog } from './backlog.js';
+import type { IdentityConfigOps } from './identity.js';
 import type {
   AccountStatus,
   RemoteTargetMeta,
@@ -60,36 +61,43 @@ export interface ObjectVersion {
   lastModified?: string | undefined;
 }
 
-/** Bucket-level S3 operations every flavor supports. */
+/**
+ * Bucket-level S3 operations every flavor supports. Every call takes the caller's AbortSignal:
+ * once it aborts, nothing more is sent to the site and the call rejects with its reason.
+ */
 export interface BucketOps {
-  listBuckets(signal?: AbortSignal): Promise<BucketSummary[]>;
-  createBucket(name: string, opts?: { objectLock?: boolean }): Promise<void>;
+  listBuckets(signal: AbortSignal): Promise<BucketSummary[]>;
+  createBucket(name: string, opts: { objectLock?: boolean }, signal: AbortSignal): Promise<void>;
   /** Deletes the bucket only when it holds no object version; never deletes data. */
-  deleteBucketIfEmpty(name: string): Promise<'deleted' | 'not-empty' | 'missing'>;
-  bucketHasData(name: string): Promise<boolean>;
-  getVersioning(bucket: string): Promise<VersioningState>;
-  enableVersioning(bucket: string): Promise<void>;
-  getBucketPolicy(bucket: string): Promise<string | undefined>;
-  putBucketPolicy(bucket: string, policy: string): Promise<void>;
-  deleteBucketPolicy(bucket: string): Promise<void>;
-  getBucketTags(bucket: string): Promise<Record<string, string>>;
-  putBucketTags(bucket: string, tags: Record<string, string>): Promise<void>;
-  getObjectLockConfig(bucket: string): Promise<ObjectLockConfig>;
-  putObjectLockConfig(bucket: string, config: ObjectLockConfig): Promise<void>;
+  deleteBucketIfEmpty(
+    name: string,
+    signal: AbortSignal,
+  ): Promise<'deleted' | 'not-empty' | 'missing'>;
+  bucketHasData(name: string, signal: AbortSignal): Promise<boolean>;
+  getVersioning(bucket: string, signal: AbortSignal): Promise<VersioningState>;
+  enableVersioning(bucket: string, signal: AbortSignal): Promise<void>;
+  getBucketPolicy(bucket: string, signal: AbortSignal): Promise<string | undefined>;
+  putBucketPolicy(bucket: string, policy: string, signal: AbortSignal): Promise<void>;
+  deleteBucketPolicy(bucket: string, signal: AbortSignal): Promise<void>;
+  getBucketTags(bucket: string, signal: AbortSignal): Promise<Record<string, string>>;
+  putBucketTags(bucket: string, tags: Record<string, string>, signal: AbortSignal): Promise<void>;
+  getObjectLockConfig(bucket: string, signal: AbortSignal): Promise<ObjectLockConfig>;
+  putObjectLockConfig(bucket: string, config: ObjectLockConfig, signal: AbortSignal): Promise<void>;
   /** The default encryption configuration as S3 XML-equivalent JSON, or undefined. */
-  getEncryption(bucket: string): Promise<EncryptionRule | undefined>;
-  putEncryption(bucket: string, rule: EncryptionRule): Promise<void>;
-  deleteEncryption(bucket: string): Promise<void>;
+  getEncryption(bucket: string, signal: AbortSignal): Promise<EncryptionRule | undefined>;
+  putEncryption(bucket: string, rule: EncryptionRule, signal: AbortSignal): Promise<void>;
+  deleteEncryption(bucket: string, signal: AbortSignal): Promise<void>;
   /** Read only: sitesync never writes notification or lifecycle configuration. */
-  getNotificationConfig(bucket: string): Promise<unknown>;
-  getLifecycleConfig(bucket: string): Promise<unknown>;
+  getNotificationConfig(bucket: string, signal: AbortSignal): Promise<unknown>;
+  getLifecycleConfig(bucket: string, signal: AbortSignal): Promise<unknown>;
   /** The replication configuration XML, or undefined when none is set. */
-  getReplicationConfigXML(bucket: string): Promise<string | undefined>;
-  putReplicationConfigXML(bucket: string, xml: string): Promise<void>;
-  deleteReplicationConfig(bucket: string): Promise<void>;
+  getReplicationConfigXML(bucket: string, signal: AbortSignal): Promise<string | undefined>;
+  putReplicationConfigXML(bucket: string, xml: string, signal: AbortSignal): Promise<void>;
+  deleteReplicationConfig(bucket: string, signal: AbortSignal): Promise<void>;
   listObjectVersions(
     bucket: string,
-    opts?: { prefix?: string; max?: number },
+    opts: { prefix?: string; max?: number },
+    signal: AbortSignal,
   ): Promise<ObjectVersion[]>;
 }
 
@@ -102,21 +110,31 @@ export type MappingKind = 'user' | 'group';
 
 /** IAM operations: each one idempotent, each one a desired state rather than a delta. */
 export interface IamOps {
-  putPolicy(name: string, doc: unknown): Promise<void>;
-  deletePolicy(name: string): Promise<void>;
-  putUser(name: string, user: { secretKey: string; status: AccountStatus }): Promise<void>;
-  deleteUser(name: string): Promise<void>;
+  putPolicy(name: string, doc: unknown, signal: AbortSignal): Promise<void>;
+  deletePolicy(name: string, signal: AbortSignal): Promise<void>;
+  putUser(
+    name: string,
+    user: { secretKey: string; status: AccountStatus },
+    signal: AbortSignal,
+  ): Promise<void>;
+  deleteUser(name: string, signal: AbortSignal): Promise<void>;
   /** Makes the group exist with exactly these members and this status. */
   putGroup(
     name: string,
     group: { members: readonly string[]; status: AccountStatus },
     currentMembers: readonly string[],
+    signal: AbortSignal,
   ): Promise<void>;
-  deleteGroup(name: string, currentMembers: readonly string[]): Promise<void>;
+  deleteGroup(name: string, currentMembers: readonly string[], signal: AbortSignal): Promise<void>;
   /** Replaces the policies mapped to a user or group (an empty list removes the mapping). */
-  setPolicyMapping(kind: MappingKind, name: string, policies: readonly string[]): Promise<void>;
-  putServiceAccount(sa: ServiceAccountMeta, exists: boolean): Promise<void>;
-  deleteServiceAccount(accessKey: string): Promise<void>;
+  setPolicyMapping(
+    kind: MappingKind,
+    name: string,
+    policies: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void>;
+  putServiceAccount(sa: ServiceAccountMeta, exists: boolean, signal: AbortSignal): Promise<void>;
+  deleteServiceAccount(accessKey: string, signal: AbortSignal): Promise<void>;
 }
 
 export interface RemoteTargetRequest {
@@ -129,12 +147,29 @@ export interface RemoteTargetRequest {
 
 /** Native server-to-server replication links (MinIO remote targets). */
 export interface PeerLinkOps {
-  listRemoteTargets(bucket: string): Promise<RemoteTargetMeta[]>;
+  listRemoteTargets(bucket: string, signal: AbortSignal): Promise<RemoteTargetMeta[]>;
   /** Creates the target (or returns the ARN of an identical one). */
-  setRemoteTarget(bucket: string, target: RemoteTargetRequest): Promise<string>;
-  removeRemoteTarget(bucket: string, arn: string): Promise<void>;
+  setRemoteTarget(
+    bucket: string,
+    target: RemoteTargetRequest,
+    signal: AbortSignal,
+  ): Promise<string>;
+  removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
   /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
-  resyncTarget(bucket: string, arn: string): Promise<void>;
+  resyncTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
+}
+
+/** One target's replication counters, as the source site keeps them (MinIO: since it started). */
+export interface TargetCounters {
+  replicatedCount: number;
+  replicatedBytes: number;
+  failedCount: number;
+}
+
+/** A bucket's replication queue and its counters per target ARN. */
+export interface TargetReplicationCounters {
+  queuedCount: number;
+  targets: Readonly<Record<string, TargetCounters>>;
 }
 
 export interface ReplicationProgress {
@@ -154,12 +189,22 @@ export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
   readonly name: string;
   readonly flavor: Flavor;
   readonly capabilities: SiteCapabilities;
+  /** Present when `capabilities.identityConfig`: the site's external identity provider. */
+  readonly identity?: IdentityConfigOps | undefined;
   /** A stable identity of the deployment (MinIO's deployment ID). Also a reachability probe. */
-  deploymentID(): Promise<string>;
+  deploymentID(signal: AbortSignal): Promise<string>;
   /** The site's whole replicated metadata, in a handful of calls. */
-  snapshot(): Promise<SiteSnapshot>;
+  snapshot(signal: AbortSignal): Promise<SiteSnapshot>;
   /** Object replication counters of one bucket, summed over its targets, and its lag. */
-  replicationProgress(bucket: string): Promise<ReplicationProgress>;
+  replicationProgress(bucket: string, signal: AbortSignal): Promise<ReplicationProgress>;
+  /**
+   * Object replication counters of one bucket per remote target (by ARN), when the flavor
+   * reports them per target (MinIO's replication metrics v2); undefined when it does not.
+   */
+  replicationTargetCounters(
+    bucket: string,
+    signal: AbortSignal,
+  ): Promise<TargetReplicationCounters | undefined>;
   /**
    * By target ARN, what of `bucket` still waits for that target: when the oldest version was
    * written, and how many were written before `overdueBefore` (ms since the epoch); targets
@@ -168,7 +213,8 @@ export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
    */
   replicationBacklog(
     bucket: string,
-    overdueBefore?: number,
+    overdueBefore: number,
+    signal: AbortSignal,
   ): Promise<Record<string, TargetBacklog>>;
   close(): void;
 }

@@ -10,20 +10,11 @@ export type SiteErrorKind =
   | 'Timeout'
   | 'Internal';
 
-const RETRYABLE: ReadonlySet<SiteErrorKind> = new Set([
-  'Unreachable',
-  'Throttled',
-  'Timeout',
-  'Internal',
-]);
-
 /**
  * Every failure talking to a site passes through this one type. Its message names the site,
  * the operation and the endpoint, never a credential.
  */
 export class SiteError extends Error {
-  readonly retryable: boolean;
-
   // Positional (site, op, kind, message) reads like the message it builds; options last.
   // eslint-disable-next-line max-params
   constructor(
@@ -35,7 +26,6 @@ export class SiteError extends Error {
   ) {
     super(`${site}: ${op}: ${message}`, opts.cause === undefined ? {} : { cause: opts.cause });
     this.name = 'SiteError';
-    this.retryable = RETRYABLE.has(kind);
     this.code = opts.code;
     this.status = opts.status;
   }
@@ -44,6 +34,24 @@ export class SiteError extends Error {
   readonly code: string | undefined;
   /** The HTTP status, when there was a response. */
   readonly status: number | undefined;
+}
+
+/** The condition reason for a failure of each kind (`Degraded`, `status.sites[].lastError`). */
+export const SITE_ERROR_REASONS: Readonly<Record<SiteErrorKind, string>> = {
+  Unreachable: 'SiteUnreachable',
+  Timeout: 'SiteUnreachable',
+  AuthFailed: 'SiteAuthFailed',
+  NotFound: 'SiteError',
+  Conflict: 'SiteError',
+  Throttled: 'SiteThrottled',
+  Invalid: 'SiteError',
+  Unsupported: 'SiteUnsupported',
+  Internal: 'SiteError',
+};
+
+/** The condition reason for any failure: by kind for a SiteError, else `SiteError`. */
+export function siteErrorReason(e: unknown): string {
+  return e instanceof SiteError ? SITE_ERROR_REASONS[e.kind] : 'SiteError';
 }
 
 export const isSiteError = (e: unknown, kind?: SiteErrorKind): e is SiteError =>

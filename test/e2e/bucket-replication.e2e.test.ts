@@ -1,6 +1,7 @@
 /**
- * BucketReplication end to end: the controller runs in this process (Informer + Controller +
- * BucketReplicationController) against the real apiserver and throwaway MinIO servers. What
+ * BucketReplication end to end: the controller runs in this process, set up as main.ts sets it
+ * up (a Manager and `setupBucketReplication`), against the real apiserver and throwaway MinIO
+ * servers. What
  * replicated is checked on the destination servers themselves; status is checked against them.
  */
 import {
@@ -12,18 +13,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { BucketReplication } from '../../src/api/bucket-replication.js';
-import {
-  BREP_RESOURCE,
-  BucketReplicationController,
-  OWNED_TARGETS_ANNOTATION,
-} from '../../src/controllers/bucket-replication.js';
-import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
+import { BREP_RESOURCE, SRG_RESOURCE } from '../../src/api/names.js';
+import { OWNED_TARGETS_ANNOTATION } from '../../src/controllers/bucket-replication/apply.js';
+import { setupBucketReplication } from '../../src/controllers/bucket-replication/setup.js';
 import { parseReplicationXML } from '../../src/replication/xml-codec.js';
 import { findCondition } from '../../src/runtime/conditions.js';
-import { Controller } from '../../src/runtime/controller.js';
-import { EventRecorder } from '../../src/runtime/events.js';
-import { Informer } from '../../src/runtime/informer.js';
 import { EVENTS, type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
+import { Manager } from '../../src/runtime/manager.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { newSiteClient } from '../../src/sites/new-site-client.js';
 import { eventually } from '../support/eventually.js';
@@ -83,28 +79,18 @@ beforeAll(async () => {
       })),
     },
   });
-  const informer = new Informer<BucketReplication>(client, BREP_RESOURCE, {
-    namespace: ns,
-    maxBackoffMs: 2000,
-  });
-  const brep = new BucketReplicationController({
+  const manager = new Manager({
     client,
-    informer,
+    namespace: ns,
+    controllers: { workers: 4, resyncMs: 0, backoff: { baseMs: 200, maxMs: 3000 } },
+  });
+  setupBucketReplication(manager, {
     newSite: newSiteClient,
-    recorder: new EventRecorder(client, 'sitesync-operator'),
     siteTimeoutMs: 5000,
     // The RTC test moves the controller's clock ahead rather than wait 15 minutes.
     now: () => new Date(Date.now() + clockAheadMs),
   });
-  const controller = new Controller({
-    name: 'bucketreplication',
-    informer,
-    reconcile: brep.reconcile,
-    workers: 4,
-    resyncMs: 0,
-    backoff: { baseMs: 200, maxMs: 3000 },
-  });
-  running = controller.run(stop.signal);
+  running = manager.run(stop.signal).then(() => undefined);
 }, 120_000);
 
 afterAll(async () => {

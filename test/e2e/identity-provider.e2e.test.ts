@@ -2,8 +2,8 @@
  * IdentityProvider end to end: a real slapd and a real OpenID issuer, four throwaway MinIO
  * servers (two groups of two: MinIO runs LDAP or OpenID as a site's user directory, and with
  * LDAP on it refuses internal users, so the LDAP and OpenID cases get their own sites), the real
- * apiserver, and the controller running in this process (Informer + Controller, as main wires
- * them). Every check goes to the sites themselves: logins through STS, S3 calls with the
+ * apiserver, and the controller running in this process (set up as main.ts sets it up: a Manager
+ * and `setupIdentityProvider`). Every check goes to the sites themselves: logins through STS, S3 calls with the
  * temporary credentials, and get-config-kv; status is checked, never trusted.
  */
 import { Writable } from 'node:stream';
@@ -19,23 +19,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 
 import type { IdentityProvider } from '../../src/api/identity-provider.js';
-import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
-import { identityMismatch } from '../../src/controllers/_idp-check.js';
-import {
-  IDP_RESOURCE,
-  IdentityProviderController,
-} from '../../src/controllers/identity-provider.js';
-import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
+import { IDP_RESOURCE } from '../../src/api/names.js';
+import { setupIdentityProvider } from '../../src/controllers/identity-provider/setup.js';
+import { identityMismatch } from '../../src/controllers/site-replication-group/identity-check.js';
 import { newLogger } from '../../src/observe/logger.js';
 import { findCondition } from '../../src/runtime/conditions.js';
-import { Controller } from '../../src/runtime/controller.js';
-import { EventRecorder } from '../../src/runtime/events.js';
-import { Informer, objectKey } from '../../src/runtime/informer.js';
+import type { Controller } from '../../src/runtime/controller.js';
+import type { Informer } from '../../src/runtime/informer.js';
 import type { KubeClient } from '../../src/runtime/kube-client.js';
 import type { Logger } from '../../src/runtime/logger.js';
+import { Manager } from '../../src/runtime/manager.js';
 import { MinioAdminClient } from '../../src/sites/minio/admin/admin-client.js';
 import { DEFAULT_TARGET } from '../../src/sites/minio/admin/config-kv.js';
 import { liveIdentity, liveIdentityDigest } from '../../src/sites/minio/identity-config.js';
+import { newSiteClient } from '../../src/sites/new-site-client.js';
 import { MinioServiceAdmin } from '../../src/sites/minio/minio-service-admin.js';
 import { eventually } from '../support/eventually.js';
 import { type LdapServer, type OidcIssuer, startOidcIssuer, startSlapd } from '../support/idp.js';
@@ -292,34 +289,21 @@ beforeAll(async () => {
   await apply(group('oidc-group', OIDC_SITES, 'corp-oidc'));
 
   const log = capturingLogger();
-  idps = new Informer<Cached<IdentityProvider>>(client, IDP_RESOURCE, { namespace: ns, log });
-  const groups = new Informer<Cached<SiteReplicationGroup>>(client, SRG_RESOURCE, {
+  // As main.ts sets it up: a Manager and `setupIdentityProvider`.
+  const manager = new Manager({
+    client,
     namespace: ns,
     log,
+    controllers: { backoff: { baseMs: 500, maxMs: 5000 } },
   });
-  const reconciler = new IdentityProviderController({
-    client,
-    informer: idps,
-    groups,
-    recorder: new EventRecorder(client, 'sitesync-operator', { log }),
+  controller = setupIdentityProvider(manager, {
+    newSite: newSiteClient,
     syncIntervalMs: 2000,
     retryAfterMs: 2000,
     siteTimeoutMs: 10_000,
   });
-  controller = new Controller({
-    name: 'identityprovider',
-    informer: idps,
-    reconcile: reconciler.reconcile,
-    backoff: { baseMs: 500, maxMs: 5000 },
-    log,
-  });
-  // As main.ts wires it: a group that changes requeues the providers of its namespace.
-  groups.onChange((g) => {
-    for (const idp of idps.list()) {
-      if (idp.metadata.namespace === g.metadata.namespace) controller.queue.add(objectKey(idp));
-    }
-  });
-  running = Promise.all([controller.run(stop.signal), groups.run(stop.signal)]);
+  idps = manager.informer<Cached<IdentityProvider>>(IDP_RESOURCE);
+  running = manager.run(stop.signal);
 }, 120_000);
 
 afterAll(async () => {

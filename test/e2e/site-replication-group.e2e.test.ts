@@ -13,8 +13,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 
+import { SRG_RESOURCE } from '../../src/api/names.js';
 import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
-import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
 import { canonicalJSON } from '../../src/replication/digest.js';
 import { canonicalPolicy } from '../../src/replication/policy.js';
 import { findCondition } from '../../src/runtime/conditions.js';

@@ -5,6 +5,7 @@
  * sends `Impersonate-User`, the proxy forwards it with the stack's admin certificate, and the
  * apiserver authorizes every request as the impersonated ServiceAccount. So the operator runs
  * with exactly the chart's RBAC, and the test learns which permissions it really used.
+ * `hold` makes it keep matching requests unanswered (a stalled apiserver, for that client only).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -21,11 +22,16 @@ export interface RecordedCall {
   name: string;
   status: number;
   user: string;
+  /** When the request reached the proxy, and when the apiserver's answer came (ms epoch). */
+  at: number;
+  doneAt: number;
 }
 
 export interface RecordingProxy {
   url: string;
   calls: RecordedCall[];
+  /** From now on, requests whose path matches are held: never forwarded, never answered. */
+  hold(path: RegExp): void;
   close(): Promise<void>;
 }
 
@@ -92,8 +98,11 @@ export async function startRecordingProxy(
     key: material(user.keyData, user.keyFile),
   };
   const calls: RecordedCall[] = [];
+  let held: RegExp | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const at = Date.now();
     const url = new URL(req.url ?? '/', 'http://proxy');
+    if (held?.test(url.pathname) === true) return;
     const target = parseApiPath(url.pathname);
     const headers = { ...req.headers, host: upstream.host };
     const up = httpsRequest(
@@ -110,10 +119,11 @@ export async function startRecordingProxy(
         if (target) {
           const verb = verbOf(req.method ?? 'GET', url, target.name !== '');
           const user = String(req.headers['impersonate-user'] ?? '(admin)');
-          calls.push({ verb, ...target, status, user });
+          const times = { at, doneAt: Date.now() };
+          calls.push({ verb, ...target, status, user, ...times });
           // Server-side apply of a missing object creates it, which needs `create` too.
           if (verb === 'patch' && status === 201)
-            calls.push({ verb: 'create', ...target, status, user });
+            calls.push({ verb: 'create', ...target, status, user, ...times });
         }
         res.writeHead(status, upRes.headers);
         upRes.pipe(res);
@@ -141,6 +151,9 @@ export async function startRecordingProxy(
   return {
     url: `https://127.0.0.1:${port}`,
     calls,
+    hold: (path) => {
+      held = path;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

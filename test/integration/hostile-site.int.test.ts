@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { stringify } from 'yaml';
 
 import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
-import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
+import { SRG_RESOURCE } from '../../src/api/names.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { SiteError } from '../../src/sites/site-error.js';
 import { eventually } from '../support/eventually.js';

@@ -14,12 +14,10 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 
+import { BREP_RESOURCE, IDP_RESOURCE, SRG_RESOURCE } from '../../src/api/names.js';
 import type { BucketReplication } from '../../src/api/bucket-replication.js';
 import type { IdentityProvider } from '../../src/api/identity-provider.js';
 import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
-import { BREP_RESOURCE } from '../../src/controllers/bucket-replication.js';
-import { IDP_RESOURCE } from '../../src/controllers/identity-provider.js';
-import { SRG_RESOURCE } from '../../src/controllers/site-replication-group.js';
 import { findCondition } from '../../src/runtime/conditions.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { type KubeClient, LEASES, SECRETS } from '../../src/runtime/kube-client.js';

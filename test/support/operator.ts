@@ -75,6 +75,20 @@ export class OperatorProcess {
     return Number(kib) * 1024;
   }
 
+  /** Resolves when the process exits by itself: its exit code, and when (ms since the epoch). */
+  exited(): Promise<{ code: number | null; at: number }> {
+    const p = this.proc;
+    if (!p) return Promise.resolve({ code: null, at: Date.now() });
+    if (p.exitCode !== null || p.signalCode !== null) {
+      return Promise.resolve({ code: p.exitCode, at: Date.now() });
+    }
+    return new Promise((resolve) => {
+      p.once('exit', (code) => {
+        resolve({ code, at: Date.now() });
+      });
+    });
+  }
+
   logs(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
   }

@@ -43,22 +43,24 @@ export class MinioServiceAdmin {
   }
 
   /** Restarts every server of the deployment (`mc admin service restart`). Plain. */
-  async restartService(): Promise<void> {
+  async restartService(signal?: AbortSignal): Promise<void> {
     await this.transport.send({
       op: 'restartService',
       method: 'POST',
       path: `${ADMIN}/service`,
       query: { action: 'restart', 'dry-run': 'false', type: '2' },
+      signal,
     });
   }
 
   /** Seconds since the most recently (re)started server of the deployment started. Plain. */
-  async uptimeSeconds(): Promise<number> {
+  async uptimeSeconds(signal?: AbortSignal): Promise<number> {
     const call: HttpCall = {
       op: 'serverInfo',
       method: 'GET',
       path: `${ADMIN}/info`,
       query: { metrics: 'false' },
+      signal,
     };
     const answer = await this.transport.send(call);
     const uptimes = this.parse(call, answer.body, (v) => {

@@ -11,6 +11,7 @@ import type {
   SiteCapabilities,
   SiteClient,
   SiteConnection,
+  TargetReplicationCounters,
 } from '../site-client.js';
 import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
 import { isSiteError } from '../site-error.js';
@@ -23,6 +24,8 @@ import type {
 import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
 import { parseBucketExport, parseIamExport } from './export-parser.js';
+import { MinioIdentityConfig } from './minio-identity-config.js';
+import { MinioServiceAdmin } from './minio-service-admin.js';
 
 const NO_REPLICATION_CONFIG = 'ReplicationConfigurationNotFoundError';
 /** Listing the backlog walks the whole bucket on the site: bounded in time of its own. */
@@ -39,18 +42,19 @@ export const MINIO_CAPABILITIES: SiteCapabilities = {
 class ReplicationXML {
   constructor(private readonly transport: AdminTransport) {}
 
-  async get(bucket: string): Promise<string | undefined> {
+  async get(bucket: string, signal?: AbortSignal): Promise<string | undefined> {
     const r = await this.transport.send({
       op: 's3:GetBucketReplication',
       method: 'GET',
       path: `/${bucket}`,
       query: { replication: '' },
       tolerate: [NO_REPLICATION_CONFIG],
+      signal,
     });
     return r.code === NO_REPLICATION_CONFIG ? undefined : r.body.toString('utf8');
   }
 
-  async put(bucket: string, xml: string): Promise<void> {
+  async put(bucket: string, xml: string, signal?: AbortSignal): Promise<void> {
     await this.transport.send({
       op: 's3:PutBucketReplication',
       method: 'PUT',
@@ -58,6 +62,7 @@ class ReplicationXML {
       query: { replication: '' },
       body: Buffer.from(xml, 'utf8'),
       contentType: 'application/xml',
+      signal,
     });
   }
 }
@@ -67,7 +72,9 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
   readonly flavor = 'minio' as const;
   readonly capabilities = MINIO_CAPABILITIES;
   readonly admin: MinioAdminClient;
+  readonly identity: MinioIdentityConfig;
   private readonly transport: AdminTransport;
+  private readonly service: MinioServiceAdmin;
 
   constructor(conn: SiteConnection) {
     const transport = new AdminTransport({
@@ -83,7 +90,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     super(conn, newS3Client(conn), new ReplicationXML(transport));
     this.transport = transport;
     this.name = conn.name;
-    this.admin = new MinioAdminClient({
+    const admin = {
       site: conn.name,
       endpoint: conn.endpoint,
       accessKey: conn.accessKey,
@@ -91,29 +98,38 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       timeoutMs: conn.timeoutMs,
       ca: conn.ca,
       insecureSkipVerify: conn.insecureSkipVerify,
-      onCall: conn.onCall ? (op) => conn.onCall?.(`admin:${op}`) : undefined,
-    });
+      onCall: conn.onCall ? (op: string) => conn.onCall?.(`admin:${op}`) : undefined,
+    };
+    this.admin = new MinioAdminClient(admin);
+    this.service = new MinioServiceAdmin(admin);
+    this.identity = new MinioIdentityConfig(this.admin, this.service);
   }
 
-  async deploymentID(): Promise<string> {
-    return (await this.admin.serverInfo()).deploymentID;
+  /** The admin client with every request under `signal` (undefined: none). */
+  private adm(signal: AbortSignal | undefined): MinioAdminClient {
+    return this.admin.withSignal(signal);
   }
 
-  async snapshot(): Promise<SiteSnapshot> {
+  async deploymentID(signal?: AbortSignal): Promise<string> {
+    return (await this.adm(signal).serverInfo()).deploymentID;
+  }
+
+  async snapshot(signal?: AbortSignal): Promise<SiteSnapshot> {
     // The first call to fail ends the others: a site that answers garbage to one of them
-    // (an endless body, say) is not read further in that pass.
+    // (an endless body, say) is not read further in that pass. The caller's signal ends all.
     const abort = new AbortController();
-    const { signal } = abort;
+    const sibling = signal ? AbortSignal.any([signal, abort.signal]) : abort.signal;
+    const admin = this.adm(signal);
     const failFast = <T>(p: Promise<T>): Promise<T> =>
       p.catch((e: unknown) => {
         abort.abort();
         throw e;
       });
     const [info, list, iamFiles, bucketFiles] = await Promise.all([
-      failFast(this.admin.serverInfo({ signal })),
-      failFast(this.listBuckets(signal)),
-      failFast(this.admin.exportIAMFiles({ signal })),
-      failFast(this.admin.exportBucketMetadataFiles({ signal })),
+      failFast(admin.serverInfo({ signal: abort.signal })),
+      failFast(this.listBuckets(sibling)),
+      failFast(admin.exportIAMFiles({ signal: abort.signal })),
+      failFast(admin.exportBucketMetadataFiles({ signal: abort.signal })),
     ]);
     const { deploymentID } = info;
     const buckets = parseBucketExport(bucketFiles);
@@ -138,8 +154,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     return { site: this.name, deploymentID, buckets, iam: parseIamExport(iamFiles) };
   }
 
-  async replicationProgress(bucket: string): Promise<ReplicationProgress> {
-    const m = await this.admin.bucketReplicationMetrics(bucket);
+  async replicationProgress(bucket: string, signal?: AbortSignal): Promise<ReplicationProgress> {
+    const m = await this.adm(signal).bucketReplicationMetrics(bucket);
     const counts = {
       pending: m.queuedCount,
       replicated: m.replicatedCount,
@@ -150,20 +166,33 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     if (m.queuedCount === 0 && m.failedCount === 0) return { ...counts, lagSeconds: 0 };
     try {
       const at = Date.now();
-      const backlog = Object.values(await this.replicationBacklog(bucket));
+      const backlog = Object.values(
+        await this.replicationBacklog(bucket, Number.NEGATIVE_INFINITY, signal),
+      );
       const oldest = Math.min(...backlog.map((t) => t.oldest));
       return { ...counts, lagSeconds: Number.isFinite(oldest) ? lagSince(oldest, at) : 0 };
     } catch {
+      signal?.throwIfAborted();
       return counts; // the counters stand; the lag is unknown
     }
+  }
+
+  /** MinIO's replication metrics v2 count per target. */
+  async replicationTargetCounters(
+    bucket: string,
+    signal?: AbortSignal,
+  ): Promise<TargetReplicationCounters> {
+    const m = await this.adm(signal).bucketReplicationMetrics(bucket);
+    return { queuedCount: m.queuedCount, targets: m.targets };
   }
 
   async replicationBacklog(
     bucket: string,
     overdueBefore = Number.NEGATIVE_INFINITY,
+    signal?: AbortSignal,
   ): Promise<Record<string, TargetBacklog>> {
     const by: Record<string, TargetBacklog> = {};
-    await this.admin.replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
+    await this.adm(signal).replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
       noteWaiting(by, e, overdueBefore);
     });
     return by;
@@ -171,59 +200,84 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
 
   // IAM ----------------------------------------------------------------------------------------
 
-  async putPolicy(name: string, doc: unknown): Promise<void> {
-    await this.admin.addCannedPolicy(name, JSON.stringify(doc));
+  async putPolicy(name: string, doc: unknown, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).addCannedPolicy(name, JSON.stringify(doc));
   }
 
-  async deletePolicy(name: string): Promise<void> {
-    await this.admin.removeCannedPolicy(name);
+  async deletePolicy(name: string, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).removeCannedPolicy(name);
   }
 
-  async putUser(name: string, user: { secretKey: string; status: AccountStatus }): Promise<void> {
-    await this.admin.addUser(name, user.secretKey);
-    if (user.status === 'disabled') await this.admin.setUserStatus(name, 'disabled');
+  async putUser(
+    name: string,
+    user: { secretKey: string; status: AccountStatus },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const admin = this.adm(signal);
+    await admin.addUser(name, user.secretKey);
+    if (user.status === 'disabled') await admin.setUserStatus(name, 'disabled');
   }
 
-  async deleteUser(name: string): Promise<void> {
-    await this.admin.removeUser(name);
+  async deleteUser(name: string, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).removeUser(name);
   }
 
   async putGroup(
     name: string,
     group: { members: readonly string[]; status: AccountStatus },
     currentMembers: readonly string[],
+    signal?: AbortSignal,
   ): Promise<void> {
+    const admin = this.adm(signal);
     const extra = currentMembers.filter((m) => !group.members.includes(m));
     const missing = group.members.filter((m) => !currentMembers.includes(m));
     // Adding (even no one) creates the group when it does not exist yet.
     if (missing.length > 0 || currentMembers.length === 0) {
-      await this.admin.updateGroupMembers({ group: name, members: missing, isRemove: false });
+      await admin.updateGroupMembers({ group: name, members: missing, isRemove: false });
     }
     if (extra.length > 0) {
-      await this.admin.updateGroupMembers({ group: name, members: extra, isRemove: true });
+      await admin.updateGroupMembers({ group: name, members: extra, isRemove: true });
     }
-    await this.admin.setGroupStatus(name, group.status);
+    await admin.setGroupStatus(name, group.status);
   }
 
-  async deleteGroup(name: string, currentMembers: readonly string[]): Promise<void> {
+  async deleteGroup(
+    name: string,
+    currentMembers: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const admin = this.adm(signal);
     if (currentMembers.length > 0) {
-      await this.admin.updateGroupMembers({
+      await admin.updateGroupMembers({
         group: name,
         members: [...currentMembers],
         isRemove: true,
       });
     }
-    await this.admin.removeGroup(name);
+    await admin.removeGroup(name);
   }
 
-  async setPolicyMapping(kind: MappingKind, name: string, policies: readonly string[]) {
-    await this.admin.setPolicies(kind === 'user' ? { user: name } : { group: name }, policies);
+  async setPolicyMapping(
+    kind: MappingKind,
+    name: string,
+    policies: readonly string[],
+    signal?: AbortSignal,
+  ) {
+    await this.adm(signal).setPolicies(
+      kind === 'user' ? { user: name } : { group: name },
+      policies,
+    );
   }
 
-  async putServiceAccount(sa: ServiceAccountMeta, exists: boolean): Promise<void> {
+  async putServiceAccount(
+    sa: ServiceAccountMeta,
+    exists: boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const admin = this.adm(signal);
     const policy = (sa.sessionPolicy ?? undefined) as Record<string, unknown> | undefined;
     if (!exists) {
-      await this.admin.addServiceAccount({
+      await admin.addServiceAccount({
         targetUser: sa.parent,
         accessKey: sa.accessKey,
         secretKey: sa.secretKey,
@@ -234,7 +288,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       });
       if (sa.status === 'enabled') return;
     }
-    await this.admin.updateServiceAccount(sa.accessKey, {
+    await admin.updateServiceAccount(sa.accessKey, {
       policy: policy ?? null,
       secretKey: sa.secretKey,
       status: sa.status,
@@ -244,15 +298,15 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     });
   }
 
-  async deleteServiceAccount(accessKey: string): Promise<void> {
-    await this.admin.deleteServiceAccount(accessKey);
+  async deleteServiceAccount(accessKey: string, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).deleteServiceAccount(accessKey);
   }
 
   // Peer links ---------------------------------------------------------------------------------
 
-  async listRemoteTargets(bucket: string): Promise<RemoteTargetMeta[]> {
+  async listRemoteTargets(bucket: string, signal?: AbortSignal): Promise<RemoteTargetMeta[]> {
     try {
-      const targets = await this.admin.listRemoteTargets(bucket);
+      const targets = await this.adm(signal).listRemoteTargets(bucket);
       return targets.map((t) => ({
         arn: t.arn,
         endpoint: t.url,
@@ -266,27 +320,33 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     }
   }
 
-  setRemoteTarget(bucket: string, target: RemoteTargetRequest): Promise<string> {
-    return this.admin.setRemoteTarget(bucket, target);
+  setRemoteTarget(
+    bucket: string,
+    target: RemoteTargetRequest,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.adm(signal).setRemoteTarget(bucket, target);
   }
 
-  async removeRemoteTarget(bucket: string, arn: string): Promise<void> {
-    await this.admin.removeRemoteTarget(bucket, arn);
+  async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).removeRemoteTarget(bucket, arn);
   }
 
   /** `PUT /{bucket}?replication-reset&arn=`: replicate existing objects to that target again. */
-  async resyncTarget(bucket: string, arn: string): Promise<void> {
+  async resyncTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
     await this.transport.send({
       op: 's3:ResetBucketReplication',
       method: 'PUT',
       path: `/${bucket}`,
       query: { 'replication-reset': '', arn },
+      signal,
     });
   }
 
   close(): void {
     this.s3.destroy();
     void this.admin.close();
+    void this.service.close();
     void this.transport.close();
   }
 }

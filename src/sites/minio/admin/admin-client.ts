@@ -21,7 +21,12 @@ import {
 import { SiteError } from '../../site-error.js';
 import { ZipError, ZipTooLargeError, readZipMap } from './zip.js';
 import { PayloadAlgorithm, decryptPayload, encryptPayload } from './payload-crypto.js';
-import { AdminTransport, type HttpCall, type HttpMethod } from './admin-transport.js';
+import {
+  AdminTransport,
+  type HttpAnswer,
+  type HttpCall,
+  type HttpMethod,
+} from './admin-transport.js';
 import { ConfigKVSyntaxError, parseConfigKV, parseKeyValues } from './config-kv.js';
 import {
   DecodeError,
@@ -211,6 +216,25 @@ export class MinioAdminClient {
     await this.transport.close();
   }
 
+  /** Set on a view from `withSignal`: every request of the view carries it. */
+  private readonly signal: AbortSignal | undefined;
+
+  /**
+   * This client with every request made under `signal` (a reconcile's): once it aborts,
+   * nothing more is sent and its reason is thrown. A view sharing the connections.
+   */
+  withSignal(signal: AbortSignal | undefined): MinioAdminClient {
+    if (signal === undefined) return this;
+    return Object.create(this, { signal: { value: signal } }) as MinioAdminClient;
+  }
+
+  /** Sends under the view's signal and the call's own (e.g. a failed sibling call's), both. */
+  private send(call: HttpCall): Promise<HttpAnswer> {
+    const signals = [this.signal, call.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    return this.transport.send(signal ? { ...call, signal } : call);
+  }
+
   // ------------------------------------------------------------------------------------------
   // Server
 
@@ -242,12 +266,12 @@ export class MinioAdminClient {
   async addUser(accessKey: string, secretKey: string): Promise<void> {
     const call = this.put('addUser', '/add-user', { accessKey }, [secretKey]);
     const body = await this.encrypt(call, toJSONBytes({ secretKey, status: 'enabled' }));
-    await this.transport.send({ ...call, body });
+    await this.send({ ...call, body });
   }
 
   /** `PUT /set-user-status`. Plain. */
   async setUserStatus(accessKey: string, status: AccountStatus): Promise<void> {
-    await this.transport.send(this.put('setUserStatus', '/set-user-status', { accessKey, status }));
+    await this.send(this.put('setUserStatus', '/set-user-status', { accessKey, status }));
   }
 
   /**
@@ -259,7 +283,7 @@ export class MinioAdminClient {
       ...this.call('removeUser', 'DELETE', '/remove-user', { query: { accessKey } }),
       tolerate: [NO_SUCH_USER],
     };
-    return (await this.transport.send(call)).code === undefined;
+    return (await this.send(call)).code === undefined;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -289,7 +313,7 @@ export class MinioAdminClient {
       groupStatus: '',
       isRemove: req.isRemove,
     });
-    await this.transport.send({
+    await this.send({
       ...this.put(op, '/update-group-members'),
       body,
       contentType: OCTET_STREAM,
@@ -298,9 +322,7 @@ export class MinioAdminClient {
 
   /** `PUT /set-group-status`. Plain. */
   async setGroupStatus(name: string, status: AccountStatus): Promise<void> {
-    await this.transport.send(
-      this.put('setGroupStatus', '/set-group-status', { group: name, status }),
-    );
+    await this.send(this.put('setGroupStatus', '/set-group-status', { group: name, status }));
   }
 
   /** Deletes an empty group (fails with Invalid/XMinioAdminGroupNotEmpty while it has members). */
@@ -326,7 +348,7 @@ export class MinioAdminClient {
   /** `PUT /add-canned-policy`: creates or replaces. Plain. */
   async addCannedPolicy(name: string, policy: PolicyDocument | string): Promise<void> {
     const body = Buffer.from(typeof policy === 'string' ? policy : JSON.stringify(policy), 'utf8');
-    await this.transport.send({
+    await this.send({
       ...this.put('addCannedPolicy', '/add-canned-policy', { name }),
       body,
     });
@@ -334,7 +356,7 @@ export class MinioAdminClient {
 
   /** `DELETE /remove-canned-policy`; removing a missing policy succeeds. Plain. */
   async removeCannedPolicy(name: string): Promise<void> {
-    await this.transport.send(
+    await this.send(
       this.call('removeCannedPolicy', 'DELETE', '/remove-canned-policy', { query: { name } }),
     );
   }
@@ -359,7 +381,7 @@ export class MinioAdminClient {
   async setPolicies(target: PolicyMappingTarget, policies: readonly string[]): Promise<void> {
     const { name, isGroup } = mappingTarget(target);
     const query = { policyName: policies.join(','), userOrGroup: name, isGroup: String(isGroup) };
-    await this.transport.send(this.put('setPolicies', '/set-user-or-group-policy', query));
+    await this.send(this.put('setPolicies', '/set-user-or-group-policy', query));
   }
 
   /** `GET /idp/builtin/policy-entities`: mappings by user, group or policy. Encrypted response. */
@@ -383,7 +405,7 @@ export class MinioAdminClient {
     };
     const payload = compact({ policies: [...req.policies], user: req.user, group: req.group });
     const body = await this.encrypt(call, toJSONBytes(payload));
-    const answer = await this.transport.send({ ...call, body });
+    const answer = await this.send({ ...call, body });
     if (answer.code === ALREADY_APPLIED) return { changed: [], alreadyApplied: true };
     if (answer.body.length === 0) return { changed: [], alreadyApplied: false };
     return this.parseJSON(call, await this.decrypt(call, answer.body), decodePolicyAssociation);
@@ -418,7 +440,7 @@ export class MinioAdminClient {
       expiration: isoTime(req.expiration),
     });
     const body = await this.encrypt(call, toJSONBytes(payload));
-    const answer = await this.transport.send({ ...call, body });
+    const answer = await this.send({ ...call, body });
     return this.parseJSON(
       call,
       await this.decrypt(call, answer.body),
@@ -450,12 +472,12 @@ export class MinioAdminClient {
       newExpiration: isoTime(req.expiration),
     });
     const body = await this.encrypt(call, toJSONBytes(payload));
-    await this.transport.send({ ...call, body });
+    await this.send({ ...call, body });
   }
 
   /** `DELETE /delete-service-account`. Plain. */
   async deleteServiceAccount(accessKey: string): Promise<void> {
-    await this.transport.send(
+    await this.send(
       this.call('deleteServiceAccount', 'DELETE', '/delete-service-account', {
         query: { accessKey },
       }),
@@ -491,12 +513,12 @@ export class MinioAdminClient {
       timeoutMs: this.bulkTimeoutMs,
     };
     try {
-      const answer = await this.transport.send(call);
+      const answer = await this.send(call);
       return this.parseJSON(call, answer.body, decodeImportIAMResult);
     } catch (e: unknown) {
       if (!(e instanceof SiteError && e.status === 426)) throw e;
     }
-    await this.transport.send({ ...call, path: `${ADMIN}/import-iam` });
+    await this.send({ ...call, path: `${ADMIN}/import-iam` });
     const none = EMPTY_IAM_ENTITIES;
     return { detailed: false, added: none, skipped: none, removed: none, failed: [] };
   }
@@ -526,12 +548,12 @@ export class MinioAdminClient {
       body: zip,
       timeoutMs: this.bulkTimeoutMs,
     };
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     return this.parseJSON(call, answer.body, decodeBucketMetadataImport);
   }
 
   private async getZip(call: Call): Promise<Buffer> {
-    const answer = await this.transport.send({ ...call, maxBytes: MAX_EXPORT_BYTES });
+    const answer = await this.send({ ...call, maxBytes: MAX_EXPORT_BYTES });
     if (answer.body.length < 22 || answer.body.readUInt16LE(0) !== ZIP_MAGIC) {
       throw this.malformed(
         call,
@@ -567,7 +589,7 @@ export class MinioAdminClient {
       ...this.get('listRemoteTargets', '/list-remote-targets', { bucket, type }),
       tolerate: [REMOTE_TARGET_NOT_FOUND],
     };
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     if (answer.code === REMOTE_TARGET_NOT_FOUND) return [];
     return this.parseJSON(call, answer.body, decodeBucketTargets);
   }
@@ -614,7 +636,7 @@ export class MinioAdminClient {
       }),
       tolerate: [REMOTE_TARGET_NOT_FOUND],
     };
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     return answer.code === undefined;
   }
 
@@ -624,7 +646,7 @@ export class MinioAdminClient {
   ): Promise<string> {
     const call = this.put(op, '/set-remote-target', { bucket, ...flags }, [secret]);
     const body = await this.encrypt(call, toJSONBytes(target));
-    const answer = await this.transport.send({ ...call, body });
+    const answer = await this.send({ ...call, body });
     return this.parseJSON(call, answer.body, decodeArn);
   }
 
@@ -637,7 +659,7 @@ export class MinioAdminClient {
    */
   async getConfigKV(key: string): Promise<ConfigKV> {
     const call = this.get('getConfigKV', '/get-config-kv', { key });
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     const text = (await this.decrypt(call, answer.body)).toString('utf8');
     try {
       return { text, subsystems: parseConfigKV(text) };
@@ -665,7 +687,7 @@ export class MinioAdminClient {
 
   private async changeConfig(call: Call, text: string): Promise<ConfigChangeResult> {
     const body = await this.encrypt(call, Buffer.from(text, 'utf8'));
-    const answer = await this.transport.send({ ...call, body });
+    const answer = await this.send({ ...call, body });
     return { restartRequired: answer.headers.get(CONFIG_APPLIED_HEADER) !== 'true' };
   }
 
@@ -745,7 +767,7 @@ export class MinioAdminClient {
         }
       },
     };
-    await this.transport.send(call);
+    await this.send(call);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -779,12 +801,12 @@ export class MinioAdminClient {
   }
 
   private async plainJSON<T>(call: Call, decode: (v: unknown) => T): Promise<T> {
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     return this.parseJSON(call, answer.body, decode);
   }
 
   private async encryptedJSON<T>(call: Call, decode: (v: unknown) => T): Promise<T> {
-    const answer = await this.transport.send(call);
+    const answer = await this.send(call);
     return this.parseJSON(call, await this.decrypt(call, answer.body), decode);
   }
 

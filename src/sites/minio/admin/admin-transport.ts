@@ -71,7 +71,10 @@ export interface HttpCall {
    * default MAX_RESPONSE_BYTES. Error bodies are read up to MAX_ERROR_BODY_BYTES.
    */
   readonly maxBytes?: number | undefined;
-  /** Ends the call early, e.g. once a sibling call of the same observation has failed. */
+  /**
+   * The caller's cancellation (a reconcile's, or a sibling call's that failed): once it aborts
+   * nothing more is sent and its reason is thrown.
+   */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -111,6 +114,18 @@ export function normalizeEndpoint(endpoint: string): URL {
   return new URL(url.origin);
 }
 
+/**
+ * The response body: streamed to `consume` on success when the call asks (then empty), else
+ * read within its cap (readResponse).
+ */
+async function readBody(call: HttpCall, res: FetchResponse): Promise<Buffer> {
+  if (call.consume && SUCCESS.has(res.status) && res.body) {
+    await call.consume(res.body);
+    return Buffer.alloc(0);
+  }
+  return readResponse(res, call.maxBytes);
+}
+
 export class AdminTransport {
   readonly site: string;
   readonly origin: string;
@@ -144,13 +159,16 @@ export class AdminTransport {
   async send(call: HttpCall): Promise<HttpAnswer> {
     const attempts = call.method === 'GET' ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
+      call.signal?.throwIfAborted();
       try {
         return await this.attempt(call);
       } catch (e: unknown) {
         if (attempt >= attempts || !(e instanceof SiteError) || !RETRY_KINDS.has(e.kind)) throw e;
         if (call.signal?.aborted === true) throw e;
       }
-      await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)());
+      await sleep((this.opts.retryDelayMs ?? defaultRetryDelay)(), undefined, {
+        ...(call.signal ? { signal: call.signal } : {}),
+      }).catch(() => undefined);
     }
   }
 
@@ -174,7 +192,9 @@ export class AdminTransport {
     });
   }
 
-  private async attempt(call: HttpCall): Promise<HttpAnswer> {
+  private async signedRequest(
+    call: HttpCall,
+  ): Promise<{ url: URL; headers: Record<string, string> }> {
     const query = call.query ?? {};
     const url = new URL(encodePath(call.path), this.base);
     url.search = canonicalQueryString(query);
@@ -186,13 +206,18 @@ export class AdminTransport {
       contentType: call.contentType,
     });
     delete headers['host'];
+    return { url, headers };
+  }
+
+  private async attempt(call: HttpCall): Promise<HttpAnswer> {
+    const { url, headers } = await this.signedRequest(call);
     const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs;
     this.opts.onCall?.(call.op);
     let status: number;
     let resHeaders: HeaderReader;
     let body: Buffer;
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     try {
       const res = await fetch(url, {
         method: call.method,
@@ -204,13 +229,9 @@ export class AdminTransport {
       });
       status = res.status;
       resHeaders = res.headers;
-      if (call.consume && SUCCESS.has(status) && res.body) {
-        await call.consume(res.body);
-        body = Buffer.alloc(0);
-      } else {
-        body = await readResponse(res, call.maxBytes);
-      }
+      body = await readBody(call, res);
     } catch (e: unknown) {
+      call.signal?.throwIfAborted();
       throw this.readError(call, e, timeout.aborted ? timeoutMs : undefined);
     }
     if (SUCCESS.has(status)) return { status, headers: resHeaders, body };

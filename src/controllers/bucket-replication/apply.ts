@@ -1,0 +1,307 @@
+/**
+ * Acting on the source bucket: versioning on, the managed destinations (bucket, versioning,
+ * remote target), the merged document when it differs, existing-object resyncs, and removal
+ * of the targets it created that no rule uses any more. A failure is recorded as a problem of
+ * the pass, naming the site; an aborted pass is thrown.
+ */
+import { BREP_RESOURCE, RESYNC_ANNOTATION } from '../../api/names.js';
+import type { ReplicationConfig } from '../../replication/replication-config.js';
+import { buildReplicationXML } from '../../replication/xml-codec.js';
+import type { Why } from '../../runtime/kstatus.js';
+import { errorMessage } from '../../runtime/logger.js';
+import { FIELD_MANAGER, sameJSON } from '../../runtime/status.js';
+import type { RemoteTargetMeta } from '../../sites/snapshot.js';
+import { isSiteError, siteErrorReason } from '../../sites/site-error.js';
+import {
+  documentDigest,
+  existingObjectTargets,
+  foreignRules,
+  mergeWithGroupRules,
+  parseCurrent,
+  sameDocument,
+  targetsToResync,
+  unusedTargets,
+} from './document.js';
+import { type Pass, whereOf } from './pass.js';
+import { type ConnectDeps, type Connected, connect } from './source.js';
+import type { BrepOutcome } from './status.js';
+import {
+  type DestinationKey,
+  destinationId,
+  ensureDestinationBucket,
+  ensureRemoteTarget,
+  findTarget,
+  removeTargets,
+} from './targets.js';
+
+/**
+ * The remote targets this resource created on its source bucket (a JSON list of ARNs). Kept in
+ * an annotation, not in status: status must be reconstructable, and this is what the finalizer
+ * may delete. Targets that already existed are used and never listed here.
+ */
+export const OWNED_TARGETS_ANNOTATION = 'sitesync.io/remote-targets';
+
+export function ownedTargets(obj: { metadata: { annotations?: Record<string, string> } }) {
+  const raw = obj.metadata.annotations?.[OWNED_TARGETS_ANNOTATION];
+  if (raw === undefined) return [];
+  try {
+    const v: unknown = JSON.parse(raw);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A failure of a site call as a problem of the pass (rethrows when the pass is aborted). */
+export function siteProblem(pass: Pass, e: unknown, context: string): Why {
+  pass.ctx.signal.throwIfAborted();
+  return { reason: siteErrorReason(e), message: `${context}: ${errorMessage(e)}` };
+}
+
+/**
+ * Replication needs versioning on the source: enable it, or say why it cannot be. Returns
+ * whether it is on, or a blocker when the bucket does not exist.
+ */
+export async function ensureSourceVersioning(pass: Pass): Promise<Why | boolean> {
+  const { client } = pass.src;
+  const { signal } = pass.ctx;
+  const bucket = pass.spec.source.bucket;
+  try {
+    if ((await client.getVersioning(bucket, signal)) === 'Enabled') return true;
+  } catch (e: unknown) {
+    if (!isSiteError(e, 'NotFound')) {
+      pass.problems.push(siteProblem(pass, e, `source ${whereOf(pass)}`));
+      return false;
+    }
+    return {
+      reason: 'BucketNotFound',
+      message: `spec.source.bucket: bucket ${bucket} does not exist on site ${pass.src.site.name}; the operator never creates a source bucket`,
+    };
+  }
+  try {
+    await client.enableVersioning(bucket, signal);
+    pass.changes.push(`enabled versioning on ${whereOf(pass)}`);
+    return true;
+  } catch (e: unknown) {
+    signal.throwIfAborted();
+    pass.problems.push({
+      reason: 'VersioningUnavailable',
+      message: `versioning cannot be enabled on ${whereOf(pass)}, and replication requires it: ${errorMessage(e)}`,
+    });
+    return false;
+  }
+}
+
+/** The managed destinations every rule names, each bucket on each site once. */
+function destinations(pass: Pass): Map<string, DestinationKey[]> {
+  const bySite = new Map<string, DestinationKey[]>();
+  for (const r of pass.config.rules) {
+    const site = r.destination.site;
+    if (site === undefined) continue;
+    const key = { site: site.name, bucket: site.bucket ?? pass.spec.source.bucket };
+    const list = bySite.get(site.name) ?? [];
+    if (!list.some((k) => k.bucket === key.bucket)) list.push(key);
+    bySite.set(site.name, list);
+  }
+  return bySite;
+}
+
+async function recordOwned(pass: Pass, arns: string[]): Promise<void> {
+  const next = [...new Set(arns)].sort();
+  if (sameJSON(next, [...pass.owned].sort())) return;
+  await pass.kube.patch(
+    BREP_RESOURCE,
+    pass.ref,
+    {
+      metadata: {
+        annotations: { [OWNED_TARGETS_ANNOTATION]: next.length > 0 ? JSON.stringify(next) : null },
+      },
+    },
+    { patchType: 'merge', fieldManager: FIELD_MANAGER },
+  );
+  pass.owned = next;
+}
+
+async function prepareDestination(
+  pass: Pass,
+  dest: Connected,
+  key: DestinationKey,
+  targets: readonly RemoteTargetMeta[],
+): Promise<{ arn: string; created: boolean } | undefined> {
+  const id = destinationId(key);
+  const { signal } = pass.ctx;
+  try {
+    pass.changes.push(...(await ensureDestinationBucket(dest, key.bucket, signal)));
+    const source = { client: pass.src.client, bucket: pass.spec.source.bucket, targets };
+    const t = await ensureRemoteTarget(source, { connected: dest, bucket: key.bucket }, signal);
+    if (t.created) pass.changes.push(`created remote target on ${whereOf(pass)} for ${id}`);
+    return t;
+  } catch (e: unknown) {
+    pass.problems.push(siteProblem(pass, e, `destination ${id}`));
+    // The link exists and the destination is down: keep the rule (the source queues and
+    // retries), and keep reporting what waits.
+    const existing = findTarget(targets, dest, key.bucket);
+    return existing === undefined ? undefined : { arn: existing.arn, created: false };
+  }
+}
+
+/** Destination buckets and remote targets; returns the ARN of each destination it could make. */
+export async function prepareDestinations(
+  pass: Pass,
+  deps: ConnectDeps,
+): Promise<Map<string, string>> {
+  const arns = new Map<string, string>();
+  const bySite = destinations(pass);
+  if (bySite.size === 0) return arns;
+  let targets;
+  try {
+    targets = await pass.src.client.listRemoteTargets(pass.spec.source.bucket, pass.ctx.signal);
+  } catch (e: unknown) {
+    pass.problems.push(siteProblem(pass, e, `remote targets of ${whereOf(pass)}`));
+    return arns;
+  }
+  const created: string[] = [];
+  for (const [name, keys] of bySite) {
+    const site = pass.source.group?.spec.sites.find((s) => s.name === name);
+    if (site === undefined) continue; // validateForSource made sure it is in the group
+    const dest = await connect(deps, pass.ref.namespace, pass.source, site);
+    if (!dest.ok) {
+      pass.problems.push(dest.why);
+      continue;
+    }
+    try {
+      for (const key of keys) {
+        const arn = await prepareDestination(pass, dest.value, key, targets);
+        if (arn === undefined) continue;
+        arns.set(destinationId(key), arn.arn);
+        if (arn.created) created.push(arn.arn);
+      }
+    } finally {
+      dest.value.client.close();
+    }
+  }
+  if (created.length > 0) await recordOwned(pass, [...pass.owned, ...created]);
+  return arns;
+}
+
+async function put(
+  pass: Pass,
+  current: ReplicationConfig,
+  own: ReplicationConfig,
+  desired: ReplicationConfig,
+): Promise<void> {
+  const bucket = pass.spec.source.bucket;
+  const { signal } = pass.ctx;
+  await pass.src.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), signal);
+  const replaced = foreignRules(current, own);
+  pass.changes.push(
+    `put replication configuration (${own.rules.length} rule(s)) on ${whereOf(pass)}` +
+      (replaced.length > 0 ? `, replacing rule(s) not declared here: ${replaced.join(', ')}` : ''),
+  );
+  pass.ctx.log.info(
+    { site: pass.src.site.name, bucket, rules: own.rules.length },
+    'Applied replication configuration of BucketReplication',
+  );
+  for (const arn of targetsToResync(current, own)) {
+    try {
+      await pass.src.client.resyncTarget(bucket, arn, signal);
+      pass.changes.push(`started replication of existing objects to ${arn}`);
+    } catch (e: unknown) {
+      signal.throwIfAborted();
+      pass.problems.push({
+        reason: 'ResyncFailed',
+        message: `existing objects of ${whereOf(pass)} were not queued for ${arn} (MinIO's scanner will still replicate them, later): ${errorMessage(e)}`,
+      });
+    }
+  }
+}
+
+async function dropUnusedTargets(pass: Pass, desired: ReplicationConfig): Promise<void> {
+  const unused = unusedTargets(pass.owned, desired);
+  if (unused.length === 0) return;
+  try {
+    const bucket = pass.spec.source.bucket;
+    const removed = await removeTargets(pass.src.client, bucket, unused, pass.ctx.signal);
+    await recordOwned(
+      pass,
+      pass.owned.filter((a) => !removed.includes(a)),
+    );
+    pass.changes.push(`removed ${removed.length} remote target(s) no rule uses`);
+  } catch (e: unknown) {
+    pass.problems.push(siteProblem(pass, e, `remote targets of ${whereOf(pass)}`));
+  }
+}
+
+/**
+ * Puts the merged document when the bucket holds anything else, then resyncs and drops
+ * unused targets. Returns what is applied, or undefined when it could not be.
+ */
+export async function applyDocument(
+  pass: Pass,
+  own: ReplicationConfig,
+): Promise<BrepOutcome['applied']> {
+  const missing = own.rules.filter((r) => r.destination.bucket === undefined).length;
+  if (missing > 0) return undefined; // the problems say which destination failed
+  const { client, site } = pass.src;
+  const bucket = pass.spec.source.bucket;
+  let current: ReplicationConfig;
+  try {
+    current = parseCurrent(await client.getReplicationConfigXML(bucket, pass.ctx.signal));
+  } catch (e: unknown) {
+    pass.problems.push(siteProblem(pass, e, `replication configuration of ${whereOf(pass)}`));
+    return undefined;
+  }
+  const desired = mergeWithGroupRules(own, current);
+  if (!sameDocument(current, desired, site.flavor)) {
+    try {
+      await put(pass, current, own, desired);
+    } catch (e: unknown) {
+      pass.problems.push(siteProblem(pass, e, `PutBucketReplication on ${whereOf(pass)}`));
+      return undefined;
+    }
+  }
+  await dropUnusedTargets(pass, desired);
+  return {
+    digest: documentDigest(desired, site.flavor),
+    rules: own.rules.length,
+    where: whereOf(pass),
+  };
+}
+
+/**
+ * The `sitesync.io/resync` annotation with a value not acted on yet: a replication reset of
+ * every target an Enabled rule with ExistingObjectReplication reaches, so MinIO replicates
+ * again every object version the destinations lack. Returns the value once all started.
+ */
+export async function resyncOnRequest(
+  pass: Pass,
+  own: ReplicationConfig,
+): Promise<string | undefined> {
+  const value = pass.obj.metadata.annotations?.[RESYNC_ANNOTATION];
+  if (value === undefined || value === pass.obj.status?.lastResync) return undefined;
+  const targets = [...existingObjectTargets(own)].sort();
+  if (targets.length === 0) {
+    pass.problems.push({
+      reason: 'ResyncNotPossible',
+      message: `${RESYNC_ANNOTATION}: no Enabled rule has existingObjectReplication Enabled, which MinIO requires to replicate existing objects again`,
+    });
+    return undefined;
+  }
+  const bucket = pass.spec.source.bucket;
+  for (const arn of targets) {
+    try {
+      await pass.src.client.resyncTarget(bucket, arn, pass.ctx.signal);
+    } catch (e: unknown) {
+      pass.ctx.signal.throwIfAborted();
+      pass.problems.push({
+        reason: 'ResyncFailed',
+        message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${errorMessage(e)}`,
+      });
+      return undefined;
+    }
+  }
+  pass.changes.push(
+    `resync ${JSON.stringify(value)}: replicating the existing objects of ${whereOf(pass)} again to ${targets.length} target(s)`,
+  );
+  return value;
+}

@@ -1,0 +1,94 @@
+/**
+ * Deleting a BucketReplication removes what it applied: its rules (never the group's
+ * `sitesync-` rules) and the remote targets it created and no remaining rule uses. Never
+ * buckets or objects. A source that can no longer be found (group or Secret deleted) is
+ * reported and let go; a site that does not answer is retried with backoff (remove the
+ * finalizer by hand to give up).
+ */
+import type { BucketReplication } from '../../api/bucket-replication.js';
+import { BREP_RESOURCE, FINALIZER } from '../../api/names.js';
+import { conflictOf, formatIssue, parseSpec } from '../../replication/bucket-replication-spec.js';
+import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
+import { isSiteError } from '../../sites/site-error.js';
+import { buildReplicationXML } from '../../replication/xml-codec.js';
+import { ownedTargets } from './apply.js';
+import { groupRulesOnly, parseCurrent, unusedTargets } from './document.js';
+import { type ConnectDeps, type Connected, connect, resolveSource } from './source.js';
+import { removeTargets } from './targets.js';
+
+export interface FinalizeDeps extends ConnectDeps {
+  /** Events under the pass's signal. */
+  events: EventRecorder;
+  /** Every BucketReplication (who manages the bucket now). */
+  all: () => BucketReplication[];
+}
+
+async function removeApplied(
+  src: Connected,
+  bucket: string,
+  what: { applied: boolean; owned: readonly string[]; signal: AbortSignal },
+): Promise<void> {
+  const { signal } = what;
+  const current = parseCurrent(await src.client.getReplicationConfigXML(bucket, signal));
+  const remaining = what.applied ? groupRulesOnly(current) : current;
+  if (remaining.rules.length !== current.rules.length) {
+    // MinIO deletes every remote target of the bucket with its replication configuration.
+    if (remaining.rules.length === 0) await src.client.deleteReplicationConfig(bucket, signal);
+    else await src.client.putReplicationConfigXML(bucket, buildReplicationXML(remaining), signal);
+  }
+  await removeTargets(src.client, bucket, unusedTargets(what.owned, remaining), signal);
+}
+
+const LEFT = 'the replication configuration was left on the bucket';
+
+/** Returns why nothing was cleaned up, or undefined when it was. */
+async function cleanUp(
+  obj: BucketReplication,
+  ref: ObjectRef,
+  ctx: ReconcileContext,
+  deps: FinalizeDeps,
+): Promise<string | undefined> {
+  const owned = ownedTargets(obj);
+  const applied = obj.status?.appliedDigest !== undefined;
+  if (!applied && owned.length === 0) return undefined;
+  const spec = parseSpec(obj.spec);
+  if (!spec.ok) {
+    const first = formatIssue(spec.issues[0] ?? { path: 'spec', message: '' });
+    return `the spec is invalid (${first}); ${LEFT}`;
+  }
+  const rival = conflictOf(obj, deps.all());
+  if (rival !== undefined)
+    return `BucketReplication ${rival} manages the bucket now; left it as it is`;
+  const source = await resolveSource(deps.kube, ref.namespace, spec.value);
+  if (!source.ok) return `${source.why.message}; ${LEFT}`;
+  const src = await connect(deps, ref.namespace, source.value, source.value.site);
+  if (!src.ok) return `${src.why.message}; ${LEFT}`;
+  const bucket = spec.value.source.bucket;
+  try {
+    await removeApplied(src.value, bucket, { applied, owned, signal: ctx.signal });
+  } catch (e: unknown) {
+    // The bucket is gone, and its replication configuration and targets with it.
+    if (!isSiteError(e, 'NotFound')) throw e;
+  } finally {
+    src.value.client.close();
+  }
+  ctx.log.info({ bucket }, 'Removed replication configuration of BucketReplication');
+  return undefined;
+}
+
+export async function finalize(
+  obj: BucketReplication,
+  ref: ObjectRef,
+  ctx: ReconcileContext,
+  deps: FinalizeDeps,
+): Promise<void> {
+  if (!hasFinalizer(obj, FINALIZER)) return;
+  const skipped = await cleanUp(obj, ref, ctx, deps);
+  if (skipped !== undefined) {
+    ctx.log.warn({ reason: skipped }, 'Skipped clean-up of BucketReplication');
+    await deps.events.record(obj, 'Warning', 'CleanupSkipped', skipped);
+  }
+  await removeFinalizer(deps.kube, BREP_RESOURCE, obj, FINALIZER);
+}

@@ -1,0 +1,239 @@
+/**
+ * Applying a plan: the entity actions on every reachable site (per site in phase order, a
+ * bucket's actions in one lane), each write read back, then the replication accounts and peer
+ * links for the buckets every site holds. What fails is recorded, never thrown; an aborted
+ * pass is thrown.
+ */
+import { RESYNC_ANNOTATION } from '../../api/names.js';
+import { encodeKey, keyFamily } from '../../replication/entity-key.js';
+import type { MergePlan } from '../../replication/merge.js';
+import { settleLimit } from '../../runtime/concurrency.js';
+import { errorMessage } from '../../runtime/logger.js';
+import {
+  type EntityAction,
+  actionLane,
+  applyEntityAction,
+  notHeld,
+  typedActions,
+} from './executor.js';
+import { Failures } from './failures.js';
+import { type Reachable, reachable } from './observe.js';
+import type { Pass } from './pass.js';
+import { type PeerSite, REPLICATOR_USER, ensurePeerLinks, ensureReplicator } from './peer-links.js';
+import { phases, replicatedBuckets } from './plan.js';
+import { loadReplicatorSecrets } from './state.js';
+
+export interface ApplyOptions {
+  /** Actions in flight per site. */
+  concurrency: number;
+  /** Counts applied changes by action and entity family (metrics). */
+  changesApplied?: ((action: string, count: number) => void) | undefined;
+}
+
+const verb = (a: EntityAction) => (a.kind === 'Put' ? 'put' : 'deleted');
+
+/**
+ * Reads the site back after writing to it: a write the site accepted but does not hold (lost
+ * to a concurrent writer) becomes a failure, so the merge re-applies it instead of taking the
+ * site's value for a change made there. Returns how many writes did not persist.
+ */
+async function verifyApplied(
+  pass: Pass,
+  target: Reachable,
+  done: readonly EntityAction[],
+  failures: Failures,
+): Promise<number> {
+  if (done.length === 0) return 0;
+  let held;
+  try {
+    held = pass.entities(await target.client.snapshot(pass.ctx.signal));
+  } catch (e: unknown) {
+    pass.ctx.signal.throwIfAborted();
+    pass.ctx.log.warn(
+      { site: target.site.name, err: errorMessage(e) },
+      'Could not read the site back after writing; the next pass will',
+    );
+    return 0;
+  }
+  const lost = notHeld(done, held);
+  for (const a of lost) {
+    failures.entity(
+      target.site.name,
+      a.key,
+      `${target.site.name}: ${a.kind === 'Put' ? 'put' : 'delete'} of ${a.key} was accepted but the site does not hold it (a concurrent write?); it will be re-applied`,
+    );
+  }
+  return lost.length;
+}
+
+async function recordApplied(
+  pass: Pass,
+  on: { site: string; actions: readonly EntityAction[] },
+  failures: Failures,
+  opts: ApplyOptions,
+): Promise<void> {
+  const { site, actions } = on;
+  const done = actions.filter((a) => !failures.hasEntity(site, a.key));
+  const failed = actions.filter((a) => failures.hasEntity(site, a.key));
+  const counts = new Map<string, number>();
+  for (const a of done) {
+    const label = `${a.kind}:${keyFamily(a.entity)}`;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  for (const [label, n] of counts) opts.changesApplied?.(label, n);
+  if (done.length > 0) {
+    const sample = done
+      .slice(0, 5)
+      .map((a) => `${verb(a)} ${a.key}`)
+      .join(', ');
+    const more = done.length > 5 ? ` and ${done.length - 5} more` : '';
+    await pass.events.record(pass.obj, 'Normal', 'SiteUpdated', `${site}: ${sample}${more}`);
+  }
+  const [first] = failed;
+  if (first) {
+    const why = failures.entityMessage(site, first.key) ?? '';
+    await pass.events.record(
+      pass.obj,
+      'Warning',
+      'ApplyFailed',
+      `${site}: ${failed.length} change(s) failed; first: ${why}`,
+    );
+  }
+  pass.ctx.log.info(
+    { site, applied: done.length, failed: failed.length },
+    'Applied changes to site',
+  );
+}
+
+/** The actions on one site, phase by phase; returns how many were applied and held. */
+async function applyToSite(
+  pass: Pass,
+  target: Reachable,
+  mine: readonly EntityAction[],
+  ctx: { failures: Failures; opts: ApplyOptions; snaps: ReadonlyMap<string, Reachable> },
+): Promise<number> {
+  const { failures, opts, snaps } = ctx;
+  let changes = 0;
+  for (const batch of phases(mine)) {
+    const results = await settleLimit(
+      batch,
+      opts.concurrency,
+      (a) =>
+        applyEntityAction(a, {
+          target: target.client,
+          targetSnap: target.snap,
+          sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
+          signal: pass.ctx.signal,
+        }),
+      (a) => actionLane(a.entity),
+    );
+    pass.ctx.signal.throwIfAborted();
+    batch.forEach((a, i) => {
+      const r = results[i];
+      if (r?.ok) changes++;
+      else failures.entity(target.site.name, a.key, errorMessage(r?.error));
+    });
+  }
+  if (mine.length === 0) return 0;
+  const done = mine.filter((a) => !failures.hasEntity(target.site.name, a.key));
+  changes -= await verifyApplied(pass, target, done, failures);
+  await recordApplied(pass, { site: target.site.name, actions: mine }, failures, opts);
+  return changes;
+}
+
+/** Applies the plan on every reachable site; returns what failed and how many changes held. */
+export async function applyPlan(
+  pass: Pass,
+  plan: MergePlan,
+  opts: ApplyOptions,
+): Promise<{ failures: Failures; changes: number }> {
+  const failures = new Failures();
+  const snaps = new Map(reachable(pass.observed).map((o) => [o.site.name, o] as const));
+  const { typed, unknown } = typedActions(plan.actions);
+  for (const a of unknown) failures.entity(a.site, a.key, `unknown entity key ${a.key}`);
+  const counts = await Promise.all(
+    [...snaps.values()].map((target) =>
+      applyToSite(
+        pass,
+        target,
+        typed.filter((a) => a.site === target.site.name),
+        { failures, opts, snaps },
+      ),
+    ),
+  );
+  for (const c of plan.conflicts) {
+    await pass.events.record(
+      pass.obj,
+      'Warning',
+      'ConflictResolved',
+      `${c.key} changed on ${c.candidates.map((x) => x.site).join(' and ')}; ${c.winner} won (${c.reason})`,
+    );
+  }
+  return { failures, changes: counts.reduce((a, b) => a + b, 0) };
+}
+
+/** The resync annotation holds a value not yet acted on (status.lastResync records it). */
+function resyncRequested(pass: Pass): boolean {
+  const v = pass.obj.metadata.annotations?.[RESYNC_ANNOTATION];
+  return v !== undefined && v !== pass.obj.status?.lastResync;
+}
+
+async function peerSites(pass: Pass, ok: readonly Reachable[]): Promise<PeerSite[]> {
+  const secrets = await loadReplicatorSecrets(
+    pass.kube,
+    {
+      ...pass.ref,
+      uid: pass.obj.metadata.uid ?? '',
+      apiVersion: pass.obj.apiVersion,
+    },
+    pass.spec.sites.map((s) => s.name),
+  );
+  return ok.map((o) => ({
+    name: o.site.name,
+    endpoint: o.site.endpoint,
+    region: o.site.region,
+    client: o.client,
+    snap: o.snap,
+    replicator: { accessKey: REPLICATOR_USER, secretKey: secrets.get(o.site.name) ?? '' },
+  }));
+}
+
+/** Replication accounts and peer links for the buckets every reachable site holds now. */
+export async function linkSites(pass: Pass, plan: MergePlan, failures: Failures): Promise<number> {
+  const ok = reachable(pass.observed);
+  if (ok.length < 2) return 0;
+  const signal = pass.ctx.signal;
+  const peers = await peerSites(pass, ok);
+  let changes = 0;
+  for (const p of peers) {
+    try {
+      if (await ensureReplicator(p, signal)) changes++;
+    } catch (e: unknown) {
+      signal.throwIfAborted();
+      failures.other(p.name, errorMessage(e));
+    }
+  }
+  const created = (site: string, b: string) =>
+    !failures.hasEntity(site, encodeKey({ kind: 'bucket', bucket: b }));
+  const buckets = replicatedBuckets(plan).filter((b) =>
+    ok.every((o) => o.snap.buckets.has(b) || created(o.site.name, b)),
+  );
+  const result = await ensurePeerLinks(peers, buckets, {
+    replicate: pass.spec.replicate,
+    resync: resyncRequested(pass),
+    groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
+    groupSites: pass.spec.sites.map((s) => s.name),
+    unreachable: pass.observed.filter((o) => !o.ok).map((o) => o.site.name),
+    signal,
+  });
+  for (const e of result.errors) failures.other(e.site, errorMessage(e.error));
+  if (result.changes.length > 0) {
+    await pass.events.record(
+      pass.obj,
+      'Normal',
+      'PeerLinksUpdated',
+      `${result.changes.length} peer link change(s): ${result.changes.slice(0, 3).join('; ')}`,
+    );
+  }
+  return changes + result.changes.length;
+}

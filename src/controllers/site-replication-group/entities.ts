@@ -1,0 +1,202 @@
+/**
+ * Turns a site's snapshot into the entity map the three-way merge works on: one key per
+ * replicated thing, one short digest of its canonical content. What the group's `replicate`
+ * switches turn off, what `buckets` excludes, and what belongs to the operator or to a site's
+ * own administrators never becomes an entity.
+ */
+import { RESERVED_PREFIX } from '../../api/names.js';
+import type { BucketSelector, Replicate } from '../../api/site-replication-group.js';
+import { digestOf } from '../../replication/digest.js';
+import { globMatch } from '../../replication/glob.js';
+import {
+  BUCKET_CONFIGS,
+  type BucketConfigKind,
+  type EntityKey,
+  encodeKey,
+} from '../../replication/entity-key.js';
+import type { Entity } from '../../replication/merge.js';
+import { canonicalPolicy } from '../../replication/policy.js';
+import type { BucketMeta, IamState, SiteSnapshot } from '../../sites/snapshot.js';
+
+export type { Entity };
+
+/** MinIO's built-in canned policies exist on every site and cannot be changed. */
+export const BUILTIN_POLICIES = new Set([
+  'consoleAdmin',
+  'diagnostics',
+  'readonly',
+  'readwrite',
+  'writeonly',
+]);
+
+export interface EntityScope {
+  replicate: Replicate;
+  buckets: BucketSelector;
+  /** Access keys of the credentials the operator uses on the sites: never mirrored. */
+  operatorUsers: ReadonlySet<string>;
+  /**
+   * The group's sites authenticate against LDAP: MinIO then refuses internal users and groups
+   * (403), so only policies, LDAP DN mappings and service accounts are mirrored.
+   */
+  ldap?: boolean | undefined;
+}
+
+export function bucketSelected(selector: BucketSelector, name: string): boolean {
+  return (
+    selector.include.some((p) => globMatch(p, name)) &&
+    !selector.exclude.some((p) => globMatch(p, name))
+  );
+}
+
+const d = (value: unknown) => digestOf(value).slice(0, 16);
+
+/** Sets the entity of `key` in an entity map (keyed by the encoded form the merge works on). */
+function put(out: Map<string, Entity>, key: EntityKey, entity: Entity): void {
+  out.set(encodeKey(key), entity);
+}
+
+function bucketConfigValue(b: BucketMeta, kind: BucketConfigKind): unknown {
+  switch (kind) {
+    case 'policy':
+      return b.policy === undefined ? undefined : canonicalPolicy(b.policy);
+    case 'tags':
+      return b.tags;
+    case 'object-lock':
+      return b.objectLockConfig;
+    case 'encryption':
+      return b.encryption;
+  }
+}
+
+function configEnabled(replicate: Replicate, kind: BucketConfigKind): boolean {
+  const c = replicate.bucketConfig;
+  const on: Record<BucketConfigKind, boolean> = {
+    policy: c.policy,
+    tags: c.tags,
+    'object-lock': c.objectLock,
+    encryption: c.encryption,
+  };
+  return on[kind];
+}
+
+function addBuckets(out: Map<string, Entity>, snap: SiteSnapshot, scope: EntityScope): void {
+  for (const b of snap.buckets.values()) {
+    if (!bucketSelected(scope.buckets, b.name) || b.name.startsWith(RESERVED_PREFIX)) continue;
+    put(out, { kind: 'bucket', bucket: b.name }, { digest: d({ objectLock: b.objectLock }) });
+    for (const config of BUCKET_CONFIGS) {
+      const value = bucketConfigValue(b, config);
+      if (value !== undefined && configEnabled(scope.replicate, config)) {
+        put(out, { kind: 'bucketConfig', bucket: b.name, config }, { digest: d(value) });
+      }
+    }
+  }
+}
+
+const mapping = (m: { policies: string[]; updatedAt?: number | undefined }): Entity => ({
+  digest: d(m.policies),
+  updatedAt: m.updatedAt,
+});
+
+function mirroredUser(name: string, scope: EntityScope): boolean {
+  return !name.startsWith(RESERVED_PREFIX) && !scope.operatorUsers.has(name);
+}
+
+function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: EntityScope): void {
+  const r = scope.replicate.iam;
+  if (r.policies) {
+    for (const [name, doc] of iam.policies) {
+      if (!BUILTIN_POLICIES.has(name) && !name.startsWith(RESERVED_PREFIX)) {
+        put(out, { kind: 'policy', name }, { digest: d(canonicalPolicy(doc)) });
+      }
+    }
+  }
+  if (r.users && scope.ldap !== true) {
+    for (const [name, u] of iam.users) {
+      if (!mirroredUser(name, scope)) continue;
+      // The secret is hashed into the digest, so a changed secret key propagates.
+      const digest = d({ status: u.status, secret: digestOf(u.secretKey) });
+      put(out, { kind: 'user', name }, { digest });
+      const m = iam.userPolicies.get(name);
+      if (m) put(out, { kind: 'userMapping', name }, mapping(m));
+    }
+  }
+}
+
+function addGroupsAndServiceAccounts(
+  out: Map<string, Entity>,
+  iam: IamState,
+  scope: EntityScope,
+): void {
+  const r = scope.replicate.iam;
+  if (r.groups && scope.ldap !== true) {
+    for (const [name, g] of iam.groups) {
+      if (name.startsWith(RESERVED_PREFIX)) continue;
+      const digest = d({ status: g.status, members: g.members });
+      put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt });
+      const m = iam.groupPolicies.get(name);
+      if (m) put(out, { kind: 'groupMapping', name }, mapping(m));
+    }
+  }
+  if (r.serviceAccounts) {
+    for (const [ak, sa] of iam.serviceAccounts) {
+      // Service accounts of the root user (or of identities that are not mirrored users) stay.
+      if (!iam.users.has(sa.parent) || !mirroredUser(sa.parent, scope)) continue;
+      const { claims: _claims, secretKey, ...rest } = sa;
+      const digest = d({ ...rest, secret: digestOf(secretKey) });
+      put(out, { kind: 'serviceAccount', accessKey: ak }, { digest });
+    }
+  }
+}
+
+/**
+ * Policy mappings of identities from an external IdP (LDAP user and group DNs): MinIO keeps the
+ * users' in stsuser_mappings.json and the groups' beside internal groups' in group_mappings.json.
+ * They share the `mapping:user:` / `mapping:group:` keys (a DN never looks like an access key),
+ * and `set-user-or-group-policy` writes them on an LDAP site as it does internal ones.
+ */
+function addExternalMappings(out: Map<string, Entity>, iam: IamState, scope: EntityScope): void {
+  const r = scope.replicate.iam;
+  if (r.users) {
+    for (const [name, m] of iam.stsPolicies) {
+      if (iam.users.has(name) || !mirroredUser(name, scope)) continue;
+      put(out, { kind: 'userMapping', name }, mapping(m));
+    }
+  }
+  if (r.groups) {
+    for (const [name, m] of iam.groupPolicies) {
+      if (iam.groups.has(name) || name.startsWith(RESERVED_PREFIX)) continue;
+      put(out, { kind: 'groupMapping', name }, mapping(m));
+    }
+  }
+}
+
+/** The entity map of one site. */
+export function entitiesOf(snap: SiteSnapshot, scope: EntityScope): Map<string, Entity> {
+  const out = new Map<string, Entity>();
+  addBuckets(out, snap, scope);
+  addPoliciesAndUsers(out, snap.iam, scope);
+  addGroupsAndServiceAccounts(out, snap.iam, scope);
+  addExternalMappings(out, snap.iam, scope);
+  return out;
+}
+
+/** The phase of an entity: creations run in this order, deletions in reverse. */
+export function keyPhase(key: EntityKey): number {
+  switch (key.kind) {
+    case 'bucket':
+      return 0;
+    case 'bucketConfig':
+      return 1;
+    case 'policy':
+      return 2;
+    case 'user':
+      return 3;
+    case 'group':
+      return 4;
+    case 'userMapping':
+    case 'groupMapping':
+      return 5;
+    case 'serviceAccount':
+      return 6;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Carries out the merge's entity actions on a site: each kind of entity maps to the driver
+ * calls that make the target site hold the source site's value (Put) or not hold it (Delete).
+ * Buckets are deleted only when empty; object data is never deleted.
+ */
+import {
+  type BucketConfigKind,
+  type EntityKey,
+  bucketOf,
+  decodeKey,
+  encodeKey,
+} from '../../replication/entity-key.js';
+import type { MergeAction } from '../../replication/merge.js';
+import type { SiteClient } from '../../sites/site-client.js';
+import { SiteError } from '../../sites/site-error.js';
+import type { BucketMeta, SiteSnapshot } from '../../sites/snapshot.js';
+
+/** A merge action with its key decoded: what the executor switches on. */
+export type EntityAction = MergeAction & { entity: EntityKey };
+
+/** The plan's actions, typed; keys this version cannot decode are set apart. */
+export function typedActions(actions: readonly MergeAction[]): {
+  typed: EntityAction[];
+  unknown: MergeAction[];
+} {
+  const typed: EntityAction[] = [];
+  const unknown: MergeAction[] = [];
+  for (const a of actions) {
+    const entity = decodeKey(a.key);
+    if (entity === undefined) unknown.push(a);
+    else typed.push({ ...a, entity });
+  }
+  return { typed, unknown };
+}
+
+export interface ActionContext {
+  target: SiteClient;
+  /** What the target held when observed. */
+  targetSnap: SiteSnapshot;
+  /** The snapshot of the site the value comes from (Put only). */
+  sourceSnap?: SiteSnapshot | undefined;
+  signal: AbortSignal;
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} vanished from the source snapshot`);
+  return value;
+}
+
+async function putBucket(bucket: string, ctx: ActionContext): Promise<void> {
+  const src = need(ctx.sourceSnap?.buckets.get(bucket), `bucket ${bucket}`);
+  const existing = ctx.targetSnap.buckets.get(bucket);
+  if (existing && existing.objectLock !== src.objectLock) {
+    throw new SiteError(
+      ctx.target.name,
+      'CreateBucket',
+      'Conflict',
+      `bucket ${bucket} exists with object lock ${existing.objectLock ? 'on' : 'off'}; it can only be set at creation`,
+    );
+  }
+  await ctx.target.createBucket(bucket, { objectLock: src.objectLock }, ctx.signal);
+  await ctx.target.enableVersioning(bucket, ctx.signal);
+}
+
+async function deleteBucket(bucket: string, ctx: ActionContext): Promise<void> {
+  const result = await ctx.target.deleteBucketIfEmpty(bucket, ctx.signal);
+  if (result === 'not-empty') {
+    throw new SiteError(
+      ctx.target.name,
+      'DeleteBucket',
+      'Conflict',
+      `bucket ${bucket} was deleted on another site but still holds data here; it was kept`,
+    );
+  }
+}
+
+async function putBucketConfig(bucket: string, kind: BucketConfigKind, ctx: ActionContext) {
+  const src: BucketMeta = need(ctx.sourceSnap?.buckets.get(bucket), `bucket ${bucket}`);
+  const { target: t, signal } = ctx;
+  switch (kind) {
+    case 'policy':
+      await t.putBucketPolicy(bucket, JSON.stringify(src.policy), signal);
+      return;
+    case 'tags':
+      await t.putBucketTags(bucket, src.tags ?? {}, signal);
+      return;
+    case 'object-lock':
+      await t.putObjectLockConfig(
+        bucket,
+        {
+          enabled: true,
+          defaultRetention: src.objectLockConfig as {
+            mode: 'GOVERNANCE' | 'COMPLIANCE';
+            days?: number;
+          },
+        },
+        signal,
+      );
+      return;
+    case 'encryption':
+      await t.putEncryption(bucket, src.encryption as { algorithm: 'AES256' | 'aws:kms' }, signal);
+      return;
+  }
+}
+
+async function deleteBucketConfig(bucket: string, kind: BucketConfigKind, ctx: ActionContext) {
+  const { target: t, signal } = ctx;
+  switch (kind) {
+    case 'policy':
+      await t.deleteBucketPolicy(bucket, signal);
+      return;
+    case 'tags':
+      await t.putBucketTags(bucket, {}, signal);
+      return;
+    case 'object-lock':
+      await t.putObjectLockConfig(bucket, { enabled: true }, signal);
+      return;
+    case 'encryption':
+      await t.deleteEncryption(bucket, signal);
+      return;
+  }
+}
+
+type IamKey = Exclude<EntityKey, { kind: 'bucket' } | { kind: 'bucketConfig' }>;
+
+async function putIam(key: IamKey, ctx: ActionContext): Promise<void> {
+  const src = need(ctx.sourceSnap, 'source').iam;
+  const { target: t, signal } = ctx;
+  const current = ctx.targetSnap.iam;
+  switch (key.kind) {
+    case 'policy':
+      return t.putPolicy(key.name, need(src.policies.get(key.name), `policy ${key.name}`), signal);
+    case 'user':
+      return t.putUser(key.name, need(src.users.get(key.name), `user ${key.name}`), signal);
+    case 'group':
+      return t.putGroup(
+        key.name,
+        need(src.groups.get(key.name), `group ${key.name}`),
+        current.groups.get(key.name)?.members ?? [],
+        signal,
+      );
+    case 'serviceAccount':
+      return t.putServiceAccount(
+        need(src.serviceAccounts.get(key.accessKey), `service account ${key.accessKey}`),
+        current.serviceAccounts.has(key.accessKey),
+        signal,
+      );
+    case 'userMapping': {
+      // An internal user's mapping, or an LDAP user DN's (MinIO keeps those as STS mappings).
+      const m = src.userPolicies.get(key.name) ?? src.stsPolicies.get(key.name);
+      return t.setPolicyMapping('user', key.name, need(m, `mapping ${key.name}`).policies, signal);
+    }
+    case 'groupMapping': {
+      const m = need(src.groupPolicies.get(key.name), `mapping ${key.name}`);
+      return t.setPolicyMapping('group', key.name, m.policies, signal);
+    }
+  }
+}
+
+async function deleteIam(key: IamKey, ctx: ActionContext): Promise<void> {
+  const { target: t, signal } = ctx;
+  switch (key.kind) {
+    case 'policy':
+      return t.deletePolicy(key.name, signal);
+    case 'user':
+      return t.deleteUser(key.name, signal);
+    case 'group':
+      return t.deleteGroup(
+        key.name,
+        ctx.targetSnap.iam.groups.get(key.name)?.members ?? [],
+        signal,
+      );
+    case 'serviceAccount':
+      return t.deleteServiceAccount(key.accessKey, signal);
+    case 'userMapping':
+      return t.setPolicyMapping('user', key.name, [], signal);
+    case 'groupMapping':
+      return t.setPolicyMapping('group', key.name, [], signal);
+  }
+}
+
+/**
+ * Actions in one lane are applied one after another. MinIO keeps a bucket's configs in one
+ * record it rewrites whole (read, modify, save, no lock), so concurrent writes of two configs
+ * of one bucket can lose one: a bucket's actions share a lane. Other keys have their own.
+ */
+export function actionLane(key: EntityKey): string {
+  const bucket = bucketOf(key);
+  return bucket === undefined ? encodeKey(key) : encodeKey({ kind: 'bucket', bucket });
+}
+
+/** The applied actions whose effect a site, read back afterwards, does not show. */
+export function notHeld<A extends MergeAction>(
+  applied: readonly A[],
+  held: ReadonlyMap<string, { digest: string }>,
+): A[] {
+  return applied.filter((a) => {
+    const now = held.get(a.key)?.digest;
+    return a.kind === 'Put' ? now !== a.digest : now !== undefined;
+  });
+}
+
+/** Applies one merge action to its target site. Throws a SiteError on failure. */
+export async function applyEntityAction(action: EntityAction, ctx: ActionContext): Promise<void> {
+  const key = action.entity;
+  const put = action.kind === 'Put';
+  if (key.kind === 'bucket') {
+    await (put ? putBucket(key.bucket, ctx) : deleteBucket(key.bucket, ctx));
+  } else if (key.kind === 'bucketConfig') {
+    await (put
+      ? putBucketConfig(key.bucket, key.config, ctx)
+      : deleteBucketConfig(key.bucket, key.config, ctx));
+  } else {
+    await (put ? putIam(key, ctx) : deleteIam(key, ctx));
+  }
+}

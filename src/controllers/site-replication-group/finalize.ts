@@ -1,0 +1,70 @@
+/**
+ * Deleting a group removes only what the operator created: the peer links and replication
+ * accounts on every reachable site, its ConfigMap and Secret; never buckets, objects, users or
+ * policies. An unreachable site keeps its links (logged); the finalizer goes anyway.
+ */
+import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
+import {
+  type SiteReplicationGroup,
+  SiteReplicationGroupSpecSchema,
+} from '../../api/site-replication-group.js';
+import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
+import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
+import type { KubeClient } from '../../runtime/kube-client.js';
+import { secretReader } from '../../runtime/secrets.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
+import { closeObserved, observeSites, reachable } from './observe.js';
+import { REPLICATOR_USER, removePeerLinks } from './peer-links.js';
+import { deleteOwnedObjects } from './state.js';
+
+export interface FinalizeDeps {
+  /** The apiserver under the pass's signal. */
+  kube: KubeClient;
+  newSite: (conn: SiteConnection) => SiteClient;
+  siteTimeoutMs?: number | undefined;
+}
+
+export async function finalize(
+  obj: SiteReplicationGroup,
+  ref: ObjectRef,
+  ctx: ReconcileContext,
+  deps: FinalizeDeps,
+): Promise<void> {
+  if (!hasFinalizer(obj, FINALIZER)) return;
+  const spec = SiteReplicationGroupSpecSchema.safeParse(obj.spec);
+  if (spec.success) {
+    const observed = await observeSites({
+      readSecret: secretReader(deps.kube, ref.namespace),
+      sites: spec.data.sites,
+      newSite: deps.newSite,
+      timeoutMs: deps.siteTimeoutMs,
+      signal: ctx.signal,
+    });
+    try {
+      const unreachable = observed.filter((o) => !o.ok).map((o) => o.site.name);
+      if (unreachable.length > 0) {
+        ctx.log.warn({ sites: unreachable }, 'Could not clean up peer links on unreachable sites');
+      }
+      await Promise.all(
+        reachable(observed).map((o) =>
+          removePeerLinks(
+            {
+              name: o.site.name,
+              endpoint: o.site.endpoint,
+              region: o.site.region,
+              client: o.client,
+              snap: o.snap,
+              replicator: { accessKey: REPLICATOR_USER, secretKey: '' },
+            },
+            ctx.signal,
+          ),
+        ),
+      );
+    } finally {
+      closeObserved(observed);
+    }
+  }
+  await deleteOwnedObjects(deps.kube, ref);
+  await removeFinalizer(deps.kube, SRG_RESOURCE, obj, FINALIZER);
+  ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
+}

@@ -1,0 +1,77 @@
+/**
+ * Observing a group's sites: each site connected with the credentials of its Secret and read
+ * whole (a snapshot), all at once with a bound. A site that cannot be reached or refuses the
+ * credentials is a value (`ok: false`) with a reason, never an exception; an aborted pass is.
+ */
+import type { Site } from '../../api/common.js';
+import { settleLimit } from '../../runtime/concurrency.js';
+import { errorMessage } from '../../runtime/logger.js';
+import { type SecretReader, connectSite } from '../../sites/connect.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
+import { siteErrorReason } from '../../sites/site-error.js';
+import type { SiteSnapshot } from '../../sites/snapshot.js';
+
+export type Observed =
+  | { site: Site; ok: true; client: SiteClient; snap: SiteSnapshot; conn: SiteConnection }
+  | { site: Site; ok: false; reason: string; message: string; client?: SiteClient | undefined };
+
+export type Reachable = Extract<Observed, { ok: true }>;
+
+export const reachable = (observed: readonly Observed[]): Reachable[] =>
+  observed.filter((o): o is Reachable => o.ok);
+
+export interface ObserveOptions {
+  readSecret: SecretReader;
+  sites: readonly Site[];
+  newSite: (conn: SiteConnection) => SiteClient;
+  onCall?: ((site: string, op: string) => void) | undefined;
+  timeoutMs?: number | undefined;
+  signal: AbortSignal;
+}
+
+/** Sites observed at once. */
+const OBSERVE_CONCURRENCY = 8;
+
+async function observeOne(opts: ObserveOptions, site: Site, index: number): Promise<Observed> {
+  const onCall = opts.onCall;
+  const connected = await connectSite(site, {
+    readSecret: opts.readSecret,
+    newSite: opts.newSite,
+    field: `spec.sites[${index}]`,
+    timeoutMs: opts.timeoutMs,
+    onCall: onCall
+      ? (op) => {
+          onCall(site.name, op);
+        }
+      : undefined,
+  });
+  if (!connected.ok)
+    return { site, ok: false, reason: connected.reason, message: connected.message };
+  const { client, conn } = connected;
+  try {
+    return { site, ok: true, client, snap: await client.snapshot(opts.signal), conn };
+  } catch (e: unknown) {
+    opts.signal.throwIfAborted();
+    return { site, ok: false, reason: siteErrorReason(e), message: errorMessage(e), client };
+  }
+}
+
+/** Observes every site at once (bounded), each with its own credentials. */
+export async function observeSites(opts: ObserveOptions): Promise<Observed[]> {
+  const results = await settleLimit(
+    opts.sites.map((s, i) => [s, i] as const),
+    OBSERVE_CONCURRENCY,
+    ([s, i]) => observeOne(opts, s, i),
+  );
+  opts.signal.throwIfAborted();
+  return opts.sites.map((site, i) => {
+    const r = results[i];
+    if (r?.ok) return r.value;
+    return { site, ok: false as const, reason: 'SiteError', message: errorMessage(r?.error) };
+  });
+}
+
+/** Closes what observing opened (shared clients from the pool ignore it). */
+export function closeObserved(observed: readonly Observed[]): void {
+  for (const o of observed) o.client?.close();
+}

@@ -1,0 +1,107 @@
+/**
+ * Planning a pass, without I/O: MinIO's rules that must hold before anything is written, the
+ * three-way merge of the reachable sites' entities against the last agreed state, and the
+ * order actions run in.
+ */
+import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
+import { type Entity, type MergePlan, planMerge } from '../../replication/merge.js';
+import type { Why } from '../../runtime/kstatus.js';
+import { keyPhase } from './entities.js';
+import type { EntityAction } from './executor.js';
+import type { Observed } from './observe.js';
+import type { Pass } from './pass.js';
+
+/** The sites, the primary first: it wins ties in the merge and in the identity check. */
+export function priorityOrder(pass: Pass): Observed[] {
+  const primary = pass.spec.primary;
+  return [...pass.observed].sort(
+    (a, b) => Number(b.site.name === primary) - Number(a.site.name === primary),
+  );
+}
+
+/**
+ * A site joining an existing group must be empty: it only receives, so anything of its own
+ * would be overwritten. What it holds that equals the agreed state (a partial earlier copy)
+ * is fine.
+ */
+function newSitesEmpty(pass: Pass): Why | undefined {
+  const { agreed } = pass;
+  const foreign = pass.observed.filter(
+    (o) =>
+      o.ok &&
+      !agreed.joined.includes(o.site.name) &&
+      [...pass.entities(o.snap)].some(([k, e]) => agreed.entities[k] !== e.digest),
+  );
+  if (foreign.length === 0) return undefined;
+  const names = foreign.map((o) => o.site.name).join(', ');
+  return {
+    reason: 'NewSiteNotEmpty',
+    message: `A site joining the group must be empty, but ${names} holds buckets or IAM entities of its own`,
+  };
+}
+
+/** MinIO's rules for a group: what must hold before anything is written. */
+export function prerequisites(pass: Pass): Why | undefined {
+  const { spec, agreed, observed } = pass;
+  const removed = agreed.joined.filter((s) => !spec.sites.some((x) => x.name === s));
+  if (removed.length > 0 && !spec.allowSiteRemoval) {
+    return {
+      reason: 'SiteRemovalNotAllowed',
+      message: `spec.sites: joined site(s) ${removed.join(', ')} were removed; set spec.allowSiteRemoval to allow it`,
+    };
+  }
+  if (agreed.joined.length > 0) return newSitesEmpty(pass);
+  const withData = observed
+    .filter((o) => o.ok && pass.entities(o.snap).size > 0)
+    .map((o) => o.site.name);
+  if (withData.length > 1) {
+    return {
+      reason: 'MultipleSitesWithData',
+      message: `At creation at most one site may hold data, but ${withData.join(' and ')} do; empty all but one (the seed)`,
+    };
+  }
+  const seed = withData[0];
+  if (seed && spec.primary && seed !== spec.primary) {
+    return {
+      reason: 'PrimaryNotSeed',
+      message: `spec.primary is ${spec.primary} but only ${seed} holds data; name ${seed} as primary or empty it`,
+    };
+  }
+  return undefined;
+}
+
+/** The three-way merge of every site (unreachable ones keep their base) against the agreed state. */
+export function planPass(pass: Pass): MergePlan {
+  const { agreed } = pass;
+  return planMerge({
+    sites: priorityOrder(pass).map((o) => ({
+      name: o.site.name,
+      reachable: o.ok,
+      joined: agreed.joined.includes(o.site.name),
+      entities: o.ok ? pass.entities(o.snap) : new Map<string, Entity>(),
+    })),
+    agreed,
+  });
+}
+
+/** The buckets the plan keeps (every site should hold them): what gets peer links. */
+export function replicatedBuckets(plan: MergePlan): string[] {
+  return plan.decisions.flatMap((d) => {
+    const key: EntityKey | undefined = d.target === null ? undefined : decodeKey(d.key);
+    return key?.kind === 'bucket' ? [key.bucket] : [];
+  });
+}
+
+/** Creations by ascending phase, then deletions by descending phase. */
+export function phases(actions: readonly EntityAction[]): EntityAction[][] {
+  const puts = new Map<number, EntityAction[]>();
+  const dels = new Map<number, EntityAction[]>();
+  for (const a of actions) {
+    const m = a.kind === 'Put' ? puts : dels;
+    const p = keyPhase(a.entity);
+    m.set(p, [...(m.get(p) ?? []), a]);
+  }
+  const asc = (m: Map<number, EntityAction[]>) =>
+    [...m.entries()].sort(([x], [y]) => x - y).map(([, v]) => v);
+  return [...asc(puts), ...asc(dels).reverse()];
+}

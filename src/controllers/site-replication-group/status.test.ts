@@ -1,0 +1,124 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { findCondition } from '../../runtime/conditions.js';
+import { type GroupOutcome, type SiteOutcome, deriveStatus, statusDue } from './status.js';
+
+const site = (name: string, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
+  name,
+  reachable: true,
+  buckets: { inSync: 3, outOfSync: 0 },
+  iam: { inSync: 5, outOfSync: 0 },
+  merkleRoot: 'root',
+  inSync: true,
+  ...extra,
+});
+
+const outcome = (extra: Partial<GroupOutcome> = {}): GroupOutcome => ({
+  generation: 4,
+  mode: 'ActiveActive',
+  sites: [site('a'), site('b')],
+  knownSites: ['a', 'b'],
+  lastSequence: 12,
+  merkleRoot: 'root',
+  changes: 0,
+  paused: false,
+  ...extra,
+});
+
+const now = new Date('2026-11-23T10:00:00Z');
+const cond = (o: GroupOutcome, type: string) =>
+  findCondition(deriveStatus(undefined, o, now).conditions, type);
+
+describe('deriveStatus', () => {
+  it('is Ready when every site is in sync and nothing changed', () => {
+    const s = deriveStatus(undefined, outcome(), now);
+    expect(findCondition(s.conditions, 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'Synced',
+      observedGeneration: 4,
+    });
+    expect(s.sitesInSync).toBe('2/2');
+    expect(s.sitesReachable).toBe('2/2');
+    expect(s.sites?.[0]?.lastSyncTime).toBe('2026-11-23T10:00:00Z');
+  });
+
+  it('is Reconciling, not Ready, right after applying changes', () => {
+    const o = outcome({ changes: 7 });
+    expect(cond(o, 'Ready')).toMatchObject({ status: 'False', reason: 'Progressing' });
+    expect(cond(o, 'Reconciling')).toMatchObject({ status: 'True' });
+  });
+
+  it('is Degraded naming the failing site, once', () => {
+    const o = outcome({
+      sites: [
+        site('a'),
+        site('b', {
+          reachable: false,
+          inSync: false,
+          error: { reason: 'SiteUnreachable', message: 'b: ListBuckets: cannot reach http://b' },
+        }),
+      ],
+    });
+    expect(cond(o, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'SiteUnreachable',
+      message: 'b: ListBuckets: cannot reach http://b',
+    });
+    expect(cond(o, 'Ready')).toMatchObject({ status: 'False', reason: 'SiteUnreachable' });
+    expect(deriveStatus(undefined, o, now).sitesReachable).toBe('1/2');
+  });
+
+  it('is Stalled with the blocker as the Ready reason', () => {
+    const o = outcome({
+      blocker: { reason: 'MultipleSitesWithData', message: 'a and b hold data' },
+    });
+    expect(cond(o, 'Stalled')).toMatchObject({ status: 'True', reason: 'MultipleSitesWithData' });
+    expect(cond(o, 'Ready')).toMatchObject({ status: 'False', message: 'a and b hold data' });
+  });
+
+  it('keeps the last sync time of a site that fell behind, and the transition time while unchanged', () => {
+    const first = deriveStatus(undefined, outcome(), now);
+    const later = new Date('2026-11-23T10:05:00Z');
+    const behind = deriveStatus(
+      first,
+      outcome({ sites: [site('a'), site('b', { inSync: false })] }),
+      later,
+    );
+    expect(behind.sites?.[1]?.lastSyncTime).toBe('2026-11-23T10:00:00Z');
+    expect(behind.sites?.[0]?.lastSyncTime).toBe('2026-11-23T10:05:00Z');
+    const again = deriveStatus(first, outcome(), later);
+    expect(findCondition(again.conditions, 'Ready')?.lastTransitionTime).toBe(
+      '2026-11-23T10:00:00Z',
+    );
+  });
+});
+
+describe('statusDue', () => {
+  const at = (t: string) => new Date(`2026-11-23T${t}Z`);
+  const first = deriveStatus(undefined, outcome(), at('10:00:00'));
+
+  it('writes what is new at once', () => {
+    const degraded = deriveStatus(
+      first,
+      outcome({
+        sites: [
+          site('a'),
+          site('b', { inSync: false, error: { reason: 'SiteUnreachable', message: 'down' } }),
+        ],
+      }),
+      at('10:00:01'),
+    );
+    expect(statusDue(first, degraded, at('10:00:01'), 15_000)).toBe(true);
+  });
+
+  it('refreshes lastSyncTime in steady state, at most every refresh period', () => {
+    const soon = deriveStatus(first, outcome(), at('10:00:10'));
+    expect(statusDue(first, soon, at('10:00:10'), 15_000)).toBe(false);
+    const later = deriveStatus(first, outcome(), at('10:00:15'));
+    expect(statusDue(first, later, at('10:00:15'), 15_000)).toBe(true);
+    expect(later.sites?.map((x) => x.lastSyncTime)).toEqual([
+      '2026-11-23T10:00:15Z',
+      '2026-11-23T10:00:15Z',
+    ]);
+  });
+});
