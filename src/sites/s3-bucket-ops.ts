@@ -31,6 +31,7 @@ import type {
   EncryptionRule,
   ObjectLockConfig,
   ObjectVersion,
+  ReplicationPutOptions,
   SiteConnection,
   VersioningState,
 } from './site-client.js';
@@ -38,7 +39,12 @@ import type {
 /** Raw replication-configuration XML transport: the SDK's model drops MinIO's extensions. */
 export interface ReplicationXMLTransport {
   get(bucket: string, signal?: AbortSignal): Promise<string | undefined>;
-  put(bucket: string, xml: string, signal?: AbortSignal): Promise<void>;
+  put(
+    bucket: string,
+    xml: string,
+    signal?: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void>;
 }
 
 /** The SDK's per-request options for `signal` (the SDK then aborts the request with it). */
@@ -429,8 +435,13 @@ export class S3BucketOps implements BucketOps {
     return this.replicationXML.get(bucket, signal);
   }
 
-  putReplicationConfigXML(bucket: string, xml: string, signal?: AbortSignal): Promise<void> {
-    return this.replicationXML.put(bucket, xml, signal);
+  putReplicationConfigXML(
+    bucket: string,
+    xml: string,
+    signal?: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void> {
+    return this.replicationXML.put(bucket, xml, signal, opts);
   }
 
   deleteReplicationConfig(bucket: string, signal?: AbortSignal): Promise<void> {

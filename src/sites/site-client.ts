@@ -25,16 +25,36 @@ export interface SiteConnection {
   onCall?: ((op: string) => void) | undefined;
 }
 
-/** What a flavor can do; the planner chooses actions by these, never by flavor name. */
+/**
+ * What a flavor can do; the planner chooses actions by these, never by flavor name. A call the
+ * flavor cannot make fails with a SiteError of kind `Unsupported`; status says so, never
+ * pretends.
+ */
 export interface SiteCapabilities {
-  /** The site replicates objects itself once given remote targets + rules (MinIO). */
+  /**
+   * The site replicates objects itself to any S3-compatible peer once given remote targets and
+   * rules (MinIO; `PeerLinkOps` work). AWS replicates only to AWS buckets: false.
+   */
   nativeReplication: boolean;
-  /** Users, groups, canned policies, service accounts can be read and written. */
+  /** Users, groups, policies and their mappings can be read and written. */
   iam: boolean;
+  /**
+   * Users' secret keys can be read (to copy them) and set (copied from elsewhere). AWS-style
+   * IAM never gives a secret key back and generates new ones itself.
+   */
+  secretKeys: boolean;
+  /** MinIO service accounts (access keys of a user with their own session policy). */
+  serviceAccounts: boolean;
   /** A whole site's IAM and bucket metadata can be exported in a few calls. */
   bulkExport: boolean;
   /** External identity providers can be configured through the API. */
   identityConfig: boolean;
+  /**
+   * Where object replication progress comes from: the site's own counters per target
+   * (`counters`), per-object `x-amz-replication-status` read on a sample of versions
+   * (`sampled`), or nothing (`none`).
+   */
+  replicationProgress: 'counters' | 'sampled' | 'none';
 }
 
 export type VersioningState = 'Enabled' | 'Suspended' | 'Unversioned';
@@ -92,13 +112,27 @@ export interface BucketOps {
   getLifecycleConfig(bucket: string, signal: AbortSignal): Promise<unknown>;
   /** The replication configuration XML, or undefined when none is set. */
   getReplicationConfigXML(bucket: string, signal: AbortSignal): Promise<string | undefined>;
-  putReplicationConfigXML(bucket: string, xml: string, signal: AbortSignal): Promise<void>;
+  /** PutBucketReplication with exactly this document (and the request headers S3 defines). */
+  putReplicationConfigXML(
+    bucket: string,
+    xml: string,
+    signal: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void>;
   deleteReplicationConfig(bucket: string, signal: AbortSignal): Promise<void>;
   listObjectVersions(
     bucket: string,
     opts: { prefix?: string; max?: number },
     signal: AbortSignal,
   ): Promise<ObjectVersion[]>;
+}
+
+/** The optional request headers of S3's PutBucketReplication. */
+export interface ReplicationPutOptions {
+  /** `x-amz-expected-bucket-owner`: the account that must own the bucket (else HTTP 403). */
+  expectedBucketOwner?: string | undefined;
+  /** `x-amz-bucket-object-lock-token`: allows replication of an Object Lock bucket. */
+  objectLockToken?: string | undefined;
 }
 
 export interface EncryptionRule {
@@ -182,6 +216,8 @@ export interface ReplicationProgress {
    * has waited; 0 when nothing waits; undefined when it could not be listed.
    */
   lagSeconds?: number | undefined;
+  /** What the figures are, in words, when they are less than the site's own counters. */
+  measured?: string | undefined;
 }
 
 /** The port every controller talks to a site through; one driver per flavor implements it. */

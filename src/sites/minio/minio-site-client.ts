@@ -35,8 +35,11 @@ const BACKLOG_TIMEOUT_MS = 60_000;
 export const MINIO_CAPABILITIES: SiteCapabilities = {
   nativeReplication: true,
   iam: true,
+  secretKeys: true,
+  serviceAccounts: true,
   bulkExport: true,
   identityConfig: true,
+  replicationProgress: 'counters',
 };
 
 /** GET/PUT of the raw replication XML: the SDK's model would drop MinIO's extensions. */
