@@ -17,8 +17,10 @@ import {
   s3ReadBackForm,
   sameDocument,
 } from '../../src/controllers/bucket-replication/document.js';
+import { observeSites } from '../../src/controllers/site-replication-group/observe.js';
 import type { ReplicationConfig } from '../../src/replication/replication-config.js';
 import { buildReplicationXML } from '../../src/replication/xml-codec.js';
+import { newSiteClient } from '../../src/sites/new-site-client.js';
 import type { S3SiteClient } from '../../src/sites/s3/s3-site-client.js';
 import { contentMD5 } from '../../src/sites/s3/s3-transport.js';
 import { SiteError } from '../../src/sites/site-error.js';
@@ -432,5 +434,33 @@ describe('S3SiteClient errors', () => {
     const raw = await failure(d.getReplicationConfigXML('any'));
     expect(raw.kind).toBe('Unreachable');
     expect(raw.message).toContain(moto.endpoint);
+  });
+});
+
+describe('an s3 site in a SiteReplicationGroup', () => {
+  it('is reported SiteUnsupported (no native replication to the other sites), not half-synced', async () => {
+    const { moto } = stack();
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const observed = await observeSites({
+      readSecret: () =>
+        Promise.resolve({ accessKey: b64(moto.accessKey), secretKey: b64(moto.secretKey) }),
+      sites: [
+        {
+          name: 'aws',
+          endpoint: moto.endpoint,
+          flavor: 's3',
+          region: 'us-east-1',
+          credentialsSecret: { name: 'x', accessKeyKey: 'accessKey', secretKeyKey: 'secretKey' },
+        },
+      ],
+      newSite: newSiteClient,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const [aws] = observed;
+    aws?.client?.close();
+    expect(aws).toMatchObject({ ok: false, reason: 'SiteUnsupported' });
+    expect(aws?.ok === false ? aws.message : '').toContain(
+      'spec.sites[0]: site aws is of flavor s3, which cannot replicate objects',
+    );
   });
 });
