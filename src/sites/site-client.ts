@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import type { Flavor } from '../api/common.js';
 import type { TargetBacklog } from './backlog.js';
 import type { IdentityConfigOps } from './identity.js';
@@ -127,6 +129,101 @@ export interface BucketOps {
   ): Promise<ObjectVersion[]>;
 }
 
+/** A position in a bucket's version listing: after this key, or after this version of it. */
+export interface VersionCursor {
+  key: string;
+  versionId?: string | undefined;
+}
+
+/** One page of ListObjectVersions. */
+export interface VersionPage {
+  /**
+   * Keys ascending; each key's versions and delete markers together, newest first, in the
+   * site's own order.
+   */
+  versions: ObjectVersion[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: VersionCursor | undefined;
+}
+
+/** An object version, named. */
+export interface VersionRef {
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
+export interface ObjectRetention {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  /** ISO 8601. */
+  retainUntil: string;
+}
+
+/** What an object version carries besides its bytes, as a copy must reproduce it. */
+export interface ObjectAttributes {
+  contentType?: string | undefined;
+  contentEncoding?: string | undefined;
+  contentDisposition?: string | undefined;
+  contentLanguage?: string | undefined;
+  cacheControl?: string | undefined;
+  /** User metadata (`x-amz-meta-*`), names in lower case without the prefix. */
+  metadata: Readonly<Record<string, string>>;
+  tags: Readonly<Record<string, string>>;
+  retention?: ObjectRetention | undefined;
+  legalHold?: boolean | undefined;
+}
+
+export interface ObjectVersionHead extends ObjectAttributes {
+  size: number;
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+}
+
+/** An object version being read: the body must be consumed or destroyed. */
+export interface ObjectVersionRead extends ObjectVersionHead {
+  body: Readable;
+}
+
+/** How bodies are sent: one PUT below `multipartThreshold` bytes, else parts of `partSize`. */
+export interface UploadOptions {
+  multipartThreshold: number;
+  partSize: number;
+  /** Parts sent at once; memory held is at most about partSize × queueSize. */
+  queueSize: number;
+}
+
+/**
+ * Object-level S3 operations, for the copier between sites that cannot replicate natively.
+ * Nothing here deletes object data: a delete is a new delete marker.
+ */
+export interface ObjectOps {
+  /** One page of versions and delete markers, `after` exclusive. */
+  listVersionPage(
+    bucket: string,
+    opts: { after?: VersionCursor | undefined; prefix?: string | undefined; maxKeys?: number },
+    signal: AbortSignal,
+  ): Promise<VersionPage>;
+  /** A version's size and attributes (tags included), without its body. */
+  headObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionHead>;
+  /** A version's body as a stream, with its attributes (tags included). */
+  getObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionRead>;
+  /**
+   * Writes a new version from a stream of exactly `size` bytes, with these attributes, and
+   * returns its version ID. Bounded memory whatever the size.
+   */
+  putObject(
+    target: { bucket: string; key: string },
+    obj: { body: Readable; size: number; attributes: ObjectAttributes },
+    opts: UploadOptions,
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }>;
+  /** Makes a delete marker the key's newest version; returns its version ID. */
+  putDeleteMarker(
+    target: { bucket: string; key: string },
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }>;
+}
+
 /** The optional request headers of S3's PutBucketReplication. */
 export interface ReplicationPutOptions {
   /** `x-amz-expected-bucket-owner`: the account that must own the bucket (else HTTP 403). */
@@ -221,7 +318,7 @@ export interface ReplicationProgress {
 }
 
 /** The port every controller talks to a site through; one driver per flavor implements it. */
-export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
+export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly name: string;
   readonly flavor: Flavor;
   readonly capabilities: SiteCapabilities;

@@ -22,7 +22,7 @@ import type { ReplicationConfig } from '../../src/replication/replication-config
 import { buildReplicationXML } from '../../src/replication/xml-codec.js';
 import { newSiteClient } from '../../src/sites/new-site-client.js';
 import type { S3SiteClient } from '../../src/sites/s3/s3-site-client.js';
-import { contentMD5 } from '../../src/sites/s3/s3-transport.js';
+import { contentMD5 } from '../../src/sites/s3-transport.js';
 import { SiteError } from '../../src/sites/site-error.js';
 import { stack } from '../support/kube.js';
 import { s3Driver, startThrowawayMoto, type ThrowawayMoto } from '../support/moto.js';

@@ -339,6 +339,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
 
   close(): void {
     this.s3.destroy();
+    this.raw.close();
     void this.admin.close();
     void this.service.close();
     void this.transport.close();

@@ -41,7 +41,7 @@ import type { MappingKind, SiteConnection } from '../site-client.js';
 import { SiteError, isSiteError } from '../site-error.js';
 import type { AccountStatus, IamState } from '../snapshot.js';
 import { type AuthorizationDetails, iamStateFromDetails } from './iam-details.js';
-import { unsupported } from './s3-transport.js';
+import { unsupported } from '../s3-transport.js';
 
 /** AWS keeps at most 5 versions of a managed policy. */
 const MAX_POLICY_VERSIONS = 5;

@@ -4,7 +4,7 @@ import { decodePolicyDocument, iamStateFromDetails } from './iam-details.js';
 import { iamEndpointOf } from './s3-iam.js';
 import { putReplicationHeaders } from './s3-replication-xml.js';
 import { describeSample } from './s3-site-client.js';
-import { contentMD5, parseS3Error } from './s3-transport.js';
+import { contentMD5, parseS3Error } from '../s3-transport.js';
 
 const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*' }] };
 

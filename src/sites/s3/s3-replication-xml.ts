@@ -6,7 +6,7 @@
  */
 import type { ReplicationXMLTransport } from '../s3-bucket-ops.js';
 import type { ReplicationPutOptions } from '../site-client.js';
-import { type S3Transport, contentMD5 } from './s3-transport.js';
+import { type S3Transport, contentMD5 } from '../s3-transport.js';
 
 const NO_REPLICATION_CONFIG = 'ReplicationConfigurationNotFoundError';
 

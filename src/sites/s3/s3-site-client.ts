@@ -34,7 +34,7 @@ import type {
 } from '../snapshot.js';
 import { S3Iam, newIamClient } from './s3-iam.js';
 import { S3ReplicationXML } from './s3-replication-xml.js';
-import { S3Transport, unsupported } from './s3-transport.js';
+import { S3Transport, unsupported } from '../s3-transport.js';
 
 export const S3_CAPABILITIES: SiteCapabilities = {
   nativeReplication: false,
@@ -83,7 +83,7 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
 
   constructor(conn: SiteConnection) {
     const transport = new S3Transport(conn);
-    super(conn, newS3Client(conn), new S3ReplicationXML(transport));
+    super(conn, newS3Client(conn), new S3ReplicationXML(transport), transport);
     this.transport = transport;
     this.name = conn.name;
     this.iamOps = new S3Iam(conn, newIamClient(conn));

@@ -2,9 +2,11 @@
  * Raw, signed S3 requests for the calls whose exact bytes matter: the replication document is
  * sent and read back as XML, byte for byte, with the headers PutBucketReplication defines
  * (`Content-MD5`, `x-amz-expected-bucket-owner`, `x-amz-bucket-object-lock-token`). The SDK's
- * model would re-serialise the document and send a CRC32 instead of Content-MD5. Signed with the
- * SDK's own SigV4 signer; every failure is a SiteError carrying the S3 error code and message,
- * never a credential.
+ * model would re-serialise the document and send a CRC32 instead of Content-MD5. Also
+ * ListObjectVersions, whose XML interleaves versions and delete markers in the site's order,
+ * which the SDK's model splits into two lists. Signed with the SDK's own SigV4 signer; every
+ * failure is a SiteError carrying the S3 error code and message, never a credential. Shared by
+ * the MinIO and s3 drivers.
  */
 import { createHash } from 'node:crypto';
 
@@ -13,9 +15,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { XMLParser } from 'fast-xml-parser';
 import { Agent, fetch } from 'undici';
 
-import { toSiteError } from '../s3-errors.js';
-import type { SiteConnection } from '../site-client.js';
-import { SiteError } from '../site-error.js';
+import { toSiteError } from './s3-errors.js';
+import type { SiteConnection } from './site-client.js';
+import { SiteError } from './site-error.js';
 
 export interface S3Request {
   /** Operation name for errors and `onCall`, e.g. `PutBucketReplication`. */
@@ -24,6 +26,8 @@ export interface S3Request {
   bucket: string;
   /** Sub-resource such as `replication` (sent as `?replication`). */
   subresource: string;
+  /** Further query parameters (`key-marker`, `max-keys`, ...). */
+  query?: Readonly<Record<string, string>> | undefined;
   body?: Buffer | undefined;
   headers?: Readonly<Record<string, string>> | undefined;
   /** S3 error codes that are answers for this call, returned instead of thrown. */
@@ -54,6 +58,15 @@ export function parseS3Error(body: Buffer): { code?: string; message?: string } 
   } catch {
     return {};
   }
+}
+
+/** RFC 3986 encoding, as SigV4 canonicalises the query (URLSearchParams would write `+`). */
+const uriEncode = (v: string) =>
+  encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function queryString(req: S3Request): string {
+  const rest = Object.entries(req.query ?? {}).map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`);
+  return [req.subresource, ...rest].join('&');
 }
 
 /** Base64 MD5 of the body, for `Content-MD5` (RFC 1864). */
@@ -91,7 +104,7 @@ export class S3Transport {
       hostname: this.base.hostname,
       ...(this.base.port === '' ? {} : { port: Number(this.base.port) }),
       path,
-      query: { [req.subresource]: '' },
+      query: { [req.subresource]: '', ...req.query },
       headers: {
         host: this.base.host,
         'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
@@ -111,7 +124,7 @@ export class S3Transport {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     try {
-      const res = await fetch(new URL(`${path}?${req.subresource}`, this.base), {
+      const res = await fetch(new URL(`${path}?${queryString(req)}`, this.base), {
         method: req.method,
         headers,
         ...(body.length > 0 ? { body } : {}),
