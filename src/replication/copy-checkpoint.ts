@@ -35,7 +35,10 @@ const VersionIdSchema = z.string().min(1).max(1024);
 export const KeyMarkSchema = z.object({
   h: z.array(VersionIdSchema).max(MAX_HANDLED),
   t: z.number().optional(),
-  m: z.array(z.tuple([VersionIdSchema, VersionIdSchema])).max(MAX_REPLICAS_TWO_WAY).optional(),
+  m: z
+    .array(z.tuple([VersionIdSchema, VersionIdSchema]))
+    .max(MAX_REPLICAS_TWO_WAY)
+    .optional(),
   l: z.array(VersionIdSchema).max(MAX_REPLICAS_TWO_WAY).optional(),
   f: z.array(VersionIdSchema).optional(),
 });

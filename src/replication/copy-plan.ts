@@ -262,11 +262,7 @@ export function recoveryCandidates(
   rev: KeyMark | undefined,
 ): ObjectVersion[] {
   if (own.f === undefined || own.f.length === 0) return [];
-  const known = new Set([
-    ...(own.m ?? []).map(([, d]) => d),
-    ...(own.l ?? []),
-    ...(rev?.h ?? []),
-  ]);
+  const known = new Set([...(own.m ?? []).map(([, d]) => d), ...(own.l ?? []), ...(rev?.h ?? [])]);
   const out: ObjectVersion[] = [];
   for (const v of listing.destination) {
     if (known.has(v.versionId)) break;
@@ -285,13 +281,16 @@ export function recoveryCandidates(
 export function recoverInFlight(
   listing: KeyListing,
   own: KeyMark,
-  candidates: readonly ObjectVersion[],
-  markers: ReadonlyMap<string, string | undefined>,
+  found: {
+    candidates: readonly ObjectVersion[];
+    markers: ReadonlyMap<string, string | undefined>;
+  },
   ctx: PlanContext,
 ): KeyMark {
   const inFlight = new Set(own.f ?? []);
   const pending = listing.source.filter((v) => inFlight.has(v.versionId)).reverse();
   const byMarker = new Map<string, string>();
+  const { candidates, markers } = found;
   for (const c of candidates) {
     const m = markers.get(c.versionId);
     if (!c.deleteMarker && m !== undefined) byMarker.set(m, c.versionId);

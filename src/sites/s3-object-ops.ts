@@ -4,9 +4,13 @@
  * buffers a whole object (a multipart upload holds at most `partSize × queueSize`), and
  * nothing deletes object data (a delete is a new delete marker).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -14,8 +18,8 @@ import {
   type PutObjectCommandInput,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 
 import { toSiteError } from './s3-errors.js';
 import type { S3Transport } from './s3-transport.js';
@@ -35,6 +39,38 @@ import { SiteError } from './site-error.js';
 
 /** S3 answers at most 1000 entries per page. */
 const MAX_PAGE = 1000;
+/** S3 takes at most 10 000 parts per upload. */
+const MAX_PARTS = 10_000;
+
+/** Cuts a stream into consecutive slices of given lengths, without copying or buffering. */
+export class ByteSlicer {
+  private readonly chunks: AsyncIterator<unknown>;
+  private rest: Buffer | undefined;
+
+  constructor(body: Readable) {
+    this.chunks = body[Symbol.asyncIterator]();
+  }
+
+  /** The next `length` bytes; fails when the stream ends before. */
+  async *take(length: number): AsyncGenerator<Buffer> {
+    let left = length;
+    while (left > 0) {
+      let chunk = this.rest;
+      this.rest = undefined;
+      if (chunk === undefined) {
+        const next = await this.chunks.next();
+        if (next.done === true) throw new Error(`the body ended ${left} bytes early`);
+        chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+      }
+      if (chunk.length > left) {
+        this.rest = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.length;
+      yield chunk;
+    }
+  }
+}
 
 interface ObjectHeaders {
   ContentLength?: number | undefined;
@@ -235,23 +271,67 @@ export class S3ObjectOps implements ObjectOps {
         );
         versionId = r.VersionId;
       } else {
-        const upload = new Upload({
-          client: this.s3,
-          params,
-          partSize: opts.partSize,
-          queueSize: opts.queueSize,
-          leavePartsOnError: false,
-        });
-        const onAbort = () => void upload.abort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          versionId = (await upload.done()).VersionId;
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
+        versionId = await this.multipart(params, obj, opts, signal);
       }
       return { versionId: this.versionOf('PutObject', target, versionId) };
     });
+  }
+
+  /**
+   * A multipart upload whose parts are slices of the body streamed one after another: nothing
+   * is buffered beyond the streams' own chunks. A failure aborts the upload (its parts are
+   * dropped); the caller copies the whole object again.
+   */
+  private async multipart(
+    params: PutObjectCommandInput,
+    obj: { body: Readable; size: number },
+    opts: UploadOptions,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const { Body: _body, ...head } = params;
+    const target = { Bucket: params.Bucket, Key: params.Key };
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({ ...head, ChecksumAlgorithm: 'CRC32' }),
+      withSignal(signal),
+    );
+    const uploadId = created.UploadId;
+    if (uploadId === undefined) {
+      throw new SiteError(this.conn.name, 'CreateMultipartUpload', 'Internal', 'no UploadId');
+    }
+    try {
+      const partSize = Math.max(opts.partSize, Math.ceil(obj.size / MAX_PARTS));
+      const slicer = new ByteSlicer(obj.body);
+      const parts: CompletedPart[] = [];
+      for (let offset = 0, n = 1; offset < obj.size; offset += partSize, n++) {
+        const length = Math.min(partSize, obj.size - offset);
+        const r = await this.s3.send(
+          new UploadPartCommand({
+            ...target,
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: Readable.from(slicer.take(length), { objectMode: false }),
+            ContentLength: length,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+          withSignal(signal),
+        );
+        parts.push({ PartNumber: n, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 });
+      }
+      const done = await this.s3.send(
+        new CompleteMultipartUploadCommand({
+          ...target,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+        withSignal(signal),
+      );
+      return done.VersionId;
+    } catch (e: unknown) {
+      await this.s3
+        .send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw e;
+    }
   }
 
   putDeleteMarker(

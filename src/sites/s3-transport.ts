@@ -62,7 +62,10 @@ export function parseS3Error(body: Buffer): { code?: string; message?: string } 
 
 /** RFC 3986 encoding, as SigV4 canonicalises the query (URLSearchParams would write `+`). */
 const uriEncode = (v: string) =>
-  encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  encodeURIComponent(v).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 
 function queryString(req: S3Request): string {
   const rest = Object.entries(req.query ?? {}).map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`);

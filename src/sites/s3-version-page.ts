@@ -92,10 +92,15 @@ export function parseVersionPage(xml: string, site: string): VersionPage {
     const v = entry(node[tag] as OrderedNode[], tag === 'DeleteMarker', decode);
     if (v) versions.push(v);
   }
-  const truncated = textOf(root, 'IsTruncated') === 'true';
+  return { versions: orderVersions(versions), next: nextCursor(root, site, decode) };
+}
+
+/** Where the next page starts: NextKeyMarker and NextVersionIdMarker of a truncated page. */
+function nextCursor(root: OrderedNode[], site: string, decode: (s: string) => string) {
+  if (textOf(root, 'IsTruncated') !== 'true') return undefined;
   const nextKey = textOf(root, 'NextKeyMarker');
   const nextVersion = textOf(root, 'NextVersionIdMarker');
-  if (truncated && (nextKey === undefined || nextKey === '')) {
+  if (nextKey === undefined || nextKey === '') {
     throw new SiteError(
       site,
       'ListObjectVersions',
@@ -104,13 +109,7 @@ export function parseVersionPage(xml: string, site: string): VersionPage {
     );
   }
   return {
-    versions: orderVersions(versions),
-    next:
-      truncated && nextKey !== undefined
-        ? {
-            key: decode(nextKey),
-            ...(nextVersion === undefined || nextVersion === '' ? {} : { versionId: nextVersion }),
-          }
-        : undefined,
+    key: decode(nextKey),
+    ...(nextVersion === undefined || nextVersion === '' ? {} : { versionId: nextVersion }),
   };
 }

@@ -184,12 +184,13 @@ export interface ObjectVersionRead extends ObjectVersionHead {
   body: Readable;
 }
 
-/** How bodies are sent: one PUT below `multipartThreshold` bytes, else parts of `partSize`. */
+/**
+ * How bodies are sent: one streamed PUT below `multipartThreshold` bytes, else parts of
+ * `partSize` (more when 10 000 would not hold the object), each streamed from the body in turn.
+ */
 export interface UploadOptions {
   multipartThreshold: number;
   partSize: number;
-  /** Parts sent at once; memory held is at most about partSize × queueSize. */
-  queueSize: number;
 }
 
 /**

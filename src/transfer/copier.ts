@@ -52,8 +52,7 @@ import { joinListings, keyVersions } from './key-listing.js';
 import { ByteRateLimiter, MeteredStream } from './throttle.js';
 
 /** What the copier needs of a site. */
-export type CopierSite = Pick<BucketOps, 'getVersioning'> &
-  ObjectOps & { readonly name: string };
+export type CopierSite = Pick<BucketOps, 'getVersioning'> & ObjectOps & { readonly name: string };
 
 export interface CopierOptions {
   /** one-way: a bulk copy, the source always wins; two-way: newest wins, conflicts reported. */
@@ -65,8 +64,6 @@ export interface CopierOptions {
   /** Objects of this size or more go in parts. */
   multipartThreshold: number;
   partSize: number;
-  /** Parts in flight per object. */
-  queueSize: number;
   /** Keys planned, announced and checkpointed together. */
   batchKeys: number;
   /** ListObjectVersions page size. */
@@ -78,7 +75,6 @@ export const DEFAULT_COPIER_OPTIONS: CopierOptions = {
   concurrency: 4,
   multipartThreshold: 64 * 1024 * 1024,
   partSize: 16 * 1024 * 1024,
-  queueSize: 2,
   batchKeys: 100,
   pageSize: 1000,
 };
@@ -154,7 +150,9 @@ export class ObjectCopier {
       range: { ...deps.range },
     };
     if (deps.source.name === deps.destination.name) {
-      throw new CopierPreconditionError(`source and destination are both named ${deps.source.name}`);
+      throw new CopierPreconditionError(
+        `source and destination are both named ${deps.source.name}`,
+      );
     }
     this.limiter =
       this.options.bytesPerSecond === undefined
@@ -262,7 +260,7 @@ export class ObjectCopier {
         if (!isSiteError(e, 'NotFound')) throw e;
       }
     }
-    state.checkpoint.keys[kl.key] = recoverInFlight(kl, own, candidates, markers, this.ctx);
+    state.checkpoint.keys[kl.key] = recoverInFlight(kl, own, { candidates, markers }, this.ctx);
   }
 
   /** A key's actions, in order; the first failure stops the key (its later versions wait). */
@@ -385,7 +383,6 @@ function validateOptions(o: CopierOptions): void {
     'concurrency',
     'multipartThreshold',
     'partSize',
-    'queueSize',
     'batchKeys',
     'pageSize',
   ];
