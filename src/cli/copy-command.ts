@@ -10,17 +10,15 @@
  *   directory SITESYNC_SITE_<NAME>_CREDENTIALS_DIR (a mounted Secret).
  *
  * <NAME> is the site name upper-cased, `-` as `_`. The checkpoint is a ConfigMap in
- * --checkpoint-namespace, reached through KUBECONFIG or the in-cluster service account.
+ * --checkpoint-namespace, reached through KUBECONFIG or the in-cluster service account
+ * (light-kube.ts: this command does not load @kubernetes/client-node).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { KubeConfig } from '@kubernetes/client-node';
-
 import { type KeyRange, KeyRangeSchema } from '../replication/copy-checkpoint.js';
 import { splitKeyRange } from '../replication/key-range.js';
-import { KubeClient } from '../runtime/kube-client.js';
 import { newSiteClient } from '../sites/new-site-client.js';
 import type { SiteClient, SiteConnection } from '../sites/site-client.js';
 import { ConfigMapCheckpointStore } from '../transfer/configmap-checkpoint-store.js';
@@ -31,6 +29,7 @@ import {
   type PassReport,
 } from '../transfer/copier.js';
 import { keyVersions } from '../transfer/key-listing.js';
+import { KubeConfigError, kubeTarget, lightConfigMapApi } from './light-kube.js';
 
 export const COPY_USAGE = `Usage: sitesync copy --bucket B --source SITE --destination SITE --checkpoint-namespace NS
                      [--partition JSON | --after KEY --until KEY] [--mode one-way|two-way]
@@ -258,8 +257,7 @@ const reportLine = (r: PassReport, pass: number) =>
   });
 
 async function runCopy(args: CopyArgs, io: CopyIO, signal: AbortSignal): Promise<number> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  const api = lightConfigMapApi(kubeTarget(io.env, (p) => io.readFile(p)));
   const sites: SiteClient[] = [];
   try {
     const source = newSiteClient(siteFromEnv(args.source, io));
@@ -271,7 +269,7 @@ async function runCopy(args: CopyArgs, io: CopyIO, signal: AbortSignal): Promise
       destination,
       bucket: args.bucket,
       range: args.range,
-      store: new ConfigMapCheckpointStore(new KubeClient(kc), args.namespace),
+      store: new ConfigMapCheckpointStore(api, args.namespace),
       options: args.options,
       onProgress: (r) => {
         io.out(JSON.stringify({ batch: true, copied: r.copied, bytes: r.bytes, failed: r.failed }));
@@ -286,6 +284,7 @@ async function runCopy(args: CopyArgs, io: CopyIO, signal: AbortSignal): Promise
     return failed > 0 ? 1 : 0;
   } finally {
     for (const s of sites) s.close();
+    await api.close();
   }
 }
 
@@ -324,7 +323,7 @@ export async function copyMain(
         return await runCopy(args, io, signal);
     }
   } catch (e: unknown) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof KubeConfigError) {
       io.err(`sitesync: ${e.message}`);
       return 2;
     }

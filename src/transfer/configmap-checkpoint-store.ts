@@ -3,6 +3,10 @@
  * in `binaryData`, written by server-side apply. The name is a digest of the route
  * (`sitesync-copy-<16 hex>`); labels and annotations say which route it is. A checkpoint that
  * would not fit a ConfigMap is refused with a message that says to partition the bucket.
+ *
+ * The apiserver is reached through a two-call port (`ConfigMapApi`): the operator adapts its
+ * KubeClient (`kube-configmap-api.ts`); `sitesync copy` uses a small client of its own
+ * (cli/light-kube.ts) so that a copy Job does not load @kubernetes/client-node (~50 MiB).
  */
 import { createHash } from 'node:crypto';
 
@@ -14,8 +18,6 @@ import {
   describeRoute,
   encodeCheckpoint,
 } from '../replication/copy-checkpoint.js';
-import { CONFIGMAPS, type KubeClient, isNotFound } from '../runtime/kube-client.js';
-import { FIELD_MANAGER } from '../runtime/status.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 
 /** Kubernetes refuses objects over 1 MiB; leave room for metadata. */
@@ -23,9 +25,24 @@ export const MAX_CHECKPOINT_BYTES = 900 * 1024;
 
 export const COPY_LABEL = 'sitesync.io/copy-checkpoint';
 
-interface ConfigMap {
-  metadata: { name: string; annotations?: Record<string, string> };
+export interface ConfigMap {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   binaryData?: Record<string, string>;
+}
+
+/** What the store needs of the apiserver. */
+export interface ConfigMapApi {
+  /** The ConfigMap, or undefined when there is none. */
+  get(namespace: string, name: string, signal: AbortSignal): Promise<ConfigMap | undefined>;
+  /** Creates or replaces it (server-side apply, sitesync's field manager). */
+  apply(cm: ConfigMap & { metadata: { namespace: string } }, signal: AbortSignal): Promise<void>;
 }
 
 export class CheckpointTooLargeError extends Error {
@@ -42,26 +59,15 @@ export function checkpointName(route: CopyRoute): string {
 
 export class ConfigMapCheckpointStore implements CheckpointStore {
   constructor(
-    private readonly kube: KubeClient,
+    private readonly api: ConfigMapApi,
     private readonly namespace: string,
     /** Extra labels (the owning group's, when the operator writes them). */
     private readonly labels: Readonly<Record<string, string>> = {},
   ) {}
 
   async load(route: CopyRoute, signal: AbortSignal): Promise<CopyCheckpoint | undefined> {
-    let cm: ConfigMap;
-    try {
-      cm = await this.kube.get<ConfigMap>(
-        CONFIGMAPS,
-        this.namespace,
-        checkpointName(route),
-        signal,
-      );
-    } catch (e: unknown) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-    const data = cm.binaryData?.[CHECKPOINT_KEY];
+    const cm = await this.api.get(this.namespace, checkpointName(route), signal);
+    const data = cm?.binaryData?.[CHECKPOINT_KEY];
     if (data === undefined) return undefined;
     return decodeCheckpoint(Buffer.from(data, 'base64'), route);
   }
@@ -87,11 +93,6 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
       },
       binaryData: { [CHECKPOINT_KEY]: encoded.toString('base64') },
     };
-    await this.kube.patch(CONFIGMAPS, { namespace: this.namespace, name }, cm, {
-      patchType: 'apply',
-      fieldManager: FIELD_MANAGER,
-      force: true,
-      signal,
-    });
+    await this.api.apply(cm, signal);
   }
 }
