@@ -82,7 +82,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => { resolve(); });
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }
