@@ -20,7 +20,7 @@ import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { S3SiteClient } from '../../src/sites/s3/s3-site-client.js';
 import type { ObjectAttributes, SiteClient } from '../../src/sites/site-client.js';
 import { MemoryCheckpointStore } from '../../src/transfer/checkpoint-store.js';
-import { ObjectCopier } from '../../src/transfer/copier.js';
+import { ObjectCopier, passProgress } from '../../src/transfer/copier.js';
 import { keyVersions } from '../../src/transfer/key-listing.js';
 import { emptyCheckpoint } from '../../src/replication/copy-checkpoint.js';
 import {
@@ -242,6 +242,27 @@ describe('the object copier between MinIO and moto', () => {
     expect(await c.runPass(signal)).toMatchObject({ failed: 0, copied: 7, deleteMarkers: 1 });
     expect(await history(checkMinio, bucket)).toEqual(await history(checkMoto, bucket));
     expect(minioProxy.objectWrites(bucket)).toBe(7);
+  });
+
+  it("reports a version it cannot copy as failed, the key's later versions as pending, and copies the other keys", async () => {
+    const bucket = 'cannot-lock';
+    await checkMoto.createBucket(bucket, { objectLock: true }, signal);
+    await checkMinio.createBucket(bucket, {}, signal);
+    await checkMinio.enableVersioning(bucket, signal);
+    await put(checkMoto, { bucket, key: 'held' }, 'on hold', attrs({ legalHold: true }));
+    await put(checkMoto, { bucket, key: 'held' }, 'after');
+    await put(checkMoto, { bucket, key: 'free' }, 'free');
+    const r = await copier(copierMoto(), copierMinio(), bucket).runPass(signal);
+    expect(r).toMatchObject({ copied: 1, failed: 1, pending: 2 });
+    expect(r.failures).toEqual([
+      expect.objectContaining({
+        key: 'held',
+        message: expect.stringMatching(/^minio: PutObject: /),
+      }),
+    ]);
+    expect(passProgress(r)).toMatchObject({ pending: 2, replicated: 1, failed: 1, bytes: 4 });
+    expect(r.lagSeconds).toBeGreaterThanOrEqual(0);
+    expect(minioProxy.objectWrites(bucket)).toBe(1);
   });
 
   it('two-way: writes on either side reach the other, nothing loops over passes, a conflict is won by the newest write', async () => {
