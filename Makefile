@@ -11,7 +11,7 @@ RESULTS := .test-results
 STACK_ENV := .stack/env
 
 .PHONY: help tools deps build lint format crds crds-check test test-unit test-integration \
-	stack-up stack-down stack-status run demo bench clean system-deps
+	stack-up stack-down stack-status run demo bench bench-copier clean system-deps
 
 help:
 	@echo "make demo   - run the operator on the local real stack with a sample group"
@@ -92,10 +92,18 @@ run: build
 demo: build stack-up
 	hack/demo.sh
 
-# The benchmarks (bench/README.md): sitesync against MinIO's own site replication, same run.
+# The benchmarks (bench/README.md): sitesync against MinIO's own site replication, same run;
+# then the object copier against rclone (which only the benchmark needs: system-deps --bench).
 # BENCH_ARGS=--quick for a ~10 minute run.
 bench: build stack-up
+	@hack/system-deps.sh --bench
 	$(TSX) bench/run.ts $(BENCH_ARGS)
+	$(TSX) bench/copier.ts $(BENCH_COPIER_ARGS)
+
+# The copier against rclone alone (bench/copier.ts).
+bench-copier: build stack-up
+	@hack/system-deps.sh --bench
+	$(TSX) bench/copier.ts $(BENCH_COPIER_ARGS)
 
 clean:
 	rm -rf dist $(RESULTS) coverage

@@ -6,6 +6,7 @@
 #
 #   hack/system-deps.sh           check and install everything below
 #   hack/system-deps.sh --check   only check: exit 1 naming what is missing
+#   hack/system-deps.sh --bench   also what `make bench` alone needs (BENCH below); combines with --check
 #
 # What needs what (keep in step with test/support and test/install):
 #   openssl      certificates and keys of the local stack (test/support/stack.ts)
@@ -19,12 +20,22 @@
 #   buildah, mmdebstrap   build the Dockerfile as written on a stand-in base (hack/image/check-dockerfile.sh)
 #   skopeo, docker-registry   the documented push, to a real registry on loopback (image test)
 #   uidmap       newuidmap/newgidmap, which buildah needs
+# Needed by `make bench` only, installed with --bench:
+#   rclone       the reference the object copier is measured against: `rclone copy` of the same
+#                data between the same two servers (bench/copier.ts, bench/README.md)
 # The Go toolchain that hack/tools.sh builds etcd, kube-apiserver and MinIO with is not a
 # Debian package recent enough (Kubernetes 1.36 needs Go >= 1.24): it is checked, not installed.
 set -euo pipefail
 
 check_only=false
-[ "${1:-}" = "--check" ] && check_only=true
+bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=true ;;
+    --bench) bench=true ;;
+    *) echo "system-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 # package:test — the package is missing when the test fails.
 REQUIRED=(
@@ -41,6 +52,10 @@ REQUIRED=(
   "docker-registry:command -v docker-registry"
   "uidmap:command -v newuidmap"
 )
+BENCH=(
+  "rclone:command -v rclone"
+)
+$bench && REQUIRED+=("${BENCH[@]}")
 
 missing=()
 for entry in "${REQUIRED[@]}"; do

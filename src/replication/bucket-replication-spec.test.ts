@@ -210,3 +210,45 @@ describe('conflictOf', () => {
     expect(conflictOf(b, [a, b])).toBe('ns/a');
   });
 });
+
+describe('PutBucketReplication request headers in the spec', () => {
+  const spec = {
+    source: {
+      bucket: 'photos',
+      siteSpec: {
+        name: 'aws',
+        endpoint: 'https://s3.us-east-1.amazonaws.com',
+        flavor: 's3',
+        credentialsSecret: { name: 'aws' },
+      },
+      expectedBucketOwner: '123456789012',
+    },
+    objectLockToken: 'token',
+    role: 'arn:aws:iam::123456789012:role/replication',
+    rules: [
+      {
+        id: 'all',
+        priority: 1,
+        filter: { prefix: '' },
+        deleteMarkerReplication: { status: 'Disabled' },
+        destination: { bucket: 'backup' },
+      },
+    ],
+  };
+
+  it('are taken on an s3 source and refused on a MinIO source, naming the field', () => {
+    expect(checkBucketReplication(spec, { flavor: 's3', siteName: 'aws' }).ok).toBe(true);
+    const minio = checkBucketReplication(spec, { flavor: 'minio', siteName: 'aws' });
+    expect(minio.ok).toBe(false);
+    const paths = minio.ok ? [] : minio.issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['spec.source.expectedBucketOwner', 'spec.objectLockToken']),
+    );
+  });
+
+  it('expectedBucketOwner is a 12-digit account', () => {
+    const bad = { ...spec, source: { ...spec.source, expectedBucketOwner: '1234' } };
+    const r = checkBucketReplication(bad, { flavor: 's3', siteName: 'aws' });
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(['spec.source.expectedBucketOwner']);
+  });
+});

@@ -215,6 +215,26 @@ function siteDestinationIssues(
   return issues;
 }
 
+/** The PutBucketReplication request headers a resource may ask for: S3's, not MinIO's. */
+function requestHeaderIssues(spec: BucketReplicationSpec, facts: SourceFacts): SpecIssue[] {
+  if (facts.flavor !== 'minio') return [];
+  const issues: SpecIssue[] = [];
+  if (spec.source.expectedBucketOwner !== undefined) {
+    issues.push({
+      path: 'spec.source.expectedBucketOwner',
+      message:
+        'MinIO has no bucket-owner accounts and ignores x-amz-expected-bucket-owner; remove it',
+    });
+  }
+  if (spec.objectLockToken !== undefined) {
+    issues.push({
+      path: 'spec.objectLockToken',
+      message: 'MinIO ignores x-amz-bucket-object-lock-token; remove it',
+    });
+  }
+  return issues;
+}
+
 /**
  * Everything the destination flavor's server would refuse or silently drop (S3, MinIO, Zenko
  * rules), plus the managed-destination rules. Empty means the configuration can be applied.
@@ -229,7 +249,11 @@ export function validateForSource(
     destinationFlavor: facts.flavor,
     root,
   }).map((i) => ({ path: i.path, rule: i.rule, message: i.message }));
-  return [...validated, ...siteDestinationIssues(spec, config, facts)];
+  return [
+    ...validated,
+    ...siteDestinationIssues(spec, config, facts),
+    ...requestHeaderIssues(spec, facts),
+  ];
 }
 
 /** All of the above in one call (the offline validator). */

@@ -1,6 +1,6 @@
 import { MinioSiteClient } from './minio/minio-site-client.js';
+import { S3SiteClient } from './s3/s3-site-client.js';
 import type { SiteClient, SiteConnection } from './site-client.js';
-import { SiteError } from './site-error.js';
 
 /** The driver for a site's flavor. */
 export function newSiteClient(conn: SiteConnection): SiteClient {
@@ -8,11 +8,6 @@ export function newSiteClient(conn: SiteConnection): SiteClient {
     case 'minio':
       return new MinioSiteClient(conn);
     case 's3':
-      throw new SiteError(
-        conn.name,
-        'connect',
-        'Unsupported',
-        'the s3 flavor is not implemented yet',
-      );
+      return new S3SiteClient(conn);
   }
 }

@@ -34,20 +34,36 @@ import {
 } from './response-limits.js';
 import { isS3NotFound, toSiteError } from './s3-errors.js';
 import { SiteError } from './site-error.js';
+import { S3ObjectOps } from './s3-object-ops.js';
+import { S3Transport } from './s3-transport.js';
 import type {
   BucketOps,
   BucketSummary,
   EncryptionRule,
+  ObjectAttributes,
   ObjectLockConfig,
+  ObjectOps,
   ObjectVersion,
+  ObjectVersionHead,
+  ObjectVersionRead,
+  ReplicationPutOptions,
   SiteConnection,
+  UploadOptions,
+  VersionCursor,
+  VersionPage,
+  VersionRef,
   VersioningState,
 } from './site-client.js';
 
 /** Raw replication-configuration XML transport: the SDK's model drops MinIO's extensions. */
 export interface ReplicationXMLTransport {
   get(bucket: string, signal?: AbortSignal): Promise<string | undefined>;
-  put(bucket: string, xml: string, signal?: AbortSignal): Promise<void>;
+  put(
+    bucket: string,
+    xml: string,
+    signal?: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void>;
 }
 
 /** The SDK's per-request options for `signal` (the SDK then aborts the request with it). */
@@ -123,13 +139,55 @@ export function newS3Client(conn: SiteConnection): S3Client {
   return client;
 }
 
-/** Bucket-level operations over the S3 API, shared by the MinIO and S3 drivers. */
-export class S3BucketOps implements BucketOps {
+/** Bucket- and object-level operations over the S3 API, shared by the MinIO and S3 drivers. */
+export class S3BucketOps implements BucketOps, ObjectOps {
+  private readonly objects: S3ObjectOps;
+
+  /** `raw`: the signed transport for raw S3 requests (a new one when not given). */
   constructor(
     private readonly conn: SiteConnection,
     readonly s3: S3Client,
     private readonly replicationXML: ReplicationXMLTransport,
-  ) {}
+    protected readonly raw: S3Transport = new S3Transport(conn),
+  ) {
+    this.objects = new S3ObjectOps(conn, s3, raw);
+  }
+
+  // Objects ------------------------------------------------------------------------------------
+
+  listVersionPage(
+    bucket: string,
+    opts: { after?: VersionCursor | undefined; prefix?: string | undefined; maxKeys?: number },
+    signal: AbortSignal,
+  ): Promise<VersionPage> {
+    return this.objects.listVersionPage(bucket, opts, signal);
+  }
+
+  headObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionHead> {
+    return this.objects.headObjectVersion(ref, signal);
+  }
+
+  getObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionRead> {
+    return this.objects.getObjectVersion(ref, signal);
+  }
+
+  putObject(
+    target: { bucket: string; key: string },
+    obj: { body: Readable; size: number; attributes: ObjectAttributes },
+    opts: UploadOptions,
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }> {
+    return this.objects.putObject(target, obj, opts, signal);
+  }
+
+  putDeleteMarker(
+    target: { bucket: string; key: string },
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }> {
+    return this.objects.putDeleteMarker(target, signal);
+  }
+
+  // Buckets ------------------------------------------------------------------------------------
 
   /**
    * Runs `fn`, turning any failure into a SiteError that names this site and `op`. Once
@@ -478,8 +536,13 @@ export class S3BucketOps implements BucketOps {
     return this.replicationXML.get(bucket, signal);
   }
 
-  putReplicationConfigXML(bucket: string, xml: string, signal?: AbortSignal): Promise<void> {
-    return this.replicationXML.put(bucket, xml, signal);
+  putReplicationConfigXML(
+    bucket: string,
+    xml: string,
+    signal?: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void> {
+    return this.replicationXML.put(bucket, xml, signal, opts);
   }
 
   deleteReplicationConfig(bucket: string, signal?: AbortSignal): Promise<void> {

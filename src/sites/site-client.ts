@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import type { Flavor } from '../api/common.js';
 import type { TargetBacklog } from './backlog.js';
 import type { IdentityConfigOps } from './identity.js';
@@ -25,16 +27,36 @@ export interface SiteConnection {
   onCall?: ((op: string) => void) | undefined;
 }
 
-/** What a flavor can do; the planner chooses actions by these, never by flavor name. */
+/**
+ * What a flavor can do; the planner chooses actions by these, never by flavor name. A call the
+ * flavor cannot make fails with a SiteError of kind `Unsupported`; status says so, never
+ * pretends.
+ */
 export interface SiteCapabilities {
-  /** The site replicates objects itself once given remote targets + rules (MinIO). */
+  /**
+   * The site replicates objects itself to any S3-compatible peer once given remote targets and
+   * rules (MinIO; `PeerLinkOps` work). AWS replicates only to AWS buckets: false.
+   */
   nativeReplication: boolean;
-  /** Users, groups, canned policies, service accounts can be read and written. */
+  /** Users, groups, policies and their mappings can be read and written. */
   iam: boolean;
+  /**
+   * Users' secret keys can be read (to copy them) and set (copied from elsewhere). AWS-style
+   * IAM never gives a secret key back and generates new ones itself.
+   */
+  secretKeys: boolean;
+  /** MinIO service accounts (access keys of a user with their own session policy). */
+  serviceAccounts: boolean;
   /** A whole site's IAM and bucket metadata can be exported in a few calls. */
   bulkExport: boolean;
   /** External identity providers can be configured through the API. */
   identityConfig: boolean;
+  /**
+   * Where object replication progress comes from: the site's own counters per target
+   * (`counters`), per-object `x-amz-replication-status` read on a sample of versions
+   * (`sampled`), or nothing (`none`).
+   */
+  replicationProgress: 'counters' | 'sampled' | 'none';
 }
 
 export type VersioningState = 'Enabled' | 'Suspended' | 'Unversioned';
@@ -92,13 +114,123 @@ export interface BucketOps {
   getLifecycleConfig(bucket: string, signal: AbortSignal): Promise<unknown>;
   /** The replication configuration XML, or undefined when none is set. */
   getReplicationConfigXML(bucket: string, signal: AbortSignal): Promise<string | undefined>;
-  putReplicationConfigXML(bucket: string, xml: string, signal: AbortSignal): Promise<void>;
+  /** PutBucketReplication with exactly this document (and the request headers S3 defines). */
+  putReplicationConfigXML(
+    bucket: string,
+    xml: string,
+    signal: AbortSignal,
+    opts?: ReplicationPutOptions,
+  ): Promise<void>;
   deleteReplicationConfig(bucket: string, signal: AbortSignal): Promise<void>;
   listObjectVersions(
     bucket: string,
     opts: { prefix?: string; max?: number },
     signal: AbortSignal,
   ): Promise<ObjectVersion[]>;
+}
+
+/** A position in a bucket's version listing: after this key, or after this version of it. */
+export interface VersionCursor {
+  key: string;
+  versionId?: string | undefined;
+}
+
+/** One page of ListObjectVersions. */
+export interface VersionPage {
+  /**
+   * Keys ascending; each key's versions and delete markers together, newest first, in the
+   * site's own order.
+   */
+  versions: ObjectVersion[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: VersionCursor | undefined;
+}
+
+/** An object version, named. */
+export interface VersionRef {
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
+export interface ObjectRetention {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  /** ISO 8601. */
+  retainUntil: string;
+}
+
+/** What an object version carries besides its bytes, as a copy must reproduce it. */
+export interface ObjectAttributes {
+  contentType?: string | undefined;
+  contentEncoding?: string | undefined;
+  contentDisposition?: string | undefined;
+  contentLanguage?: string | undefined;
+  cacheControl?: string | undefined;
+  /** User metadata (`x-amz-meta-*`), names in lower case without the prefix. */
+  metadata: Readonly<Record<string, string>>;
+  tags: Readonly<Record<string, string>>;
+  retention?: ObjectRetention | undefined;
+  legalHold?: boolean | undefined;
+}
+
+export interface ObjectVersionHead extends ObjectAttributes {
+  size: number;
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+}
+
+/** An object version being read: the body must be consumed or destroyed. */
+export interface ObjectVersionRead extends ObjectVersionHead {
+  body: Readable;
+}
+
+/**
+ * How bodies are sent: one streamed PUT below `multipartThreshold` bytes, else parts of
+ * `partSize` (more when 10 000 would not hold the object), each streamed from the body in turn.
+ */
+export interface UploadOptions {
+  multipartThreshold: number;
+  partSize: number;
+}
+
+/**
+ * Object-level S3 operations, for the copier between sites that cannot replicate natively.
+ * Nothing here deletes object data: a delete is a new delete marker.
+ */
+export interface ObjectOps {
+  /** One page of versions and delete markers, `after` exclusive. */
+  listVersionPage(
+    bucket: string,
+    opts: { after?: VersionCursor | undefined; prefix?: string | undefined; maxKeys?: number },
+    signal: AbortSignal,
+  ): Promise<VersionPage>;
+  /** A version's size and attributes (tags included), without its body. */
+  headObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionHead>;
+  /** A version's body as a stream, with its attributes (tags included). */
+  getObjectVersion(ref: VersionRef, signal: AbortSignal): Promise<ObjectVersionRead>;
+  /**
+   * Writes a new version from a stream of exactly `size` bytes, with these attributes, and
+   * returns its version ID. Bounded memory whatever the size.
+   */
+  putObject(
+    target: { bucket: string; key: string },
+    obj: { body: Readable; size: number; attributes: ObjectAttributes },
+    opts: UploadOptions,
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }>;
+  /** Makes a delete marker the key's newest version; returns its version ID. */
+  putDeleteMarker(
+    target: { bucket: string; key: string },
+    signal: AbortSignal,
+  ): Promise<{ versionId: string }>;
+}
+
+/** The optional request headers of S3's PutBucketReplication. */
+export interface ReplicationPutOptions {
+  /** `x-amz-expected-bucket-owner`: the account that must own the bucket (else HTTP 403). */
+  expectedBucketOwner?: string | undefined;
+  /** `x-amz-bucket-object-lock-token`: allows replication of an Object Lock bucket. */
+  objectLockToken?: string | undefined;
 }
 
 export interface EncryptionRule {
@@ -182,10 +314,12 @@ export interface ReplicationProgress {
    * has waited; 0 when nothing waits; undefined when it could not be listed.
    */
   lagSeconds?: number | undefined;
+  /** What the figures are, in words, when they are less than the site's own counters. */
+  measured?: string | undefined;
 }
 
 /** The port every controller talks to a site through; one driver per flavor implements it. */
-export interface SiteClient extends BucketOps, IamOps, PeerLinkOps {
+export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly name: string;
   readonly flavor: Flavor;
   readonly capabilities: SiteCapabilities;

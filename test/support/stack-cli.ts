@@ -10,6 +10,7 @@ async function up(): Promise<number> {
   const info = await stackUp();
   console.log(`Stack is up: apiserver ${info.apiserverURL}`);
   for (const s of info.sites) console.log(`  site ${s.name}: ${s.endpoint}`);
+  console.log(`  moto (flavor s3): ${info.moto.endpoint}`);
   console.log(`Use it with: source ${STACK_DIR}/env`);
   return 0;
 }

@@ -1,6 +1,6 @@
 /**
- * The local real stack: etcd + kube-apiserver (as controller-runtime's envtest runs them) and
- * three MinIO sites, all on loopback. `make stack-up` / `make stack-down` and the tests use
+ * The local real stack: etcd + kube-apiserver (as controller-runtime's envtest runs them),
+ * three MinIO sites and one moto server (the AWS-compatible `s3` flavor), all on loopback. `make stack-up` / `make stack-down` and the tests use
  * these functions; the state lives in `.stack/` (or $SITESYNC_STACK_DIR) and survives the
  * process that started it, so it is idempotent and shared.
  */
@@ -12,6 +12,13 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 
 import { type LdapServer, type OidcIssuer, startOidcIssuer, startSlapd } from './idp.js';
 import { requireCommand } from './prerequisites.js';
@@ -39,6 +46,19 @@ export interface MinioServer {
   secretKey: string;
 }
 
+/** A moto server: an AWS-compatible S3 + IAM endpoint (flavor `s3`). */
+export interface MotoServer {
+  name: string;
+  /** The process name in the stack. */
+  process: string;
+  endpoint: string;
+  /** Credentials of the user `sitesync-admin` (every action allowed); moto checks signatures. */
+  accessKey: string;
+  secretKey: string;
+  /** The AWS account moto serves (its fixed default). */
+  accountId: string;
+}
+
 export interface StackInfo {
   dir: string;
   kubeconfig: string;
@@ -46,6 +66,8 @@ export interface StackInfo {
   etcdURL: string;
   kmsSecretKey: string;
   sites: MinioServer[];
+  /** The stack's moto server (process `moto`): the `s3` flavor. */
+  moto: MotoServer;
   /** The stack's LDAP server (process `slapd`); absent only in a stack.json of an older checkout. */
   ldap?: Omit<LdapServer, 'stop'> | undefined;
   /** The stack's OpenID issuer (process `oidc`; attachOidcIssuer('oidc') mints its tokens). */
@@ -312,6 +334,67 @@ export async function waitMinioReady(endpoint: string, timeoutMs = 60_000): Prom
   );
 }
 
+/** The account moto serves unless MOTO_ACCOUNT_ID says otherwise. */
+export const MOTO_ACCOUNT_ID = '123456789012';
+
+/**
+ * Starts a moto server on a free port. With `auth` (the default) it then checks every request
+ * as AWS would: the first requests (unsigned, any credentials) create the user `sitesync-admin`
+ * with an allow-everything inline policy and an access key, then `/moto-api/reset-auth` turns
+ * moto's signature and IAM checks on for every later request. Without `auth`, moto accepts any
+ * credentials (its default).
+ */
+export async function startMoto(
+  dir: string,
+  opts: { name: string; process?: string; auth?: boolean },
+): Promise<MotoServer> {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const proc = opts.process ?? `moto-${opts.name}`;
+  startProcess(dir, {
+    name: proc,
+    command: tool('moto_server'),
+    args: ['-H', '127.0.0.1', '-p', String(port)],
+    env: { MOTO_ACCOUNT_ID, PYTHONUNBUFFERED: '1' },
+  });
+  await waitFor(
+    `moto at ${endpoint}`,
+    async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  const base = { name: opts.name, process: proc, endpoint, accountId: MOTO_ACCOUNT_ID };
+  if (opts.auth === false) return { ...base, accessKey: 'moto-any', secretKey: 'moto-any' };
+  const iam = new IAMClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' },
+  });
+  try {
+    const UserName = 'sitesync-admin';
+    await iam.send(new CreateUserCommand({ UserName }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName,
+        PolicyName: 'sitesync-admin-all',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
+      }),
+    );
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName }))).AccessKey;
+    const reset = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+    if (!reset.ok || !key?.AccessKeyId || !key.SecretAccessKey) {
+      throw new Error(`moto at ${endpoint}: could not turn authentication on`);
+    }
+    return { ...base, accessKey: key.AccessKeyId, secretKey: key.SecretAccessKey };
+  } finally {
+    iam.destroy();
+  }
+}
+
 function envFile(info: StackInfo): string {
   const lines = [
     '# Written by make stack-up: source it to use the local stack.',
@@ -340,6 +423,12 @@ function envFile(info: StackInfo): string {
       `export OIDC_CLIENT_SECRET='${info.oidc.clientSecret}'`,
     );
   }
+  lines.push(
+    `export MOTO_ENDPOINT='${info.moto.endpoint}'`,
+    `export MOTO_ACCESS_KEY='${info.moto.accessKey}'`,
+    `export MOTO_SECRET_KEY='${info.moto.secretKey}'`,
+    `export MOTO_ACCOUNT_ID='${info.moto.accountId}'`,
+  );
   for (const s of info.sites) {
     const up = s.name.toUpperCase();
     const host = s.endpoint.replace(/^http:\/\//, '');
@@ -358,7 +447,12 @@ export function readStack(): StackInfo | undefined {
   return JSON.parse(readFileSync(INFO_FILE(), 'utf8')) as StackInfo;
 }
 
-const PROCESS_NAMES = () => ['etcd', 'kube-apiserver', ...SITE_NAMES.map((s) => `minio-${s}`)];
+const PROCESS_NAMES = () => [
+  'etcd',
+  'kube-apiserver',
+  ...SITE_NAMES.map((s) => `minio-${s}`),
+  'moto',
+];
 
 /** The identity providers the recorded stack runs. */
 const IDP_PROCESSES = (info: StackInfo) => [
@@ -394,8 +488,9 @@ export async function stackUp(): Promise<StackInfo> {
   const kubeconfig = join(STACK_DIR, 'kubeconfig');
   writeKubeconfig(kubeconfig, apiserverURL, pki);
   const kmsSecretKey = `sitesync-key:${randomBytes(32).toString('base64')}`;
-  const [sites, ldap, oidc] = await Promise.all([
+  const [sites, moto, ldap, oidc] = await Promise.all([
     Promise.all(SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey }))),
+    startMoto(STACK_DIR, { name: 'aws', process: 'moto' }),
     startStackLdap(),
     startOidcIssuer('oidc', { fixedName: true }),
   ]);
@@ -406,6 +501,7 @@ export async function stackUp(): Promise<StackInfo> {
     etcdURL,
     kmsSecretKey,
     sites,
+    moto,
     ldap: withoutFunctions(ldap),
     oidc: withoutFunctions(oidc),
   };

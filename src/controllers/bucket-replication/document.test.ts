@@ -10,6 +10,8 @@ import {
   mergeWithGroupRules,
   parseCurrent,
   referencedTargets,
+  S3_READ_BACK_REWRITES,
+  s3ReadBackForm,
   sameDocument,
   serverForm,
   targetsToResync,
@@ -186,5 +188,70 @@ describe('targets', () => {
     expect([...referencedTargets(doc)]).toEqual([ARN_B, 'arn:minio:replication::peer-b:photos']);
     expect(unusedTargets([ARN_B, ARN_C], doc)).toEqual([ARN_C]);
     expect([...referencedTargets({ role: ARN_C, rules: [] })]).toEqual([ARN_C]);
+  });
+});
+
+describe('s3ReadBackForm', () => {
+  const rule = (over: Partial<ReplicationRule>): ReplicationRule => ({
+    id: 'r',
+    priority: 2,
+    status: 'Enabled',
+    filter: { prefix: 'a/' },
+    deleteMarkerReplication: { status: 'Enabled' },
+    existingObjectReplication: { status: 'Enabled' },
+    destination: { bucket: 'arn:aws:s3:::dst' },
+    ...over,
+  });
+  /** What moto 5.2.5 reads back for a rule. */
+  const moto = (r: ReplicationRule, id = r.id): ReplicationRule => ({
+    ...(id === undefined ? {} : { id }),
+    priority: r.priority ?? 1,
+    status: r.status,
+    filter: { prefix: '' },
+    deleteMarkerReplication: { status: 'Disabled' },
+    destination: r.destination,
+  });
+
+  it('normalises the listed rewrites where the site shows them, and names them', () => {
+    const { id: _i, priority: _p, filter: _f, ...rest } = rule({ prefix: 'x/' });
+    const legacy: ReplicationRule = rest;
+    const desired = { role: 'arn:aws:iam::1:role/r', rules: [rule({}), legacy] };
+    const current = { role: desired.role, rules: [moto(rule({})), moto(legacy, 'made-up-id')] };
+    const { config, rewrites } = s3ReadBackForm(desired, current);
+    expect(config).toEqual(current);
+    expect(sameDocument(current, config, 's3')).toBe(true);
+    expect(rewrites).toEqual([
+      'deleteMarkerReplication',
+      'existingObjectReplication',
+      'filter',
+      'id',
+      'prefix',
+      'priority',
+    ]);
+    for (const r of rewrites) expect(S3_READ_BACK_REWRITES[r]).toMatch(/\S/);
+  });
+
+  it('compares element by element where the site reads the document back faithfully', () => {
+    const desired = { rules: [rule({})] };
+    const faithful = s3ReadBackForm(desired, desired);
+    expect(faithful).toEqual({ config: desired, rewrites: [] });
+    // A drifted filter on a faithful site is a difference, not a rewrite.
+    const drifted = { rules: [rule({ filter: { prefix: 'b/' } })] };
+    const r = s3ReadBackForm(desired, drifted);
+    expect(r.rewrites).toEqual([]);
+    expect(sameDocument(drifted, r.config, 's3')).toBe(false);
+  });
+
+  it('still sees a changed destination, status or priority on a rewriting site', () => {
+    const desired = { rules: [rule({})] };
+    for (const changed of [
+      rule({ destination: { bucket: 'arn:aws:s3:::other' } }),
+      rule({ status: 'Disabled' }),
+      rule({ priority: 3 }),
+    ]) {
+      const current = { rules: [moto(changed)] };
+      const { config } = s3ReadBackForm(desired, current);
+      expect(sameDocument(current, config, 's3')).toBe(false);
+    }
   });
 });

@@ -153,3 +153,83 @@ export function unusedTargets(owned: readonly string[], config: ReplicationConfi
   const used = referencedTargets(config);
   return owned.filter((arn) => !used.has(arn));
 }
+
+// ---------------------------------------------------------------------------------------------
+// What an AWS-compatible source reads back
+
+/**
+ * The rewrites an AWS-compatible server is known to make to a replication document it stores,
+ * as they show in GetBucketReplication. All observed on moto 5.2.5 (moto/s3/responses.py
+ * `get_bucket_replication`, moto/s3/models.py `put_bucket_replication`), which reads every
+ * rule back with only its ID, Priority, Status and Destination (Destination and Role verbatim).
+ * AWS itself reads a document back as it was put, except an ID it assigns when none is given.
+ */
+export const S3_READ_BACK_REWRITES = {
+  filter: 'filter read back as {prefix: ""} whatever was put',
+  deleteMarkerReplication: 'deleteMarkerReplication read back as Disabled',
+  prefix: 'the legacy rule-level prefix dropped',
+  existingObjectReplication: 'existingObjectReplication dropped',
+  sourceSelectionCriteria: 'sourceSelectionCriteria dropped',
+  priority: 'an absent priority read back as 1',
+  id: 'an absent ID read back as one the server made up',
+} as const;
+
+export type S3Rewrite = keyof typeof S3_READ_BACK_REWRITES;
+
+const _sameJSON = (a: unknown, b: unknown) => canonicalJSON(a) === canonicalJSON(b);
+
+/** The rule as a server that keeps only ID, Priority, Status and Destination reads it back. */
+function _rewritten(r: ReplicationRule, id: string | undefined): ReplicationRule {
+  const { prefix: _p, existingObjectReplication: _e, sourceSelectionCriteria: _s, ...rest } = r;
+  return {
+    ...rest,
+    ...(id === undefined ? {} : { id }),
+    priority: r.priority ?? 1,
+    filter: { prefix: '' },
+    deleteMarkerReplication: DISABLED,
+  };
+}
+
+/** The rewrites that turn `before` into `after`, by name. */
+function _changed(before: ReplicationRule, after: ReplicationRule): S3Rewrite[] {
+  return (Object.keys(S3_READ_BACK_REWRITES) as S3Rewrite[]).filter(
+    (k) => !_sameJSON(before[k], after[k]),
+  );
+}
+
+/** A read-back rule that carries the marks of the rewrites: nothing but the four elements. */
+const _inRewrittenForm = (r: ReplicationRule) =>
+  _sameJSON(r.filter, { prefix: '' }) &&
+  r.deleteMarkerReplication?.status === 'Disabled' &&
+  r.prefix === undefined &&
+  r.existingObjectReplication === undefined &&
+  r.sourceSelectionCriteria === undefined;
+
+/**
+ * `desired` as an AWS-compatible source would read it back, given what it does read back
+ * (`current`): a rule whose read-back counterpart (same ID; for a rule without ID, the rule at
+ * the same place whose ID no desired rule declares) carries the marks of the known rewrites is
+ * compared rewritten, and the rewrites that changed it are listed, so status can say what the
+ * site does not let sitesync verify. Only those rewrites are normalised, and only where the site
+ * shows them: a server that reads documents back faithfully (AWS) is compared element by element.
+ */
+export function s3ReadBackForm(
+  desired: ReplicationConfig,
+  current: ReplicationConfig,
+): { config: ReplicationConfig; rewrites: S3Rewrite[] } {
+  const declared = new Set(desired.rules.flatMap((r) => (r.id ? [r.id] : [])));
+  const rewrites = new Set<S3Rewrite>();
+  const rules = desired.rules.map((rule, i) => {
+    const twin =
+      rule.id !== undefined && rule.id !== ''
+        ? current.rules.find((c) => c.id === rule.id)
+        : current.rules.filter((c) => !declared.has(c.id ?? ''))[
+            desired.rules.slice(0, i).filter((r) => !r.id).length
+          ];
+    if (twin === undefined || !_inRewrittenForm(twin)) return rule;
+    const after = _rewritten(rule, rule.id ?? twin.id);
+    for (const k of _changed(rule, after)) rewrites.add(k);
+    return after;
+  });
+  return { config: { ...desired, rules }, rewrites: [...rewrites].sort() };
+}

@@ -6,7 +6,7 @@
 import type { ReplicationConfig } from '../../replication/replication-config.js';
 import { errorMessage } from '../../runtime/logger.js';
 import type { TargetBacklog } from '../../sites/backlog.js';
-import type { SiteClient } from '../../sites/site-client.js';
+import type { SiteClient, TargetReplicationCounters } from '../../sites/site-client.js';
 import type { Pass } from './pass.js';
 import {
   type BucketCounters,
@@ -16,17 +16,36 @@ import {
   singleTargetCounters,
 } from './status.js';
 
+/** What the figures of a site that keeps counters per target are. */
+export const COUNTERS_MEASURED =
+  "the source site's own replication counters per destination, since it started";
+
 async function bucketCounters(
   client: SiteClient,
   bucket: string,
   config: ReplicationConfig,
   at: { ms: number; signal: AbortSignal },
-): Promise<BucketCounters | undefined> {
+): Promise<{ counters: BucketCounters | undefined; measured: string }> {
   const { signal } = at;
   const perTarget = await client.replicationTargetCounters(bucket, signal);
   if (perTarget === undefined) {
-    return singleTargetCounters(config, await client.replicationProgress(bucket, signal));
+    const progress = await client.replicationProgress(bucket, signal);
+    const measured = progress.measured ?? COUNTERS_MEASURED;
+    return { counters: singleTargetCounters(config, progress), measured };
   }
+  return {
+    counters: await withBacklog(client, bucket, perTarget, at),
+    measured: COUNTERS_MEASURED,
+  };
+}
+
+async function withBacklog(
+  client: SiteClient,
+  bucket: string,
+  perTarget: TargetReplicationCounters,
+  at: { ms: number; signal: AbortSignal },
+): Promise<BucketCounters> {
+  const { signal } = at;
   const counters: BucketCounters = { ...perTarget };
   // Something queued or once failed: list what still waits, for the lag.
   const targets = Object.values(perTarget.targets);
@@ -41,17 +60,23 @@ async function bucketCounters(
   return { ...counters, waiting: { atMs: at.ms, by } };
 }
 
-/** The progress of every rule of `own`; undefined when the counters cannot be read. */
+/**
+ * The progress of every rule of `own`, and where the figures come from; undefined when the
+ * counters cannot be read.
+ */
 export async function ruleStatuses(
   pass: Pass,
   own: ReplicationConfig,
   nowMs: number,
-): Promise<RuleStatus[] | undefined> {
+): Promise<{ rules: RuleStatus[]; measured: string } | undefined> {
   const bucket = pass.spec.source.bucket;
   const { signal } = pass.ctx;
   try {
-    const counters = await bucketCounters(pass.src.client, bucket, own, { ms: nowMs, signal });
-    return counters === undefined ? undefined : ruleProgress(own, counters, bucket);
+    const at = { ms: nowMs, signal };
+    const { counters, measured } = await bucketCounters(pass.src.client, bucket, own, at);
+    return counters === undefined
+      ? undefined
+      : { rules: ruleProgress(own, counters, bucket), measured };
   } catch (e: unknown) {
     signal.throwIfAborted();
     pass.ctx.log.warn(

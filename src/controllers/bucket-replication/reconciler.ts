@@ -17,7 +17,10 @@ import {
   parseSpec,
   validateForSource,
 } from '../../replication/bucket-replication-spec.js';
-import { resolveSiteDestinations } from '../../replication/replication-config.js';
+import {
+  type ReplicationConfig,
+  resolveSiteDestinations,
+} from '../../replication/replication-config.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -53,6 +56,8 @@ export interface BrepReconcilerDeps {
   now?: (() => Date) | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
+  /** Resync period of an inline source (default 30 s); with groupRef, the group's syncInterval. */
+  syncIntervalMs?: number | undefined;
 }
 
 /** Resync period of an inline source; with groupRef, the group's syncInterval. */
@@ -66,6 +71,25 @@ const BUSY_MS = 10_000;
 interface Blocked {
   why: Why;
   sourceSite?: string | undefined;
+}
+
+/**
+ * A managed destination (`destination.site`) is a remote target the source site itself
+ * replicates to: a source without native replication to other sites (an s3 site) cannot have one.
+ */
+function managedDestinationIssues(config: ReplicationConfig, source: SiteClient): SpecIssue[] {
+  if (source.capabilities.nativeReplication) return [];
+  return config.rules.flatMap((r, i) =>
+    r.destination.site === undefined
+      ? []
+      : [
+          {
+            path: `spec.rules[${i}].destination.site`,
+            rule: r.id !== undefined && r.id !== '' ? r.id : `#${i}`,
+            message: `the source site (flavor ${source.flavor}) cannot replicate to another site by itself; name the destination bucket ARN (arn:aws:s3:::<bucket>)`,
+          },
+        ],
+  );
 }
 
 const invalid = (issues: readonly SpecIssue[]) =>
@@ -128,6 +152,11 @@ export class BucketReplicationReconciler {
     if (issues.length > 0) throw invalid(issues);
     const src = await connect(this.connectDeps(p.kube), p.ref.namespace, source.value, site);
     if (!src.ok) return { why: src.why, sourceSite: site.name };
+    const unreachable = managedDestinationIssues(config.value, src.value.client);
+    if (unreachable.length > 0) {
+      src.value.client.close();
+      throw invalid(unreachable);
+    }
     return {
       ...p,
       obj,
@@ -135,7 +164,10 @@ export class BucketReplicationReconciler {
       config: config.value,
       source: source.value,
       src: src.value,
-      intervalMs: group === undefined ? DEFAULT_SYNC_MS : parseDuration(group.spec.syncInterval),
+      intervalMs:
+        group === undefined
+          ? (this.deps.syncIntervalMs ?? DEFAULT_SYNC_MS)
+          : parseDuration(group.spec.syncInterval),
       changes: [],
       problems: [],
       owned: ownedTargets(obj),
@@ -175,8 +207,13 @@ export class BucketReplicationReconciler {
     // MinIO refuses a replication configuration on a bucket without versioning.
     const applied = versioning ? await applyDocument(pass, own) : undefined;
     const resynced = applied ? await resyncOnRequest(pass, own) : undefined;
-    const rules = applied ? await ruleStatuses(pass, own, this.now().getTime()) : undefined;
-    await report(pass, { applied, rules, resynced }, this.now());
+    const progress = applied ? await ruleStatuses(pass, own, this.now().getTime()) : undefined;
+    const rules = progress?.rules;
+    await report(
+      pass,
+      { applied, rules, progressMeasured: progress?.measured, resynced },
+      this.now(),
+    );
     if (pass.changes.length > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this resource's exponential backoff.
     if (pass.problems.length > 0) return { requeueAfterMs: pass.intervalMs, backoff: true };

@@ -132,13 +132,25 @@ export interface BrepOutcome {
   problems: readonly Why[];
   /** What this pass changed, in words (for the Reconciling message). */
   changes: readonly string[];
-  /** The document is on the source bucket now: its digest and where. */
-  applied?: { digest: string; rules: number; where: string } | undefined;
+  /**
+   * The document is on the source bucket now: its digest and where, and the rewrites the site
+   * reads it back with (elements whose presence on the site cannot be verified).
+   */
+  applied?:
+    | { digest: string; rules: number; where: string; unverified?: readonly string[] | undefined }
+    | undefined;
+  /** Where the per-rule progress figures come from, when it is worth saying. */
+  progressMeasured?: string | undefined;
   /** The resync annotation value acted on in full this pass, if any. */
   resynced?: string | undefined;
   /** Per-rule progress; undefined keeps the previous figures. */
   rules?: RuleStatus[] | undefined;
 }
+
+const unverifiedNote = (rewrites: readonly string[] | undefined) =>
+  rewrites === undefined || rewrites.length === 0
+    ? ''
+    : `; the site reads the document back rewritten (${rewrites.join('; ')}), so those elements cannot be verified there`;
 
 function conditionsOf(o: BrepOutcome): ConditionInput[] {
   const g = o.generation;
@@ -160,11 +172,15 @@ function conditionsOf(o: BrepOutcome): ConditionInput[] {
     (o.applied
       ? {
           reason: 'Applied',
-          message: `${o.applied.rules} rule(s) applied to ${o.applied.where}`,
+          message: `${o.applied.rules} rule(s) applied to ${o.applied.where}${unverifiedNote(o.applied.unverified)}`,
         }
       : { reason: 'NotApplied', message: 'The replication configuration is not applied yet' });
   return passConditions({ ready, isReady: ready.reason === 'Applied', reconciling, degraded }, g);
 }
+
+/** Where the rules' figures come from: this pass's, or the previous one kept with its figures. */
+const measuredOf = (prev: BucketReplicationStatus | undefined, o: BrepOutcome) =>
+  o.rules === undefined ? prev?.progressMeasured : o.progressMeasured;
 
 /**
  * The whole status. What this pass did not learn (the digest while blocked, progress when the
@@ -179,6 +195,7 @@ export function deriveStatus(
     appliedDigest: o.applied?.digest ?? prev?.appliedDigest,
     sourceSite: o.sourceSite ?? prev?.sourceSite,
     rules: o.rules ?? prev?.rules,
+    progressMeasured: measuredOf(prev, o),
     lastResync: o.resynced ?? prev?.lastResync,
   };
   return {
@@ -228,6 +245,7 @@ export interface Report {
   blocker?: Why | undefined;
   applied?: BrepOutcome['applied'];
   rules?: RuleStatus[] | undefined;
+  progressMeasured?: string | undefined;
   resynced?: string | undefined;
 }
 

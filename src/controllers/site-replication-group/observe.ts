@@ -48,6 +48,11 @@ async function observeOne(opts: ObserveOptions, site: Site, index: number): Prom
   if (!connected.ok)
     return { site, ok: false, reason: connected.reason, message: connected.message };
   const { client, conn } = connected;
+  if (!client.capabilities.nativeReplication) {
+    // Mixed groups need the object copier (issue #19, a later phase): say so, never half-sync.
+    const message = `spec.sites[${index}]: site ${site.name} is of flavor ${site.flavor}, which cannot replicate objects to the group's other sites by itself; groups with such sites are not supported yet`;
+    return { site, ok: false, reason: 'SiteUnsupported', message, client };
+  }
   try {
     return { site, ok: true, client, snap: await client.snapshot(opts.signal), conn };
   } catch (e: unknown) {

@@ -34,8 +34,11 @@ const BACKLOG_TIMEOUT_MS = 60_000;
 export const MINIO_CAPABILITIES: SiteCapabilities = {
   nativeReplication: true,
   iam: true,
+  secretKeys: true,
+  serviceAccounts: true,
   bulkExport: true,
   identityConfig: true,
+  replicationProgress: 'counters',
 };
 
 /** GET/PUT of the raw replication XML: the SDK's model would drop MinIO's extensions. */
@@ -345,6 +348,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
 
   close(): void {
     this.s3.destroy();
+    this.raw.close();
     void this.admin.close();
     void this.service.close();
     void this.transport.close();
