@@ -22,6 +22,7 @@ export interface FinalizeDeps {
   kube: KubeClient;
   newSite: (conn: SiteConnection) => SiteClient;
   siteTimeoutMs?: number | undefined;
+  allowInsecureSites?: boolean | undefined;
 }
 
 export async function finalize(
@@ -38,6 +39,7 @@ export async function finalize(
       sites: spec.data.sites,
       newSite: deps.newSite,
       timeoutMs: deps.siteTimeoutMs,
+      allowInsecure: deps.allowInsecureSites,
       signal: ctx.signal,
     });
     try {
