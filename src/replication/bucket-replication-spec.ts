@@ -287,7 +287,6 @@ export interface Claimant {
   spec?: unknown;
 }
 
-
 /** The source bucket a resource claims, as a comparable key, or undefined if unreadable. */
 export function sourceKey(namespace: string, rawSpec: unknown): string | undefined {
   const raw = (rawSpec as { source?: unknown } | undefined)?.source;
