@@ -296,12 +296,16 @@ export async function linkSites(
   opts: { rotate: boolean },
 ): Promise<LinkOutcome> {
   const ok = reachable(pass.observed).filter((o) => !pass.identity.held.has(o.site.name));
-  if (ok.length < 2) return { changes: 0, rotated: false, refilled: [] };
+  // One site alone needs no account, unless its credentials must change (a peer was removed).
+  if (ok.length === 0 || (ok.length < 2 && !opts.rotate)) {
+    return { changes: 0, rotated: false, refilled: [] };
+  }
   const signal = pass.ctx.signal;
   const own = groupOwnership(pass);
   const peers = await peerSites(pass, ok, { rotate: opts.rotate, user: own.names.user });
   const changes: string[] = [];
   await ensureAccounts(pass, peers, { own, failures, changes });
+  if (ok.length < 2) return { changes: changes.length, rotated: opts.rotate, refilled: [] };
   const created = (site: string, b: string) =>
     !failures.hasEntity(site, encodeKey({ kind: 'bucket', bucket: b }));
   const wanted = replicatedBuckets(plan);

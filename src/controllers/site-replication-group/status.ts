@@ -204,7 +204,8 @@ function heldAfter(
   return held;
 }
 
-const UNREACHABLE = new Set(['SiteUnreachable', 'CredentialsNotFound']);
+/** Reasons for which a site counts as not reachable (observed only in part is not reachable). */
+const UNREACHABLE = new Set(['SiteUnreachable', 'CredentialsNotFound', 'SiteNotReady']);
 
 const EMPTY = { inSync: 0, outOfSync: 0 };
 
