@@ -25,6 +25,7 @@ export interface FinalizeDeps {
   kube: KubeClient;
   newSite: (conn: SiteConnection) => SiteClient;
   siteTimeoutMs?: number | undefined;
+  allowInsecureSites?: boolean | undefined;
 }
 
 export async function finalize(
@@ -44,6 +45,7 @@ export async function finalize(
       sites,
       newSite: deps.newSite,
       timeoutMs: deps.siteTimeoutMs,
+      allowInsecure: deps.allowInsecureSites,
       signal: ctx.signal,
     });
     try {
