@@ -24,6 +24,7 @@ import {
 import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret } from '../support/site-spec.js';
 import { s3For } from '../support/seed.js';
 
 let kube: KubeClient;
@@ -86,6 +87,7 @@ beforeAll(async () => {
   kube = kubeClient();
   await applyCrds();
   ns = await createNamespace('links-e2e');
+  await ensureCaSecret(ns, kube);
   operator = new OperatorProcess({
     KUBECONFIG: stack().kubeconfig,
     WATCH_NAMESPACE: ns,
@@ -249,15 +251,15 @@ describe('a site removed from a group', () => {
 });
 
 describe('one endpoint spelled two ways', () => {
-  it('http://LOCALHOST:port/ and http://localhost:port are one endpoint: no new target, no reset', async () => {
+  it('https://LOCALHOST:port/ and https://LocalHost:port are one endpoint: no new target, no reset', async () => {
     for (const n of ['ex', 'ey']) await addSite(n);
     const dx = minioDriver(site('ex'));
     await dx.createBucket('spelled');
     dx.close();
     const port = (n: string) => new URL(site(n).endpoint).port;
     const sites = [
-      siteSpec('ex', site('ex'), { endpoint: `http://LOCALHOST:${port('ex')}/` }),
-      siteSpec('ey', site('ey'), { endpoint: `http://LocalHost:${port('ey')}` }),
+      siteSpec('ex', site('ex'), { endpoint: `https://LOCALHOST:${port('ex')}/` }),
+      siteSpec('ey', site('ey'), { endpoint: `https://LocalHost:${port('ey')}` }),
     ];
     await applyGroup(ns, groupManifest('spelled', sites, { primary: 'ex' }));
     await waitReady(kube, ns, 'spelled');

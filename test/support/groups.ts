@@ -16,18 +16,23 @@ import type { SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from './eventually.js';
 import { mustKubectl } from './kube.js';
 import { minioDriver } from './minio.js';
+import { siteSpec as stackSiteSpec } from './site-spec.js';
 
-/** A site entry of a group's spec: the one place site specs are written. */
+/**
+ * A site entry of a group's spec (https with the stack's CA, see `site-spec.ts`), with the
+ * credentials Secret or the endpoint's spelling overridden.
+ */
 export function siteSpec(
   name: string,
   server: { endpoint: string },
   opts: { secret?: string; endpoint?: string } = {},
 ) {
-  return {
+  const base = stackSiteSpec(
     name,
-    endpoint: opts.endpoint ?? server.endpoint,
-    credentialsSecret: { name: opts.secret ?? `${name}-credentials` },
-  };
+    server,
+    opts.secret === undefined ? {} : { credentials: opts.secret },
+  );
+  return { ...base, endpoint: opts.endpoint ?? base.endpoint };
 }
 
 export async function putCredentials(
@@ -89,6 +94,7 @@ export async function snapshotOf(server: {
   endpoint: string;
   accessKey: string;
   secretKey: string;
+  ca?: string | undefined;
 }): Promise<SiteSnapshot> {
   const d = minioDriver(server, { name: 'check' });
   try {

@@ -356,5 +356,20 @@ export async function writeStatus(
   opts: { now: Date; refreshMs: number },
 ): Promise<void> {
   if (!statusDue(pass.obj.status, status, opts.now, opts.refreshMs)) return;
-  await patchStatus(pass.kube, SRG_RESOURCE, pass.ref, status);
+  await patchStatus(pass.kube, SRG_RESOURCE, pass.ref, statusPatch(pass.obj.status, status));
+}
+
+/** Status fields a pass may drop: a merge patch keeps what it omits, so they are set to null. */
+const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary'] as const;
+
+/** The merge patch that turns `prev` into `next`: `next`, with dropped fields set to null. */
+export function statusPatch(
+  prev: SiteReplicationGroupStatus | undefined,
+  next: SiteReplicationGroupStatus,
+): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...next };
+  for (const key of CLEARABLE) {
+    if (next[key] === undefined && prev?.[key] !== undefined) patch[key] = null;
+  }
+  return patch;
 }
