@@ -287,6 +287,16 @@ export interface PeerLinkOps {
     signal: AbortSignal,
   ): Promise<string>;
   removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Replaces the credentials (and endpoint) a target logs in to its peer with, keeping its ARN:
+   * the rules that use it keep working. The peer must accept the new credentials already.
+   */
+  updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
   resyncTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
 }

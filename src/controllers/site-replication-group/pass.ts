@@ -11,6 +11,8 @@ import type { KubeClient } from '../../runtime/kube-client.js';
 import type { ReplicationProgress } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import type { Observed } from './observe.js';
+import type { IdentityJudgement } from './site-identity.js';
+import type { LoadedAgreed } from './state.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -24,7 +26,16 @@ export interface Pass {
   /** The IdentityProvider the group references, from the cache. */
   idp: IdentityProvider | undefined;
   observed: Observed[];
+  /** Sites removed from the spec whose group links may remain: observed with what was stored. */
+  removed: Observed[];
+  /** The agreed state this pass works from (identity changes applied, or rebuilt). */
   agreed: AgreedState;
+  /** What was wrong with the stored agreed state, if anything. */
+  agreedProblem?: LoadedAgreed['problem'];
+  /** The agreed state was rebuilt in this pass: how. */
+  rebuilt?: { from: 'sites' | 'union'; message: string } | undefined;
+  /** Joined sites seen under another identity, and what became of them. */
+  identity: IdentityJudgement;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
   /** Object replication counts per site, when collected. */

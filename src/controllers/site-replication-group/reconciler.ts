@@ -7,13 +7,19 @@
  */
 import { checkSpec, parseDuration } from '../../api/common.js';
 import type { IdentityProvider } from '../../api/identity-provider.js';
-import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
+import {
+  ACCEPT_SITE_ANNOTATION,
+  FINALIZER,
+  ROTATE_CREDENTIALS_ANNOTATION,
+  SRG_RESOURCE,
+} from '../../api/names.js';
 import {
   SRG_SPEC_RULES,
   type SiteReplicationGroup,
   type SiteReplicationGroupSpec,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
+import type { AgreedState } from '../../replication/agreed-state.js';
 import { nextAgreed } from '../../replication/merge.js';
 import type {
   ObjectRef,
@@ -22,6 +28,7 @@ import type {
   ReconcileResult,
 } from '../../runtime/controller.js';
 import { TerminalError } from '../../runtime/errors.js';
+import type { Why } from '../../runtime/kstatus.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -31,15 +38,26 @@ import { secretReader } from '../../runtime/secrets.js';
 import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/connect.js';
 import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import { applyPlan, linkSites } from './apply.js';
+import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { REPLICATOR_USER } from './peer-links.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
+import { recoverAgreed } from './recovery.js';
+import { recordPassEvents } from './safety-status.js';
+import {
+  type Disconnected,
+  disconnectRemoved,
+  forgetMembers,
+  memberSite,
+  needsRotation,
+  recordMembers,
+  removedMembers,
+} from './removal.js';
+import { type SiteSeen, judgeIdentities, parseAccept, recordIdentities } from './site-identity.js';
 import { loadAgreed, saveAgreed } from './state.js';
 import {
   type PassResult,
@@ -119,10 +137,14 @@ export class SiteReplicationGroupReconciler {
       return await this.sync(pass);
     } finally {
       closeObserved(pass.observed);
+      closeObserved(pass.removed);
     }
   };
 
-  /** Everything a pass reads before it decides: every site, and the last agreed state. */
+  /**
+   * Everything a pass reads before it decides: the last agreed state, every site, and the
+   * sites removed from the spec that may still hold the group's links.
+   */
   private async start(p: {
     obj: SiteReplicationGroup;
     ref: ObjectRef;
@@ -131,42 +153,70 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<Pass> {
     const { ref, spec, ctx } = p;
+    const loaded = await loadAgreed(p.kube, ref);
     const observer = this.deps.observer;
     const idpName = spec.identityProviderRef?.name;
-    const observed = await observeSites({
+    const common = {
       readSecret: secretReader(p.kube, ref.namespace),
-      sites: spec.sites,
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
       allowInsecure: this.deps.allowInsecureSites,
       onCall: observer
-        ? (site, op) => {
+        ? (site: string, op: string) => {
             observer.siteCall(site, op);
           }
         : undefined,
       signal: ctx.signal,
-    });
+    };
+    const removed = removedMembers(loaded.state, spec).map(memberSite);
+    const [observed, removedObserved] = await Promise.all([
+      observeSites({ ...common, sites: spec.sites }),
+      removed.length === 0
+        ? Promise.resolve([])
+        : observeSites({ ...common, sites: removed, field: (s) => `removed site ${s.name}` }),
+    ]);
     const pass: Pass = {
       ...p,
       events: this.deps.recorder.withSignal(ctx.signal),
       idp: idpName ? this.deps.identityProviders.get(`${ref.namespace}/${idpName}`) : undefined,
       observed,
-      agreed: await loadAgreed(p.kube, ref).catch((e: unknown) => {
-        closeObserved(observed);
-        throw e;
-      }),
+      removed: removedObserved,
+      agreed: loaded.state,
+      agreedProblem: loaded.problem,
+      identity: { state: loaded.state, outcomes: [], held: new Map() },
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
     return pass;
   }
 
+  /** Recovers a lost agreed state, then judges the sites' identities: the base of the pass. */
+  private prepare(pass: Pass): Why | undefined {
+    const recovery = recoverAgreed(pass);
+    if (recovery.blocker) return recovery.blocker;
+    if (recovery.agreed) {
+      pass.agreed = recovery.agreed;
+      pass.rebuilt = recovery.rebuilt;
+    }
+    const fallback = Object.fromEntries(
+      (pass.obj.status?.sites ?? []).flatMap((s) =>
+        s.deploymentID ? [[s.name, s.deploymentID] as const] : [],
+      ),
+    );
+    pass.identity = judgeIdentities(pass.agreed, seenSites(pass), {
+      accept: acceptRequested(pass),
+      fallback,
+    });
+    pass.agreed = pass.identity.state;
+    return prerequisites(pass);
+  }
+
   private async sync(pass: Pass): Promise<ReconcileResult> {
-    const { spec, agreed } = pass;
+    const { spec } = pass;
     const interval = parseDuration(spec.syncInterval);
     for (const o of pass.observed) this.deps.observer?.siteObserved(pass.ref, o.site.name, o.ok);
-    const blocker = prerequisites(pass);
-    const none = { failures: new Failures(), changes: 0, state: agreed };
+    const blocker = this.prepare(pass);
+    const none = { failures: new Failures(), changes: 0, state: pass.agreed };
     if (blocker) {
       await this.report(pass, { ...none, blocker, plan: undefined }, interval);
       return { requeueAfterMs: interval };
@@ -180,22 +230,43 @@ export class SiteReplicationGroupReconciler {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
     });
-    const state = nextAgreed(
-      plan,
-      plan.actions.map((a) => ({
-        site: a.site,
-        key: a.key,
-        ok: !failures.hasEntity(a.site, a.key),
-      })),
-    );
-    const links = await linkSites(pass, plan, failures);
+    const outcomes = plan.actions.map((a) => ({
+      site: a.site,
+      key: a.key,
+      ok: !failures.hasEntity(a.site, a.key),
+    }));
+    const removed = removedMembers(pass.agreed, spec);
+    const rotateValue = rotateRequested(pass);
+    const links = await linkSites(pass, plan, failures, {
+      rotate: needsRotation(removed) || rotateValue !== undefined,
+    });
+    const own = groupOwnership(pass);
+    const gone = await disconnectRemoved(pass.removed, {
+      own,
+      names: own.names,
+      signal: pass.ctx.signal,
+    });
+    const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
     await saveAgreed(pass.kube, this.owner(pass), state);
-    const total = changes + links;
-    await this.report(pass, { plan, failures, changes: total, state }, interval);
+    const total = changes + links.changes + gone.cleaned.length;
+    await this.report(
+      pass,
+      {
+        plan,
+        failures,
+        changes: total,
+        state,
+        removedLeft: gone.left,
+        rotated: links.rotated ? rotateValue : undefined,
+        credentialsRotated: links.rotated,
+        disconnected: gone.cleaned,
+      },
+      interval,
+    );
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
-    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
+    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
     return { requeueAfterMs: interval, backoff: failing };
   }
 
@@ -232,13 +303,55 @@ export class SiteReplicationGroupReconciler {
     );
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
-    if (r.blocker) {
-      await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
-    }
+    await recordPassEvents(pass, r);
     if (identity) {
       await pass.events.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
   }
+}
+
+/** The sites observed whole in this pass, with their identity and how much they hold. */
+function seenSites(pass: Pass): SiteSeen[] {
+  return reachable(pass.observed).map((o) => ({
+    name: o.site.name,
+    identity: o.snap.deploymentID,
+    entities: pass.entities(o.snap).size,
+  }));
+}
+
+/** An accept-site annotation value not acted on yet. */
+function acceptRequested(pass: Pass) {
+  const v = pass.obj.metadata.annotations?.[ACCEPT_SITE_ANNOTATION];
+  return v === pass.obj.status?.lastAcceptSite ? undefined : parseAccept(v);
+}
+
+/** A rotate-credentials annotation value not acted on yet. */
+function rotateRequested(pass: Pass): string | undefined {
+  const v = pass.obj.metadata.annotations?.[ROTATE_CREDENTIALS_ANNOTATION];
+  return v !== undefined && v !== pass.obj.status?.lastRotateCredentials ? v : undefined;
+}
+
+/**
+ * The agreed state to save after a pass: joined sites under the identities they were seen
+ * with, every spec site a member (removed ones marked once the credentials were rotated, and
+ * forgotten once clean), refilled sites no longer pending.
+ */
+function settleState(
+  pass: Pass,
+  next: AgreedState,
+  done: { links: LinkOutcome; gone: Disconnected },
+): AgreedState {
+  const held = new Set(pass.identity.held.keys());
+  let state = recordIdentities(next, seenSites(pass), held);
+  state = recordMembers(state, pass.spec, done.links.rotated);
+  state = forgetMembers(
+    state,
+    done.gone.cleaned.map((c) => c.name),
+  );
+  const refill = (state.refill ?? []).filter(
+    (s) => !done.links.refilled.includes(s) && pass.spec.sites.some((x) => x.name === s),
+  );
+  return { ...state, refill };
 }
 
 /**
@@ -247,11 +360,7 @@ export class SiteReplicationGroupReconciler {
  */
 function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   const cache = new WeakMap<SiteSnapshot, Map<string, Entity>>();
-  const operatorUsers = new Set(
-    reachable(pass.observed)
-      .map((o) => o.conn.accessKey)
-      .concat(REPLICATOR_USER),
-  );
+  const operatorUsers = new Set(reachable(pass.observed).map((o) => o.conn.accessKey));
   const scope = {
     replicate: pass.spec.replicate,
     buckets: pass.spec.buckets,

@@ -335,6 +335,15 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     await this.adm(signal).removeRemoteTarget(bucket, arn);
   }
 
+  async updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.adm(signal).updateRemoteTarget(bucket, arn, target, ['creds']);
+  }
+
   /** `PUT /{bucket}?replication-reset&arn=`: replicate existing objects to that target again. */
   async resyncTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
     await this.transport.send({

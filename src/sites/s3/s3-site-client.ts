@@ -306,6 +306,12 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
     return Promise.reject(unsupported(this.name, 'removeRemoteTarget', `${bucket}: ${NOT_PEERS}`));
   }
 
+  updateRemoteTargetCredentials(bucket: string): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'updateRemoteTargetCredentials', `${bucket}: ${NOT_PEERS}`),
+    );
+  }
+
   resyncTarget(bucket: string): Promise<void> {
     return Promise.reject(unsupported(this.name, 'resyncTarget', `${bucket}: ${NOT_PEERS}`));
   }
