@@ -29,6 +29,8 @@ export const OperatorConfigSchema = z.object({
   SITE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   /** How often object replication counts are collected (one call per bucket per site). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Time one reconcile of a group may spend listing object versions for a verification. */
+  VERIFY_SLICE_MS: z.coerce.number().int().min(100).max(240_000).default(20_000),
 });
 
 export type OperatorConfig = Readonly<z.infer<typeof OperatorConfigSchema>>;

@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     newSite: sites.get,
     siteTimeoutMs,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
+    verifySliceMs: config.VERIFY_SLICE_MS,
     observer: metrics.groupObserver(),
   });
   setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs });

@@ -28,6 +28,8 @@ export const FINALIZER = 'sitesync.io/finalizer';
 export const RESYNC_ANNOTATION = 'sitesync.io/resync';
 /** Any new value asks the controller to retry everything that failed (once per value). */
 export const RECOVER_ANNOTATION = 'sitesync.io/recover';
+/** Any new value asks the controller to verify object versions site by site (once per value). */
+export const VERIFY_ANNOTATION = 'sitesync.io/verify';
 
 /**
  * The prefix of every name the operator creates on a site and owns there: the replication

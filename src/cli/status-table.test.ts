@@ -51,6 +51,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
       mode: 'ActiveActive',
       primary: 'site-a',
       buckets: { include: ['*'], exclude: [] },
+      verify: {},
       replicate: {
         objects: true,
         deletes: true,
@@ -149,7 +150,7 @@ describe('renderStatus', () => {
       inSync: false,
       buckets: { inSync: 3, outOfSync: 1 },
       iam: { inSync: 5, outOfSync: 2 },
-      objects: { pending: 12, replicated: 100, failed: 3, bytes: 4096 },
+      objects: { pending: 12, replicated: 100, failed: 3, bytes: 4096, unknown: [], countedAt: 0 },
     });
     const [, row] = siteRows(group([outcome('site-a'), behind], { changes: 3 }), { now });
     expect(row?.slice(0, 6)).toEqual(['site-b', 'yes', '3/1', '5/2', '12/3', 'never']);
@@ -157,7 +158,15 @@ describe('renderStatus', () => {
     expect(text).toContain('Reconciling=True (Progressing: Applied 3 changes; verifying)');
     // With a lag, the age of the oldest waiting object follows.
     const late = outcome('site-b', {
-      objects: { pending: 2, replicated: 0, failed: 0, bytes: 0, lagSeconds: 200 },
+      objects: {
+        pending: 2,
+        replicated: 0,
+        failed: 0,
+        bytes: 0,
+        lagSeconds: 200,
+        unknown: [],
+        countedAt: 0,
+      },
     });
     expect(siteRows(group([late]), { now })[0]?.[4]).toBe('2/0 (oldest 3m20s)');
   });

@@ -1,6 +1,7 @@
 /**
  * Deleting a group removes only what the operator created: the peer links and replication
- * accounts on every reachable site, its ConfigMap and Secret; never buckets, objects, users or
+ * accounts on every reachable site, its ConfigMaps (agreed state, verification checkpoint) and
+ * Secret; never buckets, objects, users or
  * policies. An unreachable site keeps its links (logged); the finalizer goes anyway.
  */
 import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
@@ -16,6 +17,7 @@ import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import { REPLICATOR_USER, removePeerLinks } from './peer-links.js';
 import { deleteOwnedObjects } from './state.js';
+import { deleteRun } from './verify.js';
 
 export interface FinalizeDeps {
   /** The apiserver under the pass's signal. */
@@ -65,6 +67,7 @@ export async function finalize(
     }
   }
   await deleteOwnedObjects(deps.kube, ref);
+  await deleteRun(deps.kube, ref);
   await removeFinalizer(deps.kube, SRG_RESOURCE, obj, FINALIZER);
   ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
 }

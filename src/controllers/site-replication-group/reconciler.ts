@@ -27,7 +27,7 @@ import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { secretReader } from '../../runtime/secrets.js';
-import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { applyPlan, linkSites } from './apply.js';
 import { type Entity, entitiesOf } from './entities.js';
@@ -38,6 +38,7 @@ import type { Pass } from './pass.js';
 import { REPLICATOR_USER } from './peer-links.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
+import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
 import { loadAgreed, saveAgreed } from './state.js';
 import {
   type PassResult,
@@ -47,6 +48,7 @@ import {
   siteOutcome,
   writeStatus,
 } from './status.js';
+import { stepVerification } from './verify.js';
 
 /** What the reconciler reports besides status; main wires it to Prometheus. */
 export interface SrgObserver {
@@ -54,7 +56,16 @@ export interface SrgObserver {
   siteSynced(group: ObjectRef, site: string, outOfSync: { buckets: number; iam: number }): void;
   changesApplied(group: ObjectRef, action: string, count: number): void;
   siteCall(site: string, op: string): void;
-  siteObjects(group: ObjectRef, site: string, progress: ReplicationProgress): void;
+  siteObjects(
+    group: ObjectRef,
+    site: string,
+    progress: {
+      pending: number;
+      replicated: number;
+      failed: number;
+      lagSeconds?: number | undefined;
+    },
+  ): void;
 }
 
 export interface SrgReconcilerDeps {
@@ -73,12 +84,18 @@ export interface SrgReconcilerDeps {
   siteTimeoutMs?: number | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
+  /** Time one pass may spend listing versions for a verification (default 20 s). */
+  verifySliceMs?: number | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
 const ACTIONS_PER_SITE = 8;
 /** After a pass that changed something: look again soon, to verify and continue. */
 const VERIFY_AFTER_MS = 2000;
+/** While object versions are on their way: count them again this soon. */
+const MOVING_AFTER_MS = 2000;
+/** While a verification runs: its next slice. */
+const NEXT_SLICE_MS = 200;
 
 /** zod (defaults, shapes) then the cross-field rules; an invalid spec is terminal. */
 export function validateSpec(obj: SiteReplicationGroup): SiteReplicationGroupSpec {
@@ -164,8 +181,12 @@ export class SiteReplicationGroupReconciler {
     }
     const plan = planPass(pass);
     if (spec.paused) {
+      // Observing only: counts and verification read, nothing is written to a site.
+      const buckets = replicatedBuckets(plan);
+      pass.objects = await this.collectProgress(pass, buckets);
+      pass.verification = await this.verify(pass, buckets);
       await this.report(pass, { ...none, plan }, interval);
-      return { requeueAfterMs: interval };
+      return { requeueAfterMs: this.soon(pass, interval) };
     }
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
@@ -180,14 +201,39 @@ export class SiteReplicationGroupReconciler {
       })),
     );
     const links = await linkSites(pass, plan, failures);
-    pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
+    const buckets = replicatedBuckets(plan);
+    const group = `${pass.ref.namespace}/${pass.ref.name}`;
+    if (changes + links > 0) this.progress.invalidate(group);
+    pass.recovery = await stepRecovery(pass, buckets, this.now());
+    if (pass.recovery?.status.phase === 'Checking') this.progress.invalidate(group);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
     await saveAgreed(pass.kube, this.owner(pass), state);
     const total = changes + links;
     await this.report(pass, { plan, failures, changes: total, state }, interval);
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
-    return { requeueAfterMs: interval, backoff: failing };
+    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+  }
+
+  /** The next pass: soon while a verification, a recovery or object versions are under way. */
+  private soon(pass: Pass, interval: number): number {
+    let after = interval;
+    if (pass.verification?.phase === 'Running') after = Math.min(after, NEXT_SLICE_MS);
+    if (pass.recovery && !pass.recovery.done) after = Math.min(after, CHECK_EVERY_MS);
+    if (this.progress.moving(`${pass.ref.namespace}/${pass.ref.name}`)) {
+      after = Math.min(after, MOVING_AFTER_MS);
+    }
+    return after;
+  }
+
+  private verify(pass: Pass, buckets: readonly string[]) {
+    if (!pass.spec.replicate.objects) return Promise.resolve(undefined);
+    return stepVerification(pass, buckets, {
+      sliceMs: this.deps.verifySliceMs ?? 20_000,
+      now: this.now,
+    });
   }
 
   private owner(pass: Pass) {
@@ -196,7 +242,15 @@ export class SiteReplicationGroupReconciler {
 
   private async collectProgress(pass: Pass, buckets: readonly string[]) {
     if (!pass.spec.replicate.objects) return undefined;
-    const sites = reachable(pass.observed).map((o) => ({ name: o.site.name, client: o.client }));
+    const sites = reachable(pass.observed).map((o) => ({
+      name: o.site.name,
+      client: o.client,
+      targetsOf: (b: string) =>
+        (o.snap.buckets.get(b)?.targets ?? [])
+          .map((t) => t.arn)
+          .sort()
+          .join(','),
+    }));
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const progress = await this.progress.get(key, sites, buckets, pass.ctx.signal);
     for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
@@ -211,7 +265,11 @@ export class SiteReplicationGroupReconciler {
     }
     const identity = identityCheck(pass);
     const now = this.now();
-    const status = deriveStatus(pass.obj.status, groupOutcome(pass, r, sites, identity), now);
+    const status = deriveStatus(
+      pass.obj.status,
+      groupOutcome(pass, { ...r, now }, sites, identity),
+      now,
+    );
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (r.blocker) {
       await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
