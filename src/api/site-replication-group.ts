@@ -251,17 +251,18 @@ export const VerificationStatusSchema = z.object({
 });
 export type VerificationStatus = z.infer<typeof VerificationStatusSchema>;
 
-export const RECOVERY_PHASES = ['Retrying', 'Checking', 'Completed'] as const;
+export const RECOVERY_PHASES = ['Retrying', 'Completed'] as const;
 
 export const RecoveryStatusSchema = z.object({
   requested: z.string().max(1024).describe('The sitesync.io/recover value being acted on.'),
   phase: z.enum(RECOVERY_PHASES),
   startedAt: z.string(),
   completedAt: z.string().optional(),
-  retried: count.describe('Failed or pending object replications re-queued on their source site.'),
-  remaining: count
-    .optional()
-    .describe('Versions still failed or pending when last counted after the retry.'),
+  retried: count.describe(
+    'Object versions found failed or pending, and re-queued on their source site, in the first round.',
+  ),
+  rounds: count.optional().describe('Rounds of re-queueing so far (a few seconds apart).'),
+  remaining: count.optional().describe('Versions still failed or pending at the last count.'),
   checkedAt: z
     .string()
     .optional()

@@ -205,7 +205,7 @@ export class SiteReplicationGroupReconciler {
     const group = `${pass.ref.namespace}/${pass.ref.name}`;
     if (changes + links > 0) this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
-    if (pass.recovery?.status.phase === 'Checking') this.progress.invalidate(group);
+    if (pass.recovery) this.progress.invalidate(group);
     pass.objects = await this.collectProgress(pass, buckets);
     pass.verification = await this.verify(pass, buckets);
     await saveAgreed(pass.kube, this.owner(pass), state);

@@ -1,5 +1,5 @@
 /**
- * `sitesync.io/recover`: every object replication that failed (or waits) is retried now, then
+ * `sitesync.io/recover`: every object replication that failed (or waits) is retried now, and
  * what is left is counted. MinIO retries a failed replication by itself only a few times, 5 to
  * 11 minutes apart (its MRF queue), then leaves it to the scanner, which may take hours. A HEAD
  * of the version on its source re-queues it at once, with its retry count reset; a bucket with
@@ -7,9 +7,11 @@
  * version it passes). MinIO's own `replication/mrf` listing is never called: it empties the
  * retry queue it lists.
  *
- * Across passes: Retrying (the re-queue, one pass), then Checking (counts a few seconds apart,
- * until nothing is left or the count stops falling), then Completed; status records the request
- * as acted on (`lastRecover`) only then.
+ * A peer that just came back is taken for offline by its source for a few seconds (MinIO
+ * checks its targets' health every few seconds): a retry then fails again. So the retry runs in
+ * rounds a few seconds apart, each listing what still waits and re-queueing it, until nothing
+ * waits or MAX_ROUNDS have run. Status records the request as acted on (`lastRecover`) only
+ * then, with the count of what is left.
  */
 import { RECOVER_ANNOTATION } from '../../api/names.js';
 import type { RecoveryStatus } from '../../api/site-replication-group.js';
@@ -23,8 +25,10 @@ import { iso } from './verify-run.js';
 /** Waiting versions of one bucket re-queued one by one; beyond, the bucket is listed. */
 export const HEAD_LIMIT = 2000;
 const HEADS_AT_ONCE = 16;
-/** How long after the retry the first count is taken, and between counts. */
+/** Time between rounds. */
 export const CHECK_EVERY_MS = 3000;
+/** Rounds before what still waits is reported as left. */
+export const MAX_ROUNDS = 5;
 
 export interface RecoveryStep {
   status: RecoveryStatus;
@@ -47,7 +51,7 @@ async function listWhole(client: SiteClient, bucket: string, signal: AbortSignal
   } while (after !== undefined);
 }
 
-/** Re-queues the waiting versions of one bucket on one site; returns how many. */
+/** Re-queues the waiting versions of one bucket on one site; returns how many there were. */
 async function retryBucket(o: Reachable, bucket: string, signal: AbortSignal): Promise<number> {
   const refs: VersionRef[] = [];
   let total = 0;
@@ -64,24 +68,18 @@ async function retryBucket(o: Reachable, bucket: string, signal: AbortSignal): P
   return total;
 }
 
-/** Counts what every reachable site still lists as waiting. */
-async function countWaiting(
+/** One round on every reachable site and bucket: what waits, re-queued. */
+async function retryRound(
   pass: Pass,
   buckets: readonly string[],
-): Promise<{ remaining: number; errors: string[] }> {
-  let remaining = 0;
+): Promise<{ waiting: number; errors: string[] }> {
+  let waiting = 0;
   const errors: string[] = [];
   await Promise.all(
     reachable(pass.observed).map((o) =>
       mapLimit(buckets, 4, async (b) => {
         try {
-          await o.client.listWaitingVersions(
-            b,
-            () => {
-              remaining++;
-            },
-            pass.ctx.signal,
-          );
+          waiting += await retryBucket(o, b, pass.ctx.signal);
         } catch (e: unknown) {
           pass.ctx.signal.throwIfAborted();
           errors.push(`${o.site.name}/${b}: ${errorMessage(e)}`);
@@ -89,28 +87,7 @@ async function countWaiting(
       }),
     ),
   );
-  return { remaining, errors };
-}
-
-async function retryAll(
-  pass: Pass,
-  buckets: readonly string[],
-): Promise<{ retried: number; errors: string[] }> {
-  let retried = 0;
-  const errors: string[] = [];
-  await Promise.all(
-    reachable(pass.observed).map((o) =>
-      mapLimit(buckets, 4, async (b) => {
-        try {
-          retried += await retryBucket(o, b, pass.ctx.signal);
-        } catch (e: unknown) {
-          pass.ctx.signal.throwIfAborted();
-          errors.push(`${o.site.name}/${b}: ${errorMessage(e)}`);
-        }
-      }),
-    ),
-  );
-  return { retried, errors };
+  return { waiting, errors };
 }
 
 function unreachableNote(pass: Pass): string | undefined {
@@ -125,66 +102,9 @@ const notes = (...parts: (string | undefined)[]) => {
   return text === '' ? {} : { message: text.slice(0, 4096) };
 };
 
-/** The retry itself (again, when a site could not be retried in an earlier pass). */
-async function retryStep(
-  pass: Pass,
-  buckets: readonly string[],
-  p: { requested: string; prev: RecoveryStatus | undefined; now: Date },
-): Promise<RecoveryStep> {
-  const same = p.prev?.requested === p.requested ? p.prev : undefined;
-  const { retried, errors } = await retryAll(pass, buckets);
-  const failed = errors.length > 0 ? `could not retry ${errors.slice(0, 3).join('; ')}` : undefined;
-  return {
-    status: {
-      requested: p.requested,
-      phase: errors.length > 0 ? 'Retrying' : 'Checking',
-      startedAt: same?.startedAt ?? iso(p.now),
-      retried: (same?.retried ?? 0) + retried,
-      checkedAt: iso(p.now),
-      ...notes(failed, unreachableNote(pass)),
-    },
-    done: false,
-  };
-}
-
-/** Counting what is left: done when nothing is, or when the count no longer falls. */
-async function checkStep(
-  pass: Pass,
-  buckets: readonly string[],
-  p: { prev: RecoveryStatus; now: Date },
-): Promise<RecoveryStep> {
-  const { prev, now } = p;
-  const last = prev.checkedAt === undefined ? NaN : Date.parse(prev.checkedAt);
-  if (now.getTime() - last < CHECK_EVERY_MS) return { status: prev, done: false };
-  const { remaining, errors } = await countWaiting(pass, buckets);
-  const settled =
-    errors.length === 0 &&
-    (remaining === 0 || (prev.remaining !== undefined && remaining >= prev.remaining));
-  const left =
-    settled && remaining > 0
-      ? `${String(remaining)} version(s) still wait; their peer may be down or refuse them (see each site's objects)`
-      : undefined;
-  const { message: _m, ...rest } = prev;
-  return {
-    status: {
-      ...rest,
-      phase: settled ? 'Completed' : 'Checking',
-      ...(settled ? { completedAt: iso(now) } : {}),
-      remaining,
-      checkedAt: iso(now),
-      ...notes(
-        errors.length > 0 ? `could not count ${errors.slice(0, 3).join('; ')}` : undefined,
-        unreachableNote(pass),
-        left,
-      ),
-    },
-    done: settled,
-  };
-}
-
 /**
- * Works on a pending sitesync.io/recover request; undefined when there is none. `now` is the
- * pass's clock.
+ * Works on a pending sitesync.io/recover request; undefined when there is none. A round runs
+ * when the last is CHECK_EVERY_MS old. `now` is the pass's clock.
  */
 export async function stepRecovery(
   pass: Pass,
@@ -193,11 +113,34 @@ export async function stepRecovery(
 ): Promise<RecoveryStep | undefined> {
   const requested = recoverRequested(pass);
   if (requested === undefined) return undefined;
-  const prev = pass.obj.status?.recovery;
-  if (prev?.requested === requested && prev.phase === 'Completed')
-    return { status: prev, done: true };
-  if (prev?.requested === requested && prev.phase === 'Checking') {
-    return checkStep(pass, buckets, { prev, now });
-  }
-  return retryStep(pass, buckets, { requested, prev, now });
+  const found = pass.obj.status?.recovery;
+  const prev = found?.requested === requested ? found : undefined;
+  if (prev?.phase === 'Completed') return { status: prev, done: true };
+  const last = prev?.checkedAt === undefined ? NaN : Date.parse(prev.checkedAt);
+  if (prev && now.getTime() - last < CHECK_EVERY_MS) return { status: prev, done: false };
+  const { waiting, errors } = await retryRound(pass, buckets);
+  const rounds = (prev?.rounds ?? 0) + 1;
+  const done = errors.length === 0 && (waiting === 0 || rounds >= MAX_ROUNDS);
+  const left =
+    done && waiting > 0
+      ? `${String(waiting)} version(s) still wait after ${String(rounds)} rounds; their peer may be down or refuse them`
+      : undefined;
+  return {
+    status: {
+      requested,
+      phase: done ? 'Completed' : 'Retrying',
+      startedAt: prev?.startedAt ?? iso(now),
+      ...(done ? { completedAt: iso(now) } : {}),
+      retried: prev?.retried ?? waiting,
+      rounds,
+      remaining: waiting,
+      checkedAt: iso(now),
+      ...notes(
+        errors.length > 0 ? `could not retry ${errors.slice(0, 3).join('; ')}` : undefined,
+        unreachableNote(pass),
+        left,
+      ),
+    },
+    done,
+  };
 }

@@ -160,7 +160,7 @@ describe('deriveStatus: InSync, roots and operations', () => {
   it('records lastRecover only when the outcome says the recovery is done', () => {
     const recovery = {
       requested: 'r1',
-      phase: 'Checking' as const,
+      phase: 'Retrying' as const,
       startedAt: '2026-11-23T09:59:00Z',
       retried: 4,
     };

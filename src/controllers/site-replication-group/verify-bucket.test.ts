@@ -175,6 +175,21 @@ describe('verifyBucketSlice', () => {
     expect(once.findings).toEqual(['missing:b:k017@v1-17', 'missing:b:k017@v2-17']);
   });
 
+  it('a slice always gets past at least one key, even with a page of one version', async () => {
+    const all = many(4);
+    const { findings, roots, slices } = await runAll(
+      new Map([
+        ['a', lister(all, 1)],
+        ['b', lister(all, 1)],
+      ]),
+      ['a', 'b'],
+      { sliceEvery: 0 },
+    );
+    expect(findings).toEqual([]);
+    expect(roots.get('a')).toBe(roots.get('b'));
+    expect(slices).toBeLessThanOrEqual(5);
+  });
+
   it('keys with more versions than a page are compared whole', async () => {
     const hot = Array.from({ length: 25 }, (_, i) => v('hot', `v${String(i).padStart(2, '0')}`));
     const all = [v('a', '1'), ...hot, v('zz', '1')];

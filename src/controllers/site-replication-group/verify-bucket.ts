@@ -188,6 +188,7 @@ export async function verifyBucketSlice(
   });
   let after = checkpoint.after;
   let done = false;
+  let progressed = false;
   for (;;) {
     const needs = sites.filter((s) => !s.exhausted && !s.hasCompleteKey());
     await mapLimit(needs, opts.concurrency ?? 8, (s) => s.fill(bucket, opts.signal));
@@ -195,12 +196,17 @@ export async function verifyBucketSlice(
     const frontier = frontierOf(sites);
     const keys = new Map<string, Map<string, ListedVersion[]>>();
     if (frontier !== null) for (const s of sites) s.takeBefore(frontier, keys);
-    after = compareRound(keys, trees, opts) ?? after;
+    const last = compareRound(keys, trees, opts);
+    if (last !== undefined) {
+      after = last;
+      progressed = true;
+    }
     if (sites.every((s) => s.exhausted && !s.hasCompleteKey())) {
       done = true;
       break;
     }
-    if (opts.now() >= opts.deadline) break;
+    // A slice ends at its deadline once it has compared a key: the next one resumes after it.
+    if (progressed && opts.now() >= opts.deadline) break;
   }
   return {
     done,
