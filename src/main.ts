@@ -46,15 +46,17 @@ async function main(): Promise<number> {
       : undefined,
   });
   const siteTimeoutMs = config.SITE_TIMEOUT_MS;
+  const allowInsecureSites = config.ALLOW_INSECURE_SITES;
   setupSiteReplicationGroup(manager, {
     newSite: sites.get,
     siteTimeoutMs,
+    allowInsecureSites,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
     verifySliceMs: config.VERIFY_SLICE_MS,
     observer: metrics.groupObserver(),
   });
-  setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs });
-  setupIdentityProvider(manager, { newSite: sites.get, siteTimeoutMs });
+  setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
+  setupIdentityProvider(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
 
   // A replica waiting for the Lease is ready (it can take over); the leader is ready once its
   // caches have synced.
@@ -81,7 +83,12 @@ async function main(): Promise<number> {
     });
   }
   log.info(
-    { namespace: namespace ?? '(all)', leaderElection: config.LEADER_ELECT, identity },
+    {
+      namespace: namespace ?? '(all)',
+      leaderElection: config.LEADER_ELECT,
+      identity,
+      allowInsecureSites,
+    },
     'Started sitesync operator',
   );
   const exit = await manager.run(stop.signal);

@@ -6,21 +6,16 @@
  * and, taking the delete for a replica, does not send it on. Used to make two sites differ by
  * exactly the versions a test names.
  */
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 
+import { s3For } from './seed.js';
 import type { MinioServer } from './stack.js';
 
 export async function deleteVersionUnreplicated(
   server: MinioServer,
   ref: { bucket: string; key: string; versionId: string },
 ): Promise<void> {
-  const s3 = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 1,
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-  });
+  const s3 = s3For(server);
   s3.middlewareStack.add(
     (next) => async (args) => {
       const req = args.request as { headers: Record<string, string> };
