@@ -102,6 +102,46 @@ const notes = (...parts: (string | undefined)[]) => {
   return text === '' ? {} : { message: text.slice(0, 4096) };
 };
 
+const retryFailures = (errors: string[]) =>
+  errors.length > 0 ? `could not retry ${errors.slice(0, 3).join('; ')}` : undefined;
+
+const leftNote = (done: boolean, waiting: number, rounds: number) =>
+  done && waiting > 0
+    ? `${String(waiting)} version(s) still wait after ${String(rounds)} rounds; their peer may be down or refuse them`
+    : undefined;
+
+interface Round {
+  requested: string;
+  prev: RecoveryStatus | undefined;
+  now: Date;
+  waiting: number;
+  errors: string[];
+}
+
+/**
+ * The status after a round: done when nothing waits and every site answered, or after
+ * MAX_ROUNDS (what still waits, or could not be listed, is then reported as left).
+ */
+function afterRound(pass: Pass, r: Round): RecoveryStep {
+  const { prev, now, waiting, errors } = r;
+  const rounds = (prev?.rounds ?? 0) + 1;
+  const done = (waiting === 0 && errors.length === 0) || rounds >= MAX_ROUNDS;
+  return {
+    status: {
+      requested: r.requested,
+      phase: done ? 'Completed' : 'Retrying',
+      startedAt: prev?.startedAt ?? iso(now),
+      ...(done ? { completedAt: iso(now) } : {}),
+      retried: prev?.retried ?? waiting,
+      rounds,
+      remaining: waiting,
+      checkedAt: iso(now),
+      ...notes(retryFailures(errors), unreachableNote(pass), leftNote(done, waiting, rounds)),
+    },
+    done,
+  };
+}
+
 /**
  * Works on a pending sitesync.io/recover request; undefined when there is none. A round runs
  * when the last is CHECK_EVERY_MS old. `now` is the pass's clock.
@@ -119,28 +159,5 @@ export async function stepRecovery(
   const last = prev?.checkedAt === undefined ? NaN : Date.parse(prev.checkedAt);
   if (prev && now.getTime() - last < CHECK_EVERY_MS) return { status: prev, done: false };
   const { waiting, errors } = await retryRound(pass, buckets);
-  const rounds = (prev?.rounds ?? 0) + 1;
-  const done = errors.length === 0 && (waiting === 0 || rounds >= MAX_ROUNDS);
-  const left =
-    done && waiting > 0
-      ? `${String(waiting)} version(s) still wait after ${String(rounds)} rounds; their peer may be down or refuse them`
-      : undefined;
-  return {
-    status: {
-      requested,
-      phase: done ? 'Completed' : 'Retrying',
-      startedAt: prev?.startedAt ?? iso(now),
-      ...(done ? { completedAt: iso(now) } : {}),
-      retried: prev?.retried ?? waiting,
-      rounds,
-      remaining: waiting,
-      checkedAt: iso(now),
-      ...notes(
-        errors.length > 0 ? `could not retry ${errors.slice(0, 3).join('; ')}` : undefined,
-        unreachableNote(pass),
-        left,
-      ),
-    },
-    done,
-  };
+  return afterRound(pass, { requested, prev, now, waiting, errors });
 }
