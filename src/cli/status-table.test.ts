@@ -59,6 +59,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
         bucketConfig: { policy: true, tags: true, objectLock: true, encryption: true },
       },
       syncInterval: '30s',
+      changeDetection: 'events',
       paused: false,
       allowSiteRemoval: false,
     },

@@ -13,6 +13,7 @@ import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { secretReader } from '../../runtime/secrets.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
+import type { ChangeDetection } from './change-detection.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import { REPLICATOR_USER, removePeerLinks } from './peer-links.js';
 import { deleteOwnedObjects } from './state.js';
@@ -22,6 +23,7 @@ export interface FinalizeDeps {
   kube: KubeClient;
   newSite: (conn: SiteConnection) => SiteClient;
   siteTimeoutMs?: number | undefined;
+  changes?: ChangeDetection | undefined;
 }
 
 export async function finalize(
@@ -59,6 +61,12 @@ export async function finalize(
             ctx.signal,
           ),
         ),
+      );
+      await deps.changes?.finalize(
+        { ref, uid: obj.metadata.uid ?? '' },
+        reachable(observed),
+        deps.kube,
+        ctx.signal,
       );
     } finally {
       closeObserved(observed);

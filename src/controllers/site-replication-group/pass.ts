@@ -10,7 +10,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import type { ReplicationProgress } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import type { Observed } from './observe.js';
+import type { Observed, Reachable } from './observe.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -27,6 +27,11 @@ export interface Pass {
   agreed: AgreedState;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
+  /**
+   * Reads a site back after writing to it (default: a whole snapshot); a targeted pass reads
+   * back only the part it changed.
+   */
+  readBack?: ((site: Reachable) => Promise<SiteSnapshot>) | undefined;
   /** Object replication counts per site, when collected. */
   objects?: Map<string, ReplicationProgress> | undefined;
 }

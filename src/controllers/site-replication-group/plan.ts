@@ -70,10 +70,14 @@ export function prerequisites(pass: Pass): Why | undefined {
   return undefined;
 }
 
-/** The three-way merge of every site (unreachable ones keep their base) against the agreed state. */
-export function planPass(pass: Pass): MergePlan {
+/**
+ * The three-way merge of every site (unreachable ones keep their base) against the agreed state;
+ * keys `ignore` names keep their agreed entries and get no action (a targeted pass).
+ */
+export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePlan {
   const { agreed } = pass;
   return planMerge({
+    ignore,
     sites: priorityOrder(pass).map((o) => ({
       name: o.site.name,
       reachable: o.ok,

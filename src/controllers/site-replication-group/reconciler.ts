@@ -30,6 +30,7 @@ import { secretReader } from '../../runtime/secrets.js';
 import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { applyPlan, linkSites } from './apply.js';
+import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
@@ -73,6 +74,8 @@ export interface SrgReconcilerDeps {
   siteTimeoutMs?: number | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
+  /** Change hints and targeted passes (`spec.changeDetection: events`); absent: poll only. */
+  changes?: ChangeDetection | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
@@ -106,13 +109,42 @@ export class SiteReplicationGroupReconciler {
     }
     const spec = validateSpec(obj);
     if (!hasFinalizer(obj, FINALIZER)) await addFinalizer(kube, SRG_RESOURCE, obj, FINALIZER);
+    const targeted = await this.targeted({ obj, ref, ctx, kube, spec });
+    if (targeted) return targeted;
+    const startedAt = Date.now();
     const pass = await this.start({ obj, ref, ctx, kube, spec });
     try {
-      return await this.sync(pass);
+      return await this.sync(pass, startedAt);
     } finally {
       closeObserved(pass.observed);
     }
   };
+
+  /** A targeted pass when change hints are pending and allow one (change-detection.ts). */
+  private async targeted(p: {
+    obj: SiteReplicationGroup;
+    ref: ObjectRef;
+    ctx: ReconcileContext;
+    kube: KubeClient;
+    spec: SiteReplicationGroupSpec;
+  }): Promise<ReconcileResult | undefined> {
+    const changes = this.deps.changes;
+    if (!changes || p.spec.paused) {
+      changes?.hints.take(`${p.ref.namespace}/${p.ref.name}`);
+      return undefined;
+    }
+    const idpName = p.spec.identityProviderRef?.name;
+    return changes.before({
+      pass: {
+        ...p,
+        events: this.deps.recorder.withSignal(p.ctx.signal),
+        idp: idpName ? this.deps.identityProviders.get(`${p.ref.namespace}/${idpName}`) : undefined,
+      },
+      entityMaps,
+      concurrency: ACTIONS_PER_SITE,
+      changesApplied: (action, n) => this.deps.observer?.changesApplied(p.ref, action, n),
+    });
+  }
 
   /** Everything a pass reads before it decides: every site, and the last agreed state. */
   private async start(p: {
@@ -152,18 +184,21 @@ export class SiteReplicationGroupReconciler {
     return pass;
   }
 
-  private async sync(pass: Pass): Promise<ReconcileResult> {
+  private async sync(pass: Pass, startedAt: number): Promise<ReconcileResult> {
     const { spec, agreed } = pass;
     const interval = parseDuration(spec.syncInterval);
     for (const o of pass.observed) this.deps.observer?.siteObserved(pass.ref, o.site.name, o.ok);
     const blocker = prerequisites(pass);
     const none = { failures: new Failures(), changes: 0, state: agreed };
+    const afterFull = (clean: boolean) => this.deps.changes?.afterFull(pass, { clean, startedAt });
     if (blocker) {
+      await afterFull(false);
       await this.report(pass, { ...none, blocker, plan: undefined }, interval);
       return { requeueAfterMs: interval };
     }
     const plan = planPass(pass);
     if (spec.paused) {
+      await afterFull(false);
       await this.report(pass, { ...none, plan }, interval);
       return { requeueAfterMs: interval };
     }
@@ -183,10 +218,11 @@ export class SiteReplicationGroupReconciler {
     pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
     await saveAgreed(pass.kube, this.owner(pass), state);
     const total = changes + links;
-    await this.report(pass, { plan, failures, changes: total, state }, interval);
-    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
+    await afterFull(total === 0 && !failing && plan.blocked.length === 0);
+    await this.report(pass, { plan, failures, changes: total, state }, interval);
+    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     return { requeueAfterMs: interval, backoff: failing };
   }
 
@@ -212,6 +248,7 @@ export class SiteReplicationGroupReconciler {
     const identity = identityCheck(pass);
     const now = this.now();
     const status = deriveStatus(pass.obj.status, groupOutcome(pass, r, sites, identity), now);
+    if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (r.blocker) {
       await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
