@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const name = `bench-${randomBytes(3).toString('hex')}`;
   const kms = `bench-key:${randomBytes(32).toString('base64')}`;
   console.error(`Starting a throwaway MinIO in ${dir} (${cpus().length} CPUs)`);
-  const server = await startMinio(dir, { name, kmsSecretKey: kms });
+  const server = await startMinio(dir, { name, kmsSecretKey: kms, tls: false });
   const calls = new Map<string, number>();
   const client = new MinioAdminClient({
     site: name,

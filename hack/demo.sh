@@ -40,6 +40,10 @@ for s in a b c; do
     --from-literal=accessKey="${!ak_var}" --from-literal=secretKey="${!sk_var}" \
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 done
+# The sites serve https with a certificate of the stack's own CA: the group trusts it through
+# tls.caSecret (the operator refuses plain http unless ALLOW_INSECURE_SITES is set).
+kubectl create secret generic sites-ca -n "$NS" --from-file=ca.crt="$SITES_CA_FILE" \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 cat <<YAML | kubectl apply -n "$NS" -f -
 apiVersion: sitesync.io/v1alpha1
 kind: SiteReplicationGroup
@@ -49,9 +53,9 @@ spec:
   primary: site-a
   syncInterval: 5s
   sites:
-    - {name: site-a, endpoint: "$SITE_A_ENDPOINT", credentialsSecret: {name: site-a-credentials}}
-    - {name: site-b, endpoint: "$SITE_B_ENDPOINT", credentialsSecret: {name: site-b-credentials}}
-    - {name: site-c, endpoint: "$SITE_C_ENDPOINT", credentialsSecret: {name: site-c-credentials}}
+    - {name: site-a, endpoint: "$SITE_A_ENDPOINT", credentialsSecret: {name: site-a-credentials}, tls: {caSecret: {name: sites-ca}}}
+    - {name: site-b, endpoint: "$SITE_B_ENDPOINT", credentialsSecret: {name: site-b-credentials}, tls: {caSecret: {name: sites-ca}}}
+    - {name: site-c, endpoint: "$SITE_C_ENDPOINT", credentialsSecret: {name: site-c-credentials}, tls: {caSecret: {name: sites-ca}}}
 YAML
 
 step "Starting the operator (logs: $LOG)"

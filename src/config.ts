@@ -27,6 +27,12 @@ export const OperatorConfigSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   SITE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  /**
+   * Accept sites reached over plain http or without verifying their certificate
+   * (`tls.insecureSkipVerify`). Off: such a site is refused (`InsecureEndpoint`). On: it is
+   * used, and every resource using it carries the `InsecureTransport` condition and an Event.
+   */
+  ALLOW_INSECURE_SITES: bool.default(false),
   /** How often object replication counts are collected (one call per bucket per site). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   /**

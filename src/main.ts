@@ -56,15 +56,17 @@ async function main(): Promise<number> {
       metrics.passRan(g, kind);
     },
   });
+  const allowInsecureSites = config.ALLOW_INSECURE_SITES;
   setupSiteReplicationGroup(manager, {
     newSite: sites.get,
     siteTimeoutMs,
+    allowInsecureSites,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
     observer: metrics.groupObserver(),
     changes,
   });
-  setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs });
-  setupIdentityProvider(manager, { newSite: sites.get, siteTimeoutMs });
+  setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
+  setupIdentityProvider(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
 
   // A replica waiting for the Lease is ready (it can take over); the leader is ready once its
   // caches have synced.
@@ -104,7 +106,12 @@ async function main(): Promise<number> {
     });
   }
   log.info(
-    { namespace: namespace ?? '(all)', leaderElection: config.LEADER_ELECT, identity },
+    {
+      namespace: namespace ?? '(all)',
+      leaderElection: config.LEADER_ELECT,
+      identity,
+      allowInsecureSites,
+    },
     'Started sitesync operator',
   );
   const exit = await manager.run(stop.signal);

@@ -71,6 +71,8 @@ export class BenchOperator {
         LOG_LEVEL: 'info',
         METRICS_PORT: String(this.metricsPort),
         METRICS_HOST: '127.0.0.1',
+        // The benchmark's MinIO servers serve plain http (bench/lib/workspace.ts).
+        ALLOW_INSECURE_SITES: 'true',
         ...this.opts.env,
       },
       stdio: ['ignore', fd, fd],

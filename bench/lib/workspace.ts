@@ -87,6 +87,9 @@ export class Workspace {
     const server = await startMinio(this.dir, {
       name,
       kmsSecretKey: this.kmsSecretKey,
+      // The benchmark measures replication, not TLS: plain http, with ALLOW_INSECURE_SITES on
+      // in the operator it runs (bench/lib/operator.ts).
+      tls: false,
       ...(opts.accessKey ? { accessKey: opts.accessKey } : {}),
       ...(opts.secretKey ? { secretKey: opts.secretKey } : {}),
     });

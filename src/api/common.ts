@@ -80,7 +80,9 @@ export const SiteTLSSchema = z.object({
   insecureSkipVerify: z
     .boolean()
     .default(false)
-    .describe('Skip verification of the endpoint certificate. For tests only.'),
+    .describe(
+      'Skip verification of the endpoint certificate. Refused (InsecureEndpoint) unless the operator runs with ALLOW_INSECURE_SITES; for tests only.',
+    ),
 });
 export type SiteTLS = z.infer<typeof SiteTLSSchema>;
 
@@ -101,7 +103,9 @@ export const SiteSchema = z.object({
     .min(1)
     .max(512)
     .regex(/^https?:\/\/[^\s/?#]+\/?$/)
-    .describe('S3 endpoint of the site: http(s)://host[:port], without a path.'),
+    .describe(
+      'S3 endpoint of the site: https://host[:port], without a path. http:// is refused (InsecureEndpoint) unless the operator runs with ALLOW_INSECURE_SITES.',
+    ),
   flavor: FlavorSchema.default('minio').describe('What the site runs: minio or s3.'),
   region: z.string().min(1).max(64).default('us-east-1').describe('Region of the site.'),
   credentialsSecret: SiteCredentialsSecretSchema.describe(

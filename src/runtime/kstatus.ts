@@ -4,6 +4,9 @@
  */
 import { type Condition, type ConditionInput, setConditions } from './conditions.js';
 
+/** The warning condition of a resource that reaches a site over an insecure transport. */
+export const INSECURE_TRANSPORT = 'InsecureTransport';
+
 export interface Why {
   reason: string;
   message: string;
@@ -50,6 +53,21 @@ export function passConditions(
     cond('Degraded', p.degraded !== undefined, p.degraded ?? AS_EXPECTED, gen),
     cond('Stalled', false, AS_EXPECTED, gen),
   ];
+}
+
+/**
+ * A warning condition beside the four kstatus ones (abnormal-true, like Degraded): `type` set
+ * True with `why` while it holds, removed once it does not. kstatus ignores other types, so it
+ * never hides Ready.
+ */
+export function withWarning(
+  conditions: readonly Condition[] | undefined,
+  warning: { type: string; why: Why | undefined; generation: number },
+  now: Date,
+): Condition[] {
+  const { type, why, generation } = warning;
+  if (why === undefined) return (conditions ?? []).filter((c) => c.type !== type);
+  return setConditions(conditions, [cond(type, true, why, generation)], now);
 }
 
 /** Any status with conditions and the generation they describe. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import type { Site } from '../api/common.js';
-import { connectSite } from './connect.js';
+import { connectSite, insecureSites } from './connect.js';
 import type { SiteClient, SiteConnection } from './site-client.js';
 import { SiteError } from './site-error.js';
 
@@ -88,5 +88,53 @@ describe('connectSite', () => {
       reason: 'SiteUnsupported',
       message: 'a: connect: the s3 flavor is not implemented yet',
     });
+  });
+
+  it('refuses an http endpoint or an unverified certificate, naming the field, before any Secret is read', async () => {
+    let reads = 0;
+    const d = deps({ creds: { accessKey: b64('AK'), secretKey: b64('SK') } });
+    const counting = {
+      ...d.opts,
+      readSecret: (name: string) => {
+        reads++;
+        return d.opts.readSecret(name);
+      },
+    };
+    const http = await connectSite(site({ endpoint: 'http://a.example:9000' }), counting);
+    expect(http).toMatchObject({ ok: false, reason: 'InsecureEndpoint' });
+    expect(!http.ok && http.message).toMatch(
+      /^spec\.sites\[1\]\.endpoint: http:\/\/a\.example:9000 is not https: .*ALLOW_INSECURE_SITES=true/,
+    );
+    const skip = await connectSite(site({ tls: { insecureSkipVerify: true } }), counting);
+    expect(skip).toMatchObject({ ok: false, reason: 'InsecureEndpoint' });
+    expect(!skip.ok && skip.message).toContain('spec.sites[1].tls.insecureSkipVerify');
+    expect(reads).toBe(0);
+    expect(d.made).toEqual([]);
+  });
+
+  it('connects an insecure site when allowed, saying what is insecure', async () => {
+    const d = deps({ creds: { accessKey: b64('AK'), secretKey: b64('SK') } });
+    const c = await connectSite(site({ endpoint: 'http://a.example:9000' }), {
+      ...d.opts,
+      allowInsecure: true,
+    });
+    expect(c.ok && c.insecure).toMatch(/^spec\.sites\[1\]\.endpoint: /);
+    const secure = await connectSite(site(), { ...d.opts, allowInsecure: true });
+    expect(secure.ok && secure.insecure).toBeUndefined();
+  });
+});
+
+describe('insecureSites', () => {
+  it('names every insecure site by its index, and nothing for https with verification', () => {
+    expect(
+      insecureSites([
+        { endpoint: 'https://a:9000' },
+        { endpoint: 'HTTP://b:9000' },
+        { endpoint: 'https://c:9000', tls: { insecureSkipVerify: true } },
+      ]),
+    ).toMatch(/^spec\.sites\[1\]\.endpoint: .*; spec\.sites\[2\]\.tls\.insecureSkipVerify: /);
+    expect(insecureSites([{ endpoint: 'https://a', tls: { insecureSkipVerify: false } }])).toBe(
+      undefined,
+    );
   });
 });

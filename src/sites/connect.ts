@@ -20,11 +20,61 @@ export interface ConnectOptions {
   /** Per-call timeout (driver default when absent). */
   timeoutMs?: number | undefined;
   onCall?: ((op: string) => void) | undefined;
+  /**
+   * Accept an `http://` endpoint or `tls.insecureSkipVerify` (the operator setting
+   * ALLOW_INSECURE_SITES). Without it such a site is refused (`InsecureEndpoint`).
+   */
+  allowInsecure?: boolean | undefined;
 }
 
 export type Connected =
-  | { ok: true; conn: SiteConnection; client: SiteClient }
+  | {
+      ok: true;
+      conn: SiteConnection;
+      client: SiteClient;
+      /** Set when the site's transport is insecure and that was allowed: what is insecure. */
+      insecure?: string | undefined;
+    }
   | { ok: false; reason: string; message: string };
+
+/** The condition reason of a site whose transport is not secure. */
+export const INSECURE_ENDPOINT = 'InsecureEndpoint';
+
+/**
+ * What is insecure about how the operator would reach `site` (declared at `field`), naming the
+ * field; undefined when the transport is https with a verified certificate.
+ */
+export function insecureTransport(
+  site: Pick<Site, 'endpoint' | 'tls'>,
+  field: string,
+): string | undefined {
+  const issues: string[] = [];
+  if (!/^https:\/\//i.test(site.endpoint)) {
+    issues.push(
+      `${field}.endpoint: ${site.endpoint} is not https: the site's credentials and every user's secret key would cross the network unencrypted`,
+    );
+  }
+  if (site.tls?.insecureSkipVerify === true) {
+    issues.push(
+      `${field}.tls.insecureSkipVerify: the site's certificate is not verified, so anyone on the path can read the credentials`,
+    );
+  }
+  return issues.length === 0 ? undefined : issues.join('; ');
+}
+
+/** What is insecure about any of `sites` (declared at `<field>[i]`), or undefined. */
+export function insecureSites(
+  sites: readonly Pick<Site, 'endpoint' | 'tls'>[],
+  field = 'spec.sites',
+): string | undefined {
+  const issues = sites.flatMap((s, i) => insecureTransport(s, `${field}[${i}]`) ?? []);
+  return issues.length === 0 ? undefined : issues.join('; ');
+}
+
+/** The message of a refused insecure site: what is wrong, and the setting that allows it. */
+export function insecureRefusal(issue: string): string {
+  return `${issue}; refused (the operator allows it only with ALLOW_INSECURE_SITES=true, chart value allowInsecureSites)`;
+}
 
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
@@ -58,11 +108,16 @@ async function credentials(
 }
 
 /**
- * A client for `site` with the credentials of its Secret. A Secret or key that is missing is
+ * A client for `site` with the credentials of its Secret. An insecure transport not allowed is
+ * `InsecureEndpoint` (checked first: no Secret is read for it); a Secret or key that is missing is
  * `CredentialsNotFound`; a flavor without a driver or an endpoint the driver cannot use is the
  * reason of its SiteError (`SiteUnsupported`, ...).
  */
 export async function connectSite(site: Site, opts: ConnectOptions): Promise<Connected> {
+  const insecure = insecureTransport(site, opts.field);
+  if (insecure !== undefined && opts.allowInsecure !== true) {
+    return { ok: false, reason: INSECURE_ENDPOINT, message: insecureRefusal(insecure) };
+  }
   let creds;
   try {
     creds = await credentials(site, opts);
@@ -82,7 +137,7 @@ export async function connectSite(site: Site, opts: ConnectOptions): Promise<Con
     userAgent: OPERATOR_USER_AGENT,
   };
   try {
-    return { ok: true, conn, client: opts.newSite(conn) };
+    return { ok: true, conn, client: opts.newSite(conn), insecure };
   } catch (e: unknown) {
     if (!(e instanceof SiteError)) throw e;
     return { ok: false, reason: siteErrorReason(e), message: e.message };

@@ -116,6 +116,8 @@ beforeAll(async () => {
     newSite: countingNewSite,
     siteTimeoutMs: 5000,
     syncIntervalMs: 1000,
+    // moto serves plain http (the stack's MinIO sites are https): allowed here, with a warning.
+    allowInsecureSites: true,
   });
   running = manager.run(stop.signal).then(() => undefined);
 }, 120_000);
@@ -222,6 +224,14 @@ describe('BucketReplication on an s3 source (moto)', () => {
     // Status says what cannot be verified on this site, and where progress comes from.
     for (const k of rewrites) expect(ready.message).toContain(S3_READ_BACK_REWRITES[k]);
     expect(ready.obj.status?.sourceSite).toBe('aws');
+    // Allowed (ALLOW_INSECURE_SITES), never silently: a warning condition naming the field.
+    expect(findCondition(ready.obj.status?.conditions, 'InsecureTransport')).toMatchObject({
+      status: 'True',
+      reason: 'InsecureEndpoint',
+    });
+    expect(findCondition(ready.obj.status?.conditions, 'InsecureTransport')?.message).toMatch(
+      /^spec\.source\.siteSpec\.endpoint: http:\/\/127\.0\.0\.1:\d+ is not https/,
+    );
     expect(ready.obj.status?.appliedDigest).toMatch(/\S+/);
     expect(ready.obj.status?.progressMeasured).toContain('x-amz-replication-status');
     expect(ready.obj.status?.progressMeasured).toContain('no object version');

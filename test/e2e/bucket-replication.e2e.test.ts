@@ -26,6 +26,7 @@ import { eventually } from '../support/eventually.js';
 import { applyCrds, createNamespace, kubeClient } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { s3For } from '../support/seed.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 
 const GROUP = 'grp';
 const SITES = ['src', 'd1', 'd2'] as const;
@@ -49,6 +50,7 @@ beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
   ns = await createNamespace('brep');
+  await ensureCaSecret(ns, client);
   const started = await Promise.all(SITES.map((s) => startThrowawayMinio(`brep-${s}`)));
   SITES.forEach((s, i) => {
     const m = started[i]!;
@@ -72,11 +74,7 @@ beforeAll(async () => {
     spec: {
       syncInterval: '2s',
       paused: true,
-      sites: SITES.map((s) => ({
-        name: s,
-        endpoint: server(s).endpoint,
-        credentialsSecret: { name: `${s}-credentials` },
-      })),
+      sites: SITES.map((s) => siteSpec(s, server(s))),
     },
   });
   const manager = new Manager({
@@ -630,11 +628,7 @@ describe('BucketReplication on real MinIO servers', () => {
     await makeBucket('src', `${bucket}-xml`);
     const inline = (b: string) => ({
       bucket: b,
-      siteSpec: {
-        name: 'src',
-        endpoint: server('src').endpoint,
-        credentialsSecret: { name: 'src-credentials' },
-      },
+      siteSpec: siteSpec('src', server('src')),
     });
     const rule = (id: string) => ({
       id,

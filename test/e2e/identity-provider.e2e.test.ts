@@ -12,7 +12,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -38,6 +38,9 @@ import { eventually } from '../support/eventually.js';
 import { type LdapServer, type OidcIssuer, startOidcIssuer, startSlapd } from '../support/idp.js';
 import { applyCrds, createNamespace, kubeClient, mustKubectl } from '../support/kube.js';
 import { startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
+import { s3For } from '../support/seed.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
+import { siteFetch } from '../support/stack.js';
 
 type Cached<T> = T & { metadata: { name: string } };
 
@@ -63,6 +66,7 @@ const admin = (s: ThrowawayMinio) =>
     endpoint: s.endpoint,
     accessKey: s.accessKey,
     secretKey: s.secretKey,
+    ca: s.ca,
   });
 
 const service = (s: ThrowawayMinio) =>
@@ -71,6 +75,7 @@ const service = (s: ThrowawayMinio) =>
     endpoint: s.endpoint,
     accessKey: s.accessKey,
     secretKey: s.secretKey,
+    ca: s.ca,
   });
 
 function site(name: string): ThrowawayMinio {
@@ -90,11 +95,7 @@ function group(name: string, members: string[], idp: string) {
     metadata: { name },
     spec: {
       identityProviderRef: { name: idp },
-      sites: members.map((m) => ({
-        name: m,
-        endpoint: site(m).endpoint,
-        credentialsSecret: { name: `${m}-credentials` },
-      })),
+      sites: members.map((m) => siteSpec(m, site(m))),
     },
   };
 }
@@ -168,7 +169,7 @@ interface StsCredentials {
 /** A plain, unsigned STS call, as a person's tool would make it; throws with the STS error. */
 async function sts(endpoint: string, params: Record<string, string>): Promise<StsCredentials> {
   const query = new URLSearchParams({ ...params, Version: '2011-06-15' });
-  const res = await fetch(`${endpoint}/?${query.toString()}`, { method: 'POST' });
+  const res = await siteFetch(`${endpoint}/?${query.toString()}`, { method: 'POST' });
   const body = await res.text();
   const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(body)?.[1];
   const creds = {
@@ -190,13 +191,14 @@ const ldapLogin = (s: ThrowawayMinio, user: string, password: string) =>
   });
 
 function s3With(s: ThrowawayMinio, creds?: StsCredentials): S3Client {
-  return new S3Client({
-    endpoint: s.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    maxAttempts: 1,
-    credentials: creds ?? { accessKeyId: s.accessKey, secretAccessKey: s.secretKey },
-  });
+  return s3For(
+    s,
+    creds && {
+      accessKey: creds.accessKeyId,
+      secretKey: creds.secretAccessKey,
+      sessionToken: creds.sessionToken,
+    },
+  );
 }
 
 /** 'ok' or the S3 error code of a call. */
@@ -256,6 +258,7 @@ beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
   ns = await createNamespace('idp');
+  await ensureCaSecret(ns, client);
   [ldap, ldap2, oidc] = await Promise.all([
     startSlapd('e2e-slapd'),
     startSlapd('e2e-slapd-other'),

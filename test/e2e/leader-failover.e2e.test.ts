@@ -28,6 +28,7 @@ import { eventually } from '../support/eventually.js';
 import { applyCrds, createNamespace, kubeClient, kubeConfig, stack } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 import { STACK_DIR } from '../support/stack.js';
 
 const LEASE = 'sitesync-failover';
@@ -43,7 +44,7 @@ let hung: { server: Server; sockets: Set<Socket>; endpoint: string };
 const sites = new Map<string, ThrowawayMinio>();
 const operators: OperatorProcess[] = [];
 
-/** A site that accepts connections and never answers. */
+/** A site that accepts connections and never answers (not even the TLS handshake). */
 async function hungSite() {
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
@@ -54,7 +55,7 @@ async function hungSite() {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { server, sockets, endpoint: `http://127.0.0.1:${port}` };
+  return { server, sockets, endpoint: `https://127.0.0.1:${port}` };
 }
 
 /** A kubeconfig that reaches the apiserver through the proxy (which adds the admin's certificate). */
@@ -101,11 +102,7 @@ function operator(identity: string, kubeconfig: string): OperatorProcess {
   return op;
 }
 
-const site = (name: string, endpoint: string) => ({
-  name,
-  endpoint,
-  credentialsSecret: { name: `${name}-credentials` },
-});
+const site = (name: string, endpoint: string) => siteSpec(name, { endpoint });
 
 function groupOf(name: string, members: { name: string; endpoint: string }[]) {
   return {
@@ -139,6 +136,7 @@ beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
   ns = await createNamespace('failover');
+  await ensureCaSecret(ns, client);
   const started = await Promise.all(
     ['a', 'b', 'd', 'e'].map((n) => startThrowawayMinio(`failover-${n}`)),
   );

@@ -31,6 +31,7 @@ import {
 } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 import { freePort } from '../support/stack.js';
 import { type Seeded, s3For, seedSite, seededConfigs } from '../support/seed.js';
 
@@ -80,11 +81,7 @@ function group(name: string, siteNames: string[], extra: object = {}) {
     spec: {
       primary: siteNames[0],
       syncInterval: '2s',
-      sites: siteNames.map((n) => ({
-        name: n,
-        endpoint: servers.get(n)?.endpoint,
-        credentialsSecret: { name: `${n}-credentials` },
-      })),
+      sites: siteNames.map((n) => siteSpec(n, servers.get(n)!)),
       ...extra,
     },
   };
@@ -206,6 +203,7 @@ beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
   ns = await createNamespace('srg-e2e');
+  await ensureCaSecret(ns, client);
   const hookPort = await freePort();
   webhook = createServer((req, res) => {
     req.resume();

@@ -71,7 +71,11 @@ let checkMinio: SiteClient;
 let checkMoto: SiteClient;
 
 beforeAll(async () => {
-  [minio, moto] = await Promise.all([startThrowawayMinio('copier'), startThrowawayMoto('copier')]);
+  // Plain http: the copier's counting proxies speak http, and `sitesync copy` takes no CA yet.
+  [minio, moto] = await Promise.all([
+    startThrowawayMinio('copier', {}, { tls: false }),
+    startThrowawayMoto('copier'),
+  ]);
   [minioProxy, motoProxy] = await Promise.all([
     startCountingProxy(minio.endpoint),
     startCountingProxy(moto.endpoint),

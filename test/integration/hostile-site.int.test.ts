@@ -17,6 +17,7 @@ import { type HostileMode, type HostileSite, startHostileSite } from '../support
 import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 
 const MiB = 1024 * 1024;
 const FILLER = 'x'.repeat(64);
@@ -65,7 +66,7 @@ describe('the MinIO driver against a hostile site', () => {
 
   beforeAll(() => {
     driver = minioDriver(
-      { endpoint: fake.endpoint, accessKey: 'hostile', secretKey: 'hostile-secret' },
+      { endpoint: fake.endpoint, accessKey: 'hostile', secretKey: 'hostile-secret', ca: fake.ca },
       { name: 'hostile', timeoutMs: 30_000 },
     );
   });
@@ -187,18 +188,7 @@ describe('the operator against a hostile site', () => {
       spec: {
         primary: 'real',
         syncInterval: '2s',
-        sites: [
-          {
-            name: 'real',
-            endpoint: real.endpoint,
-            credentialsSecret: { name: 'real-credentials' },
-          },
-          {
-            name: 'hostile',
-            endpoint: fake.endpoint,
-            credentialsSecret: { name: 'hostile-credentials' },
-          },
-        ],
+        sites: [siteSpec('real', real), siteSpec('hostile', fake)],
       },
     };
   }
@@ -261,6 +251,7 @@ describe('the operator against a hostile site', () => {
   beforeAll(async () => {
     await applyCrds();
     ns = await createNamespace('hostile');
+    await ensureCaSecret(ns);
     real = await startThrowawayMinio('hostile-real');
     await putCredentials('real', real.accessKey, real.secretKey);
     await putCredentials('hostile', 'hostile', 'hostile-secret');

@@ -39,6 +39,7 @@ import { eventually } from '../support/eventually.js';
 import { applyCrds, createNamespace, kubectl, mustKubectl, stack } from '../support/kube.js';
 import { type ThrowawayMinio, startThrowawayMinio } from '../support/minio.js';
 import { s3For } from '../support/seed.js';
+import { caSecretManifest, siteSpec } from '../support/site-spec.js';
 import { REPO_ROOT, STACK_DIR, TOOLS_BIN, freePort } from '../support/stack.js';
 
 let img: BuiltImage;
@@ -403,6 +404,7 @@ describe('the image run as the chart deploys it', () => {
     const bucket = `photos-${randomBytes(2).toString('hex')}`;
     await s3For(a).send(new CreateBucketCommand({ Bucket: bucket }));
     await s3For(a).send(new PutObjectCommand({ Bucket: bucket, Key: 'one.txt', Body: 'one' }));
+    await mustKubectl(['apply', '-n', r.appsNs, '-f', '-'], stringify(caSecretManifest()));
     for (const [name, s] of [
       ['a', a],
       ['b', b],
@@ -426,10 +428,7 @@ describe('the image run as the chart deploys it', () => {
         spec: {
           primary: 'a',
           syncInterval: '2s',
-          sites: [
-            { name: 'a', endpoint: a.endpoint, credentialsSecret: { name: 'a-credentials' } },
-            { name: 'b', endpoint: b.endpoint, credentialsSecret: { name: 'b-credentials' } },
-          ],
+          sites: [siteSpec('a', a), siteSpec('b', b)],
         },
       }),
     );

@@ -63,6 +63,7 @@ import {
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
+import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 import { REPO_ROOT, STACK_DIR, tool } from '../support/stack.js';
 
 let client: KubeClient;
@@ -152,12 +153,8 @@ async function addSite(name: string): Promise<ThrowawayMinio> {
   return s;
 }
 
-function siteSpec(names: string[]) {
-  return names.map((n) => ({
-    name: n,
-    endpoint: sc.sites.get(n)?.endpoint,
-    credentialsSecret: { name: `${n}-credentials` },
-  }));
+function sitesOf(names: string[]) {
+  return names.map((n) => siteSpec(n, sc.sites.get(n)!));
 }
 
 async function getGroup(): Promise<SiteReplicationGroup> {
@@ -221,6 +218,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
   beforeAll(async () => {
     const releaseNs = await labelledNamespace('sitesync-sys');
     const appsNs = await createNamespace('sitesync-apps');
+    await ensureCaSecret(appsNs, client);
     const release = `op-${suffix()}`;
     await mustHelm([
       'install',
@@ -380,7 +378,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
         spec: {
           primary: 'a',
           syncInterval: '2s',
-          sites: siteSpec(['a', 'b']),
+          sites: sitesOf(['a', 'b']),
           // Buckets a BucketReplication manages below are not the group's.
           buckets: { exclude: ['brep-*'] },
         },
@@ -397,7 +395,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
 
   it('adds a site', async () => {
     await addSite('c');
-    await patchSpec({ sites: siteSpec(['a', 'b', 'c']) });
+    await patchSpec({ sites: sitesOf(['a', 'b', 'c']) });
     const g = await waitCondition('Ready', 'True');
     expect(g.status?.sitesInSync).toBe('3/3');
     const secret = await client.get<{ data: Record<string, string> }>(
@@ -498,7 +496,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
   }, 180_000);
 
   it('reports a spec it must not act on as Stalled, with a repeated Event', async () => {
-    await patchSpec({ sites: siteSpec(['a', 'b']) });
+    await patchSpec({ sites: sitesOf(['a', 'b']) });
     const g = await waitCondition('Stalled', 'True');
     expect(findCondition(g.status?.conditions, 'Stalled')?.reason).toBe('SiteRemovalNotAllowed');
     await eventually(
@@ -519,7 +517,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    await patchSpec({ sites: siteSpec(['a', 'b', 'c']) });
+    await patchSpec({ sites: sitesOf(['a', 'b', 'c']) });
     await waitCondition('Ready', 'True');
   }, 180_000);
 
@@ -680,6 +678,7 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
       'secret/a-credentials',
       'secret/b-credentials',
       'secret/c-credentials',
+      'secret/sites-ca',
       'secret/sso-client',
     ]);
     const a = sc.sites.get('a');

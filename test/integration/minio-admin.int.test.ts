@@ -93,6 +93,9 @@ async function throwaway(name: string): Promise<MinioServer> {
     name: full,
     secretKey: secret(`root-${name}`),
     kmsSecretKey: stack.kmsSecretKey,
+    // The admin client's wire tests speak plain http (raw requests, mc joins); the https
+    // describe below runs a TLS server of its own.
+    tls: false,
   });
   return server;
 }
@@ -100,6 +103,7 @@ async function throwaway(name: string): Promise<MinioServer> {
 async function dispose(full: string): Promise<void> {
   await stopProcess(STACK_DIR, `minio-${full}`);
   rmSync(join(STACK_DIR, `minio-${full}`), { recursive: true, force: true });
+  rmSync(join(STACK_DIR, `minio-${full}-certs`), { recursive: true, force: true });
   rmSync(join(STACK_DIR, `minio-${full}.log`), { force: true });
   rmSync(join(STACK_DIR, `minio-${full}.cmd.json`), { force: true });
 }

@@ -3,13 +3,14 @@
  * IAM with secrets), IAM operations round-trip, and peer links made of remote targets + raw
  * replication XML really replicate objects server to server.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { buildReplicationXML } from '../../src/replication/xml-codec.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { eventually } from '../support/eventually.js';
 import { minioDriver, startThrowawayMinio } from '../support/minio.js';
+import { s3For } from '../support/seed.js';
 
 type Server = Awaited<ReturnType<typeof startThrowawayMinio>>;
 let a: Server;
@@ -155,16 +156,13 @@ describe('MinioSiteClient', () => {
     const meta = snap.buckets.get('photos');
     expect(meta?.replicationXML).toContain(arn);
     expect(meta?.targets).toEqual([
-      { arn, endpoint: b.endpoint, targetBucket: 'photos', secure: false, accessKey: b.accessKey },
+      { arn, endpoint: b.endpoint, targetBucket: 'photos', secure: true, accessKey: b.accessKey },
     ]);
     expect(JSON.stringify(meta)).not.toContain(b.secretKey);
 
-    const s3a = new S3Client({
-      endpoint: a.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: a.accessKey, secretAccessKey: a.secretKey },
-    });
+    // Both servers serve https; a replicates to b verifying b's certificate (its certs dir
+    // trusts the sites' CA).
+    const s3a = s3For(a);
     await s3a.send(new PutObjectCommand({ Bucket: 'photos', Key: 'cat.jpg', Body: 'meow' }));
     await eventually(
       async () => {
@@ -173,12 +171,7 @@ describe('MinioSiteClient', () => {
       },
       { timeoutMs: 30_000, intervalMs: 300 },
     );
-    const s3b = new S3Client({
-      endpoint: b.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: b.accessKey, secretAccessKey: b.secretKey },
-    });
+    const s3b = s3For(b);
     const got = await s3b.send(new GetObjectCommand({ Bucket: 'photos', Key: 'cat.jpg' }));
     expect(await got.Body?.transformToString()).toBe('meow');
     const progress = await siteA.replicationProgress('photos');

@@ -24,6 +24,7 @@ function connection(over: Partial<SiteConnection> = {}): SiteConnection {
     region: 'us-east-1',
     accessKey: server.accessKey,
     secretKey: server.secretKey,
+    ca: server.ca,
     timeoutMs: 5000,
     onCall: (op) => calls.push(op),
     ...over,

@@ -1,12 +1,17 @@
 /**
- * A hostile "site" on loopback: a small HTTP server that answers what MinIO's admin and S3 APIs
- * are asked with bodies meant to exhaust the operator's memory. It stands in for a broken or
- * malicious peer, which no real server can be made to play. It checks no signature.
+ * A hostile "site" on loopback: a small HTTPS server (the certificate every MinIO of the stack
+ * presents) that answers what MinIO's admin and S3 APIs are asked with bodies meant to exhaust
+ * the operator's memory. It stands in for a broken or malicious peer, which no real server can
+ * be made to play. It checks no signature.
  */
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
 
 import { deflatedZeros, overlappingZip } from './hostile-zip.js';
+import { STACK_DIR, sitesCa } from './stack.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -32,6 +37,8 @@ export interface Served {
 
 export interface HostileSite {
   readonly endpoint: string;
+  /** The CA of its certificate (the sites' CA). */
+  readonly ca: string;
   mode: HostileMode;
   /** Every request, in order, with how much of its answer was written. */
   readonly served: Served[];
@@ -136,14 +143,20 @@ export async function startHostileSite(mode: HostileMode): Promise<HostileSite> 
     }),
   };
   const state: State = { mode, served: [] };
-  const server = createServer((req, res) => {
+  const pki = join(STACK_DIR, 'pki');
+  const tls = {
+    cert: readFileSync(join(pki, 'minio.crt')),
+    key: readFileSync(join(pki, 'minio.key')),
+  };
+  const server = createServer(tls, (req, res) => {
     answer(state, sane, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `https://127.0.0.1:${port}`,
+    ca: sitesCa(),
     get mode() {
       return state.mode;
     },

@@ -20,15 +20,24 @@ export type ThrowawayMinio = MinioServer & {
   restart(opts?: { downMs?: number }): Promise<void>;
 };
 
-/** A throwaway MinIO server for one test file, sharing the stack's KMS key. */
+/**
+ * A throwaway MinIO server for one test file, sharing the stack's KMS key; https with the
+ * sites' CA unless `tls: false`.
+ */
 export async function startThrowawayMinio(
   prefix: string,
   env: Record<string, string> = {},
+  opts: { tls?: boolean } = {},
 ): Promise<ThrowawayMinio> {
   const info = readStack();
   if (!info) throw new Error('The stack is not up (jest globalSetup starts it)');
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const server = await startMinio(STACK_DIR, { name, kmsSecretKey: info.kmsSecretKey, env });
+  const server = await startMinio(STACK_DIR, {
+    name,
+    kmsSecretKey: info.kmsSecretKey,
+    env,
+    ...(opts.tls === false ? { tls: false } : {}),
+  });
   const proc = `minio-${name}`;
   return {
     ...server,
@@ -43,7 +52,7 @@ export async function startThrowawayMinio(
 
 /** A MinIO driver for a server, as the tests and the benchmark use it to set up and check. */
 export function minioDriver(
-  server: { endpoint: string; accessKey: string; secretKey: string },
+  server: { endpoint: string; accessKey: string; secretKey: string; ca?: string | undefined },
   opts: { name?: string; timeoutMs?: number; onCall?: (op: string) => void } = {},
 ): MinioSiteClient {
   return new MinioSiteClient({
@@ -53,6 +62,7 @@ export function minioDriver(
     region: 'us-east-1',
     accessKey: server.accessKey,
     secretKey: server.secretKey,
+    ca: server.ca,
     timeoutMs: opts.timeoutMs ?? 10_000,
     ...(opts.onCall ? { onCall: opts.onCall } : {}),
   });

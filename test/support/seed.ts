@@ -1,4 +1,6 @@
 /** Seeds a real MinIO site with buckets, configs, IAM and objects, through the driver and S3. */
+import { Agent as HttpsAgent } from 'node:https';
+
 import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
@@ -10,9 +12,10 @@ import { mapLimit } from '../../src/runtime/concurrency.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import type { MinioServer } from './stack.js';
 
+/** An S3 client for a server (its root credentials unless `creds`), trusting its CA. */
 export function s3For(
-  server: MinioServer,
-  creds?: { accessKey: string; secretKey: string },
+  server: Pick<MinioServer, 'endpoint' | 'accessKey' | 'secretKey' | 'ca'>,
+  creds?: { accessKey: string; secretKey: string; sessionToken?: string },
 ): S3Client {
   return new S3Client({
     endpoint: server.endpoint,
@@ -22,7 +25,11 @@ export function s3For(
     credentials: {
       accessKeyId: creds?.accessKey ?? server.accessKey,
       secretAccessKey: creds?.secretKey ?? server.secretKey,
+      ...(creds?.sessionToken === undefined ? {} : { sessionToken: creds.sessionToken }),
     },
+    ...(server.ca === undefined
+      ? {}
+      : { requestHandler: { httpsAgent: new HttpsAgent({ ca: server.ca }) } }),
   });
 }
 

@@ -11,6 +11,7 @@ async function up(): Promise<number> {
   console.log(`Stack is up: apiserver ${info.apiserverURL}`);
   for (const s of info.sites) console.log(`  site ${s.name}: ${s.endpoint}`);
   console.log(`  moto (flavor s3): ${info.moto.endpoint}`);
+  console.log(`  the sites' CA: ${info.sitesCaFile}`);
   console.log(`Use it with: source ${STACK_DIR}/env`);
   return 0;
 }

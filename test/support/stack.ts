@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
@@ -19,6 +19,8 @@ import {
   IAMClient,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
+
+import { Agent, fetch as undiciFetch } from 'undici';
 
 import { type LdapServer, type OidcIssuer, startOidcIssuer, startSlapd } from './idp.js';
 import { requireCommand } from './prerequisites.js';
@@ -41,9 +43,12 @@ export const SITE_NAMES = ['a', 'b', 'c'] as const;
 
 export interface MinioServer {
   name: string;
+  /** `https://127.0.0.1:<port>` (a certificate of the sites' CA), or `http://` when started without TLS. */
   endpoint: string;
   accessKey: string;
   secretKey: string;
+  /** The PEM of the CA to trust for `endpoint` (absent on http). */
+  ca?: string | undefined;
 }
 
 /** A moto server: an AWS-compatible S3 + IAM endpoint (flavor `s3`). */
@@ -65,6 +70,10 @@ export interface StackInfo {
   apiserverURL: string;
   etcdURL: string;
   kmsSecretKey: string;
+  /** The CA that signed every MinIO server's certificate (PEM file). */
+  sitesCaFile: string;
+  /** mc's configuration directory (it trusts the sites' CA); never the user's ~/.mc. */
+  mcConfigDir: string;
   sites: MinioServer[];
   /** The stack's moto server (process `moto`): the `s3` flavor. */
   moto: MotoServer;
@@ -154,6 +163,82 @@ function makeCertificates(dir: string): void {
   sign('admin', '/O=system:masters/CN=admin', 'client.ext');
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
   openssl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+}
+
+/**
+ * The sites' own CA (not the apiserver's): it signs one serving certificate for 127.0.0.1 and
+ * localhost that every MinIO server of the stack presents. Groups trust it through
+ * `tls.caSecret`, test clients and mc through `SITES_CA_FILE`.
+ */
+function makeSiteCertificates(dir: string): void {
+  if (existsSync(join(dir, 'minio.crt'))) return;
+  mkdirSync(dir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'sites-ca.key',
+      '-out',
+      'sites-ca.crt',
+      '-days',
+      '30',
+      '-subj',
+      '/O=sitesync/CN=sitesync-stack-sites-ca',
+    ],
+    dir,
+  );
+  writeFileSync(
+    join(dir, 'minio.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  openssl(
+    ['req', ...ec, '-keyout', 'minio.key', '-out', 'minio.csr', '-subj', '/CN=localhost'],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'minio.csr',
+      '-CA',
+      'sites-ca.crt',
+      '-CAkey',
+      'sites-ca.key',
+      '-CAcreateserial',
+      '-out',
+      'minio.crt',
+      '-days',
+      '30',
+      '-extfile',
+      'minio.ext',
+    ],
+    dir,
+  );
+}
+
+/** The PEM file of the CA that signed every MinIO server's certificate in the stack. */
+export const sitesCaFile = (dir = STACK_DIR) => join(dir, 'pki', 'sites-ca.crt');
+
+/** The PEM of the sites' CA (what a group's `tls.caSecret` holds). */
+export function sitesCa(dir = STACK_DIR): string {
+  return readFileSync(sitesCaFile(dir), 'utf8');
+}
+
+let siteAgent: { ca: string; agent: Agent } | undefined;
+
+/**
+ * `fetch` that trusts the sites' CA: the stack's MinIO servers serve https with a certificate of
+ * the stack's own CA, which Node's global fetch does not know.
+ */
+export function siteFetch(url: string, init: { method?: string; body?: string } = {}) {
+  if (!url.startsWith('https:')) return undiciFetch(url, init);
+  const ca = sitesCa();
+  if (siteAgent?.ca !== ca) siteAgent = { ca, agent: new Agent({ connect: { ca } }) };
+  return undiciFetch(url, { ...init, dispatcher: siteAgent.agent });
 }
 
 function writeKubeconfig(path: string, server: string, pki: string): void {
@@ -288,21 +373,32 @@ export async function startMinio(
     secretKey?: string;
     kmsSecretKey: string;
     env?: Record<string, string>;
+    /** Serve https with the sites' CA (default); false: plain http. */
+    tls?: boolean;
   },
 ): Promise<MinioServer> {
   const port = await freePort();
+  const tls = opts.tls !== false;
   const server: MinioServer = {
     name: opts.name,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     accessKey: opts.accessKey ?? `${opts.name}-admin`,
     secretKey: opts.secretKey ?? randomSecret(),
+    ...(tls ? { ca: sitesCa(dir) } : {}),
   };
   const data = join(dir, `minio-${opts.name}`);
   mkdirSync(data, { recursive: true });
   startProcess(dir, {
     name: `minio-${opts.name}`,
     command: tool('minio'),
-    args: ['server', data, '--address', `127.0.0.1:${port}`, '--quiet'],
+    args: [
+      'server',
+      data,
+      '--address',
+      `127.0.0.1:${port}`,
+      ...minioCertsDir(dir, opts.name, tls),
+      '--quiet',
+    ],
     env: {
       MINIO_ROOT_USER: server.accessKey,
       MINIO_ROOT_PASSWORD: server.secretKey,
@@ -318,6 +414,25 @@ export async function startMinio(
 }
 
 /**
+ * MinIO's `--certs-dir`: its serving certificate (public.crt, private.key) and, in CAs/, the
+ * sites' CA, so that it trusts its peers' certificates when it replicates to them. Without
+ * public.crt MinIO serves http (and still trusts CAs/).
+ */
+function minioCertsDir(dir: string, name: string, tls: boolean): string[] {
+  const pki = join(dir, 'pki');
+  // A directory without the stack's PKI (the benchmark's workspace) runs plain http servers.
+  if (!tls && !existsSync(join(pki, 'sites-ca.crt'))) return [];
+  const certs = join(dir, `minio-${name}-certs`);
+  mkdirSync(join(certs, 'CAs'), { recursive: true });
+  copyFileSync(join(pki, 'sites-ca.crt'), join(certs, 'CAs', 'sites-ca.crt'));
+  if (tls) {
+    copyFileSync(join(pki, 'minio.crt'), join(certs, 'public.crt'));
+    copyFileSync(join(pki, 'minio.key'), join(certs, 'private.key'));
+  }
+  return ['--certs-dir', certs];
+}
+
+/**
  * Waits until MinIO serves requests. /minio/health/ready answers once the object layer is up,
  * while IAM may still be loading: until it is, every request (an anonymous one too) is refused
  * with XMinioServerNotInitialized, which a loaded machine showed to a test's first write.
@@ -326,8 +441,8 @@ export async function waitMinioReady(endpoint: string, timeoutMs = 60_000): Prom
   await waitFor(
     `MinIO at ${endpoint}`,
     async () => {
-      if (!(await fetch(`${endpoint}/minio/health/ready`)).ok) return false;
-      const anonymous = await (await fetch(`${endpoint}/`)).text();
+      if (!(await siteFetch(`${endpoint}/minio/health/ready`)).ok) return false;
+      const anonymous = await (await siteFetch(`${endpoint}/`)).text();
       return !anonymous.includes('XMinioServerNotInitialized');
     },
     { timeoutMs },
@@ -403,6 +518,8 @@ function envFile(info: StackInfo): string {
     `export PATH='${TOOLS_BIN}':"$PATH"`,
     `export KUBE_APISERVER='${info.apiserverURL}'`,
     `export ETCD_ENDPOINT='${info.etcdURL}'`,
+    `export SITES_CA_FILE='${info.sitesCaFile}'`,
+    `export MC_CONFIG_DIR='${info.mcConfigDir}'`,
   ];
   if (info.ldap) {
     lines.push(
@@ -431,12 +548,12 @@ function envFile(info: StackInfo): string {
   );
   for (const s of info.sites) {
     const up = s.name.toUpperCase();
-    const host = s.endpoint.replace(/^http:\/\//, '');
+    const url = new URL(s.endpoint);
     lines.push(
       `export SITE_${up}_ENDPOINT='${s.endpoint}'`,
       `export SITE_${up}_ACCESS_KEY='${s.accessKey}'`,
       `export SITE_${up}_SECRET_KEY='${s.secretKey}'`,
-      `export MC_HOST_site${s.name}='http://${s.accessKey}:${s.secretKey}@${host}'`,
+      `export MC_HOST_site${s.name}='${url.protocol}//${s.accessKey}:${s.secretKey}@${url.host}'`,
     );
   }
   return lines.join('\n') + '\n';
@@ -465,6 +582,8 @@ export async function stackHealthy(info: StackInfo): Promise<boolean> {
   const names = [...PROCESS_NAMES(), ...IDP_PROCESSES(info)];
   // A stack recorded before slapd was required has none: start a complete one.
   if (info.ldap === undefined) return false;
+  // Nor a stack recorded before its MinIO sites served https.
+  if ((info as Partial<StackInfo>).sitesCaFile === undefined) return false;
   if (!names.every((n) => isAlive(readPid(info.dir, n)))) return false;
   try {
     return (
@@ -483,6 +602,10 @@ export async function stackUp(): Promise<StackInfo> {
   mkdirSync(STACK_DIR, { recursive: true });
   const pki = join(STACK_DIR, 'pki');
   makeCertificates(pki);
+  makeSiteCertificates(pki);
+  const mcConfigDir = join(STACK_DIR, 'mc');
+  mkdirSync(join(mcConfigDir, 'certs', 'CAs'), { recursive: true });
+  copyFileSync(sitesCaFile(), join(mcConfigDir, 'certs', 'CAs', 'sites-ca.crt'));
   const etcdURL = await startEtcd(STACK_DIR);
   const apiserverURL = await startApiserver(STACK_DIR, etcdURL);
   const kubeconfig = join(STACK_DIR, 'kubeconfig');
@@ -500,6 +623,8 @@ export async function stackUp(): Promise<StackInfo> {
     apiserverURL,
     etcdURL,
     kmsSecretKey,
+    sitesCaFile: sitesCaFile(),
+    mcConfigDir,
     sites,
     moto,
     ldap: withoutFunctions(ldap),

@@ -25,6 +25,8 @@ export interface Pass {
   problems: Why[];
   /** The remote targets this resource created (its annotation). */
   owned: string[];
+  /** What is insecure about the sites it reaches (only with ALLOW_INSECURE_SITES), by field. */
+  insecure?: string | undefined;
 }
 
 /** `site/bucket`, how messages name the source bucket. */

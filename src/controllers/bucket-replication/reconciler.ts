@@ -33,6 +33,7 @@ import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import type { Why } from '../../runtime/kstatus.js';
+import { INSECURE_ENDPOINT, insecureRefusal, insecureTransport } from '../../sites/connect.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import {
   applyDocument,
@@ -44,7 +45,7 @@ import {
 import { finalize } from './finalize.js';
 import type { Pass } from './pass.js';
 import { ruleStatuses } from './progress.js';
-import { connect, resolveSource } from './source.js';
+import { type SourceSite, connect, resolveSource } from './source.js';
 import { deriveStatus, report, writeStatus } from './status.js';
 import { destinationId } from './targets.js';
 
@@ -58,6 +59,8 @@ export interface BrepReconcilerDeps {
   siteTimeoutMs?: number | undefined;
   /** Resync period of an inline source (default 30 s); with groupRef, the group's syncInterval. */
   syncIntervalMs?: number | undefined;
+  /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
+  allowInsecureSites?: boolean | undefined;
 }
 
 /** Resync period of an inline source; with groupRef, the group's syncInterval. */
@@ -92,6 +95,35 @@ function managedDestinationIssues(config: ReplicationConfig, source: SiteClient)
   );
 }
 
+/**
+ * What is insecure about the source site or a managed destination site, naming the fields;
+ * terminal unless the operator allows it (ALLOW_INSECURE_SITES).
+ */
+function insecureSitesOf(
+  source: SourceSite,
+  config: ReplicationConfig,
+  allowed: boolean | undefined,
+): string | undefined {
+  const insecure = insecureTransportOf(source, config);
+  if (insecure !== undefined && allowed !== true) {
+    throw new TerminalError(INSECURE_ENDPOINT, insecureRefusal(insecure));
+  }
+  return insecure;
+}
+
+function insecureTransportOf(source: SourceSite, config: ReplicationConfig): string | undefined {
+  const used = new Set([
+    source.site.name,
+    ...config.rules.flatMap((r) => r.destination.site?.name ?? []),
+  ]);
+  if (source.group === undefined) return insecureTransport(source.site, 'spec.source.siteSpec');
+  const field = `SiteReplicationGroup ${source.group.name} spec.sites`;
+  const issues = source.group.spec.sites.flatMap((s, i) =>
+    used.has(s.name) ? (insecureTransport(s, `${field}[${i}]`) ?? []) : [],
+  );
+  return issues.length === 0 ? undefined : issues.join('; ');
+}
+
 const invalid = (issues: readonly SpecIssue[]) =>
   new TerminalError('InvalidSpec', issues.map(formatIssue).join('; '));
 
@@ -123,7 +155,12 @@ export class BucketReplicationReconciler {
   };
 
   private connectDeps(kube: KubeClient) {
-    return { kube, newSite: this.deps.newSite, timeoutMs: this.deps.siteTimeoutMs };
+    return {
+      kube,
+      newSite: this.deps.newSite,
+      timeoutMs: this.deps.siteTimeoutMs,
+      allowInsecure: this.deps.allowInsecureSites,
+    };
   }
 
   /** Everything that must hold before any site is written to. */
@@ -150,6 +187,7 @@ export class BucketReplicationReconciler {
       groupSites: group?.spec.sites.map((s) => s.name),
     });
     if (issues.length > 0) throw invalid(issues);
+    const insecure = insecureSitesOf(source.value, config.value, this.deps.allowInsecureSites);
     const src = await connect(this.connectDeps(p.kube), p.ref.namespace, source.value, site);
     if (!src.ok) return { why: src.why, sourceSite: site.name };
     const unreachable = managedDestinationIssues(config.value, src.value.client);
@@ -171,6 +209,7 @@ export class BucketReplicationReconciler {
       changes: [],
       problems: [],
       owned: ownedTargets(obj),
+      insecure,
     };
   }
 

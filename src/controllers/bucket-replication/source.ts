@@ -109,6 +109,8 @@ export interface ConnectDeps {
   kube: KubeClient;
   newSite: (conn: SiteConnection) => SiteClient;
   timeoutMs?: number | undefined;
+  /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
+  allowInsecure?: boolean | undefined;
 }
 
 /**
@@ -126,6 +128,7 @@ export async function connect(
     newSite: deps.newSite,
     field: siteField(source, site),
     timeoutMs: deps.timeoutMs,
+    allowInsecure: deps.allowInsecure,
   });
   if (!c.ok) return { ok: false, why: { reason: c.reason, message: c.message } };
   const { accessKey, secretKey } = c.conn;

@@ -8,7 +8,14 @@ import { BREP_RESOURCE } from '../../api/names.js';
 import { RTC_MINUTES } from '../../api/replication-config.js';
 import type { ReplicationConfig } from '../../replication/replication-config.js';
 import { type ConditionInput, setConditions } from '../../runtime/conditions.js';
-import { type Why, blockedConditions, passConditions } from '../../runtime/kstatus.js';
+import {
+  INSECURE_TRANSPORT,
+  type Why,
+  blockedConditions,
+  passConditions,
+  withWarning,
+} from '../../runtime/kstatus.js';
+import { INSECURE_ENDPOINT } from '../../sites/connect.js';
 import { type TargetBacklog, lagSince } from '../../sites/backlog.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
@@ -262,7 +269,17 @@ export async function report(pass: Pass, r: Report, now: Date): Promise<void> {
     },
     now,
   );
+  // Only with ALLOW_INSECURE_SITES: the resource says so, every pass.
+  const warning =
+    pass.insecure === undefined ? undefined : { reason: INSECURE_ENDPOINT, message: pass.insecure };
+  const generation = obj.metadata.generation ?? 0;
+  status.conditions = withWarning(
+    status.conditions,
+    { type: INSECURE_TRANSPORT, why: warning, generation },
+    now,
+  );
   await writeStatus(pass.kube, obj, status);
+  if (warning) await events.record(obj, 'Warning', warning.reason, warning.message);
   if (r.blocker) await events.record(obj, 'Warning', r.blocker.reason, r.blocker.message);
   if (pass.changes.length > 0) {
     await events.record(obj, 'Normal', 'Applied', pass.changes.join('; '));

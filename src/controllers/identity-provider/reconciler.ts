@@ -60,6 +60,8 @@ export interface IdpReconcilerDeps {
   retryAfterMs?: number | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
+  /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
+  allowInsecureSites?: boolean | undefined;
 }
 
 /**
@@ -228,6 +230,7 @@ export class IdentityProviderReconciler {
       newSite: this.deps.newSite,
       field: `SiteReplicationGroup ${target.group} spec.sites[${target.index}]`,
       timeoutMs: this.deps.siteTimeoutMs,
+      allowInsecure: this.deps.allowInsecureSites,
     });
     if (!connected.ok) {
       return { ...ids, ...IDLE, error: { reason: connected.reason, message: connected.message } };

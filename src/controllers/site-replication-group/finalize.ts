@@ -24,6 +24,7 @@ export interface FinalizeDeps {
   newSite: (conn: SiteConnection) => SiteClient;
   siteTimeoutMs?: number | undefined;
   changes?: ChangeDetection | undefined;
+  allowInsecureSites?: boolean | undefined;
 }
 
 export async function finalize(
@@ -40,6 +41,7 @@ export async function finalize(
       sites: spec.data.sites,
       newSite: deps.newSite,
       timeoutMs: deps.siteTimeoutMs,
+      allowInsecure: deps.allowInsecureSites,
       signal: ctx.signal,
     });
     try {

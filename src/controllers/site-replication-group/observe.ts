@@ -26,6 +26,8 @@ export interface ObserveOptions {
   newSite: (conn: SiteConnection) => SiteClient;
   onCall?: ((site: string, op: string) => void) | undefined;
   timeoutMs?: number | undefined;
+  /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
+  allowInsecure?: boolean | undefined;
   signal: AbortSignal;
 }
 
@@ -39,6 +41,7 @@ async function observeOne(opts: ObserveOptions, site: Site, index: number): Prom
     newSite: opts.newSite,
     field: `spec.sites[${index}]`,
     timeoutMs: opts.timeoutMs,
+    allowInsecure: opts.allowInsecure,
     onCall: onCall
       ? (op) => {
           onCall(site.name, op);

@@ -26,7 +26,9 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
+import { INSECURE_TRANSPORT, withWarning } from '../../runtime/kstatus.js';
 import { secretReader } from '../../runtime/secrets.js';
+import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/connect.js';
 import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { applyPlan, linkSites } from './apply.js';
@@ -72,6 +74,8 @@ export interface SrgReconcilerDeps {
   now?: (() => Date) | undefined;
   /** Per-call timeout for site calls (driver default 15 s). */
   siteTimeoutMs?: number | undefined;
+  /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
+  allowInsecureSites?: boolean | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
   /** Change hints and targeted passes (`spec.changeDetection: events`); absent: poll only. */
@@ -108,6 +112,10 @@ export class SiteReplicationGroupReconciler {
       return undefined;
     }
     const spec = validateSpec(obj);
+    const insecure = insecureSites(spec.sites);
+    if (insecure !== undefined && this.deps.allowInsecureSites !== true) {
+      throw new TerminalError(INSECURE_ENDPOINT, insecureRefusal(insecure));
+    }
     if (!hasFinalizer(obj, FINALIZER)) await addFinalizer(kube, SRG_RESOURCE, obj, FINALIZER);
     const targeted = await this.targeted({ obj, ref, ctx, kube, spec });
     if (targeted) return targeted;
@@ -162,6 +170,7 @@ export class SiteReplicationGroupReconciler {
       sites: spec.sites,
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
+      allowInsecure: this.deps.allowInsecureSites,
       onCall: observer
         ? (site, op) => {
             observer.siteCall(site, op);
@@ -248,8 +257,18 @@ export class SiteReplicationGroupReconciler {
     const identity = identityCheck(pass);
     const now = this.now();
     const status = deriveStatus(pass.obj.status, groupOutcome(pass, r, sites, identity), now);
+    // Only reached with ALLOW_INSECURE_SITES: the group says so, every pass.
+    const insecure = insecureSites(pass.spec.sites);
+    const warning =
+      insecure === undefined ? undefined : { reason: INSECURE_ENDPOINT, message: insecure };
+    status.conditions = withWarning(
+      status.conditions,
+      { type: INSECURE_TRANSPORT, why: warning, generation: pass.obj.metadata.generation ?? 0 },
+      now,
+    );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
+    if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
     if (r.blocker) {
       await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
     }
