@@ -83,6 +83,8 @@ export class ChangeDetection {
   /** `group|site` → why the site does not report (shown in status). */
   private readonly problems = new Map<string, string>();
   private readonly watches = new Map<string, Watch>();
+  /** What each full pass's writes read back, by site (undefined: the read failed). */
+  private readonly readBacks = new WeakMap<Pass, Map<string, SiteSnapshot | undefined>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: ChangeDetectionOptions) {
@@ -103,6 +105,7 @@ export class ChangeDetection {
     const taken = this.opts.hints.take(key);
     const why = this.whyFull(input, key, taken);
     if (why !== undefined) {
+      pass.ctx.log.debug({ why }, 'Observing every site');
       this.opts.passRan?.(pass.ref, 'full', why);
       return undefined;
     }
@@ -132,6 +135,7 @@ export class ChangeDetection {
         iam: taken.pending.iam,
         buckets: taken.pending.buckets.size,
         changes: out.changes,
+        ...(out.failed.length > 0 ? { failed: out.failed } : {}),
       },
       'Ran targeted pass of SiteReplicationGroup',
     );
@@ -171,22 +175,56 @@ export class ChangeDetection {
   }
 
   /**
-   * After a full observation (before its status is written): keep it for targeted passes when
-   * it was clean, and make every reachable site report to the group (or stop reporting).
+   * Before a full pass writes: each site it writes to is read back whole (as before), and that
+   * snapshot is kept, so that a pass whose writes all held leaves a current view of the sites
+   * for the targeted passes that follow.
+   */
+  keepReadBacks(pass: Pass): void {
+    const backs = new Map<string, SiteSnapshot | undefined>();
+    this.readBacks.set(pass, backs);
+    pass.readBack = async (o) => {
+      backs.set(o.site.name, undefined);
+      const snap = await o.client.snapshot(pass.ctx.signal);
+      backs.set(o.site.name, snap);
+      return snap;
+    };
+  }
+
+  /** The sites as they are after the pass's writes; undefined when one was not read back. */
+  private current(pass: Pass): Reachable[] | undefined {
+    const backs = this.readBacks.get(pass);
+    const out: Reachable[] = [];
+    for (const o of reachable(pass.observed)) {
+      if (!backs?.has(o.site.name)) out.push(o);
+      else {
+        const snap = backs.get(o.site.name);
+        if (snap?.deploymentID !== o.snap.deploymentID) return undefined;
+        out.push({ ...o, snap });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * After a full observation (before its status is written): keep it (with what its writes
+   * read back) for targeted passes when it was clean (every site read, every write held, no
+   * peer link changed), and make every reachable site report to the group (or stop
+   * reporting).
    */
   async afterFull(pass: Pass, opts: { clean: boolean; startedAt: number }): Promise<void> {
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const ok = reachable(pass.observed);
+    const current = opts.clean ? this.current(pass) : undefined;
     // A paused group keeps its sites reporting (its hints are dropped until it resumes).
     const events = pass.spec.changeDetection === 'events';
     const everySite = ok.length === pass.spec.sites.length;
-    if (events && opts.clean && everySite) {
+    if (events && current && everySite) {
       this.remember(key, {
         uid: pass.obj.metadata.uid ?? '',
         generation: pass.obj.metadata.generation ?? 0,
         annotations: annotationsOf(pass),
         fullAt: opts.startedAt,
-        sites: new Map(ok.map((o) => [o.site.name, o] as const)),
+        sites: new Map(current.map((o) => [o.site.name, o] as const)),
       });
     } else {
       this.cache.delete(key);
@@ -199,14 +237,20 @@ export class ChangeDetection {
     const sites = new Map<string, HintSite>(
       ok.map((o) => [o.snap.deploymentID, { name: o.site.name, own: ownIdentities(o) }] as const),
     );
-    this.opts.hints.register(pass.obj.metadata.uid ?? '', key, token, sites);
+    this.opts.hints.register(
+      { uid: pass.obj.metadata.uid ?? '', key, token, observedAt: opts.startedAt },
+      sites,
+    );
     if (this.opts.receiverURL === undefined) this.watchBuckets(key, ok);
     else await this.subscribe(pass, key, ok, token);
   }
 
   /** `status.changeDetection` of the group. */
   status(pass: Pass): ChangeDetectionStatus {
-    if (pass.spec.changeDetection !== 'events') return { mode: 'poll' };
+    // Every field is always written: status is merge-patched, a field left out would stay.
+    if (pass.spec.changeDetection !== 'events') {
+      return { mode: 'poll', sites: [], message: 'spec.changeDetection is poll' };
+    }
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const names = pass.spec.sites.map((s) => s.name);
     if (this.opts.receiverURL === undefined) {
@@ -232,7 +276,10 @@ export class ChangeDetection {
     return {
       mode: reporting.length > 0 ? 'events' : 'poll',
       sites: reporting,
-      ...(problems.length > 0 ? { message: problems.join('; ').slice(0, 1024) } : {}),
+      message:
+        problems.length > 0
+          ? problems.join('; ').slice(0, 1024)
+          : 'Every site reports its changes to the operator',
     };
   }
 

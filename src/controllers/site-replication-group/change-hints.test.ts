@@ -29,15 +29,18 @@ function board(now = () => Date.now()) {
   const queued: string[] = [];
   const hints = new ChangeHints({ now, active: true });
   hints.connect({ enqueue: (k) => queued.push(k), known: (uid) => uid === 'uid-new' });
-  hints.register(
-    'uid-1',
-    'ns/g',
-    'secret-token',
-    new Map([
-      ['dep-a', { name: 'a', own }],
-      ['dep-b', { name: 'b', own }],
-    ]),
-  );
+  const sites = new Map([
+    ['dep-a', { name: 'a', own }],
+    ['dep-b', { name: 'b', own }],
+  ]);
+  const group = { uid: 'uid-1', key: 'ns/g', token: 'secret-token' };
+  hints.register({ ...group, observedAt: now() }, sites);
+  // Both sites have reported once (a first report asks for a full observation), and a later
+  // observation's reads are expected to be reported.
+  hints.deliver('uid-1', 'dep-a', report());
+  hints.deliver('uid-1', 'dep-b', report());
+  hints.take('ns/g');
+  hints.register({ ...group, observedAt: now() }, sites);
   return { hints, queued };
 }
 
@@ -96,7 +99,10 @@ describe('ChangeHints admission', () => {
 
   it('answers not ready until this replica leads', () => {
     const hints = new ChangeHints();
-    hints.register('uid-1', 'ns/g', 't', new Map([['dep-b', { name: 'b', own }]]));
+    hints.register(
+      { uid: 'uid-1', key: 'ns/g', token: 't', observedAt: 0 },
+      new Map([['dep-b', { name: 'b', own }]]),
+    );
     expect(hints.admit('uid-1', 'Bearer t', 'dep-b')).toEqual({ ok: false, why: 'not-ready' });
     hints.activate();
     expect(hints.admit('uid-1', 'Bearer t', 'dep-b')).toEqual({ ok: true });
@@ -188,7 +194,10 @@ describe('ChangeHints accumulation', () => {
   it('asks for everything when reports resume after a silence longer than the grace', () => {
     let now = 1_000_000;
     const { hints } = board(() => now);
-    // The observation at 1_000_000 produced reports; none came, and one arrives much later.
+    // An observation at 1_000_100 produced reports; none came, and one arrives much later.
+    now += 100;
+    const sites = new Map([['dep-b', { name: 'b', own }]]);
+    hints.register({ uid: 'uid-1', key: 'ns/g', token: 'secret-token', observedAt: now }, sites);
     now += REPORT_GRACE_MS + 1;
     hints.deliver('uid-1', 'dep-b', report());
     expect(hints.take('ns/g').catchUp).toBe('reports-resumed');
@@ -196,5 +205,26 @@ describe('ChangeHints accumulation', () => {
     hints.deliver('uid-1', 'dep-b', report());
     expect(hints.take('ns/g').catchUp).toBeUndefined();
     expect(hints.reportingSites('ns/g', now - 10)).toEqual(['b']);
+  });
+
+  it("asks for everything at a site's first report, not for the reads made before it", () => {
+    let now = 1_000_000;
+    const hints = new ChangeHints({ now: () => now, active: true });
+    const sites = new Map([['dep-b', { name: 'b', own }]]);
+    // The first observation configured the target after its reads: nothing of it is reported,
+    // and a change made between its reads and the target was reported nowhere.
+    hints.register({ uid: 'uid-1', key: 'ns/g', token: 't', observedAt: now - 500 }, sites);
+    now += REPORT_GRACE_MS + 1;
+    hints.deliver('uid-1', 'dep-b', report());
+    expect(hints.take('ns/g').catchUp).toBe('reports-started');
+    // The next observation's reads are reported: those that came before its end count.
+    const startedAt = now;
+    now += 200;
+    hints.deliver('uid-1', 'dep-b', report());
+    now += 300;
+    hints.register({ uid: 'uid-1', key: 'ns/g', token: 't', observedAt: startedAt }, sites);
+    now += REPORT_GRACE_MS + 1;
+    hints.deliver('uid-1', 'dep-b', report());
+    expect(hints.take('ns/g').catchUp).toBeUndefined();
   });
 });

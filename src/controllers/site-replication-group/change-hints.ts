@@ -29,7 +29,8 @@ export interface PendingChanges {
 }
 
 /** Why the next pass must observe everything. */
-export type CatchUpReason = 'receiver-started' | 'lost-report' | 'reports-resumed' | 'unscoped';
+export type CatchUpReason =
+  'receiver-started' | 'lost-report' | 'reports-started' | 'reports-resumed' | 'unscoped';
 
 export interface TakenChanges {
   pending?: PendingChanges | undefined;
@@ -129,20 +130,27 @@ export class ChangeHints implements ChangeReportSink {
   }
 
   /**
-   * After a full observation: the group's token and its sites (by deployment ID, with what
-   * the operator is known as there). Sites not observed keep their earlier entry.
+   * After a full observation that started at `observedAt` (ms): the group's token and its
+   * sites (by deployment ID, with what the operator is known as there). Sites not observed
+   * keep their earlier entry. The observation's own reads are reported by a site that was
+   * already registered (its target existed then): a site registered for the first time is
+   * expected to report only from now on.
    */
-  register(uid: string, key: string, token: string, sites: ReadonlyMap<string, HintSite>): void {
-    const at = this.now();
+  register(
+    group: { uid: string; key: string; token: string; observedAt: number },
+    sites: ReadonlyMap<string, HintSite>,
+  ): void {
+    const { uid, key, token } = group;
     const old = this.groups.get(uid);
     const next = new Map<string, SiteState>();
     const names = new Set([...sites.values()].map((s) => s.name));
     for (const [id, s] of old?.sites ?? []) if (!names.has(s.name)) next.set(id, s);
     for (const [id, s] of sites) {
+      const known = old?.sites.get(id);
       next.set(id, {
         ...s,
-        lastReportAt: old?.sites.get(id)?.lastReportAt ?? 0,
-        lastObservedAt: at,
+        lastReportAt: known?.lastReportAt ?? 0,
+        lastObservedAt: known ? group.observedAt : 0,
       });
     }
     const state: GroupState = old ?? { key, token, sites: next };
@@ -196,9 +204,16 @@ export class ChangeHints implements ChangeReportSink {
     const site = g?.sites.get(deploymentID);
     if (!g || !site) return;
     const at = this.now();
-    // The reports of a full observation's own reads did not come in time: delivery was broken
-    // for a while, and what it dropped is unknown.
-    if (site.lastReportAt < site.lastObservedAt && at > site.lastObservedAt + REPORT_GRACE_MS) {
+    if (site.lastReportAt === 0) {
+      // The first report of the site: its target was configured after the observation read
+      // it, so a change made in between was reported nowhere.
+      this.flagCatchUp(g, 'reports-started');
+    } else if (
+      site.lastReportAt < site.lastObservedAt &&
+      at > site.lastObservedAt + REPORT_GRACE_MS
+    ) {
+      // The reports of a full observation's own reads did not come in time: delivery was
+      // broken for a while, and what it dropped is unknown.
       this.flagCatchUp(g, 'reports-resumed');
     }
     site.lastReportAt = at;

@@ -211,6 +211,7 @@ export class SiteReplicationGroupReconciler {
       await this.report(pass, { ...none, plan }, interval);
       return { requeueAfterMs: interval };
     }
+    this.deps.changes?.keepReadBacks(pass);
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
@@ -229,7 +230,7 @@ export class SiteReplicationGroupReconciler {
     const total = changes + links;
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
-    await afterFull(total === 0 && !failing && plan.blocked.length === 0);
+    await afterFull(links === 0 && !failing && plan.blocked.length === 0);
     await this.report(pass, { plan, failures, changes: total, state }, interval);
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     return { requeueAfterMs: interval, backoff: failing };

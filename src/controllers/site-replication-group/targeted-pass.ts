@@ -44,7 +44,14 @@ export interface TargetedInput {
 }
 
 export type TargetedOutcome =
-  | { done: true; result: ReconcileResult; sites: Map<string, Reachable>; changes: number }
+  | {
+      done: true;
+      result: ReconcileResult;
+      sites: Map<string, Reachable>;
+      changes: number;
+      /** The first failure of each site that had one. */
+      failed: string[];
+    }
   | { done: false; why: string };
 
 /** The request for a site: what the hints name. */
@@ -144,12 +151,25 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
     };
     await saveAgreed(base.kube, owner, state);
   }
-  const after = new Map(observed.map((o) => [o.site.name, backs.get(o.site.name) ?? o] as const));
+  let after = new Map(observed.map((o) => [o.site.name, backs.get(o.site.name) ?? o] as const));
+  // Links changed what the read-backs saw (targets, replication rules): read the part again.
+  if (links > 0 && failures.size === 0) {
+    const again = await Promise.all([...after.values()].map((o) => readSite(o, request, signal)));
+    const unread = again.find((r): r is string => typeof r === 'string');
+    if (unread !== undefined) failures.other(base.spec.sites[0]?.name ?? '', unread);
+    else after = new Map((again as Reachable[]).map((o) => [o.site.name, o] as const));
+  }
   const remaining = cached.fullAt + parseDuration(base.spec.syncInterval) - input.now;
   return {
     done: true,
     sites: after,
     changes: changes + links,
+    failed: observed
+      .map((o) => {
+        const f = failures.first(o.site.name);
+        return f === undefined ? undefined : `${o.site.name}: ${f}`;
+      })
+      .filter((f): f is string => f !== undefined),
     result: { requeueAfterMs: Math.max(1, remaining), backoff: failures.size > 0 },
   };
 }
