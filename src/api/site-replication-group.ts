@@ -17,6 +17,10 @@ export const SRG_KIND = 'SiteReplicationGroup';
 
 export const REPLICATION_MODES = ['ActiveActive', 'PrimarySecondary'] as const;
 
+/** How changes made on a site are noticed besides the full observation every syncInterval. */
+export const CHANGE_DETECTION_MODES = ['events', 'poll'] as const;
+export type ChangeDetectionMode = (typeof CHANGE_DETECTION_MODES)[number];
+
 const on = (what: string) =>
   z.boolean().default(true).describe(`Replicate ${what} (default true).`);
 
@@ -172,6 +176,12 @@ export const SiteReplicationGroupSpecSchema = z
     syncInterval: DurationSchema.default('30s').describe(
       'How often every site is re-observed to detect drift (default 30s).',
     ),
+    changeDetection: z
+      .enum(CHANGE_DETECTION_MODES)
+      .default('events')
+      .describe(
+        "events (default): each site reports its changes to the operator (MinIO: a named audit_webhook target posting to the operator's HTTPS change receiver), and only what changed is read again and applied; where that cannot work (no receiver configured, a site that cannot configure it) the group falls back to poll and status.changeDetection says why. poll: only the full observation every syncInterval. The full observation every syncInterval runs in both modes.",
+      ),
     paused: z.boolean().default(false).describe('Stop acting on the sites; keep reporting.'),
     allowSiteRemoval: z
       .boolean()
@@ -384,6 +394,21 @@ export const SiteStatusSchema = z.object({
 });
 export type SiteStatus = z.infer<typeof SiteStatusSchema>;
 
+export const ChangeDetectionStatusSchema = z.object({
+  mode: z
+    .enum(CHANGE_DETECTION_MODES)
+    .describe('events: every site reports its changes; poll: changes are found by observation.'),
+  sites: z
+    .array(z.string())
+    .optional()
+    .describe('With mode events: the sites whose change reports reached the operator.'),
+  message: z
+    .string()
+    .optional()
+    .describe('Why events are not in effect (or only on some sites), naming the site or setting.'),
+});
+export type ChangeDetectionStatus = z.infer<typeof ChangeDetectionStatusSchema>;
+
 export const SiteReplicationGroupStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   conditions: ConditionsSchema.optional(),
@@ -451,6 +476,9 @@ export const SiteReplicationGroupStatusSchema = z.object({
   ),
   recovery: RecoveryStatusSchema.optional().describe(
     'The retry of failed object replications asked by sitesync.io/recover: running or last done.',
+  ),
+  changeDetection: ChangeDetectionStatusSchema.optional().describe(
+    'How changes on the sites are detected now (spec.changeDetection as it could be applied).',
   ),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;

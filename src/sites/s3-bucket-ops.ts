@@ -111,6 +111,7 @@ export function newS3Client(conn: SiteConnection): S3Client {
     region: conn.region,
     forcePathStyle: true,
     maxAttempts: 2,
+    ...(conn.userAgent === undefined ? {} : { customUserAgent: conn.userAgent }),
     credentials: { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey },
     requestHandler: {
       connectionTimeout: Math.min(timeout, 5000),

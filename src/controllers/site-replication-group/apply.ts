@@ -56,7 +56,8 @@ async function verifyApplied(
   if (done.length === 0) return 0;
   let held;
   try {
-    held = pass.entities(await target.client.snapshot(pass.ctx.signal));
+    const back = pass.readBack ?? ((o: Reachable) => o.client.snapshot(pass.ctx.signal));
+    held = pass.entities(await back(target));
   } catch (e: unknown) {
     pass.ctx.signal.throwIfAborted();
     pass.ctx.log.warn(

@@ -16,6 +16,7 @@ import type { KubeClient } from '../../runtime/kube-client.js';
 import { secretReader } from '../../runtime/secrets.js';
 import { removeReplicationAccount } from '../../sites/replication-account.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
+import type { ChangeDetection } from './change-detection.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import { ownership, removePeerLinks } from './peer-links.js';
 import { memberSite, removedMembers } from './removal.js';
@@ -27,6 +28,7 @@ export interface FinalizeDeps {
   kube: KubeClient;
   newSite: (conn: SiteConnection) => SiteClient;
   siteTimeoutMs?: number | undefined;
+  changes?: ChangeDetection | undefined;
   allowInsecureSites?: boolean | undefined;
 }
 
@@ -61,6 +63,12 @@ export async function finalize(
           await removePeerLinks(site, own, ctx.signal);
           await removeReplicationAccount(o.client, o.snap.iam, own.names, ctx.signal);
         }),
+      );
+      await deps.changes?.finalize(
+        { ref, uid: obj.metadata.uid ?? '' },
+        reachable(observed),
+        deps.kube,
+        ctx.signal,
       );
     } finally {
       closeObserved(observed);

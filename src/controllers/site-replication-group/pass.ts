@@ -9,7 +9,7 @@ import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import type { Observed } from './observe.js';
+import type { Observed, Reachable } from './observe.js';
 import type { IdentityJudgement } from './site-identity.js';
 import type { LoadedAgreed } from './state.js';
 import type { SiteObjects } from './progress.js';
@@ -40,6 +40,11 @@ export interface Pass {
   identity: IdentityJudgement;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
+  /**
+   * Reads a site back after writing to it (default: a whole snapshot); a targeted pass reads
+   * back only the part it changed.
+   */
+  readBack?: ((site: Reachable) => Promise<SiteSnapshot>) | undefined;
   /** Object replication counts per site, when collected. */
   objects?: Map<string, SiteObjects> | undefined;
   /** The object verification this pass worked on, if one is due or running. */

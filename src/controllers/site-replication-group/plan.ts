@@ -87,13 +87,15 @@ export function prerequisites(pass: Pass): Why | undefined {
 /**
  * The three-way merge of every site against the agreed state: unreachable and held sites keep
  * their base (neither vote nor receive), sites accepted with data add what the group lacks,
- * and deletion waves past `spec.deletionGuard` are held unless approved.
+ * and deletion waves past `spec.deletionGuard` are held unless approved; keys `ignore` names
+ * keep their agreed entries and get no action (a targeted pass).
  */
-export function planPass(pass: Pass): MergePlan {
+export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePlan {
   const { agreed } = pass;
   const adopting = new Set(agreed.adopting ?? []);
   const approved = pass.obj.metadata.annotations?.[APPROVE_DELETIONS_ANNOTATION];
   return planMerge({
+    ignore,
     sites: priorityOrder(pass).map((o) => {
       const seen = o.ok && !pass.identity.held.has(o.site.name);
       return {

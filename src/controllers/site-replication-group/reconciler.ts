@@ -20,7 +20,7 @@ import {
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
-import { nextAgreed } from '../../replication/merge.js';
+import { type MergePlan, nextAgreed } from '../../replication/merge.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -39,6 +39,7 @@ import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/c
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
+import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
@@ -108,6 +109,8 @@ export interface SrgReconcilerDeps {
   progressEveryMs?: number | undefined;
   /** Time one pass may spend listing versions for a verification (default 20 s). */
   verifySliceMs?: number | undefined;
+  /** Change hints and targeted passes (`spec.changeDetection: events`); absent: poll only. */
+  changes?: ChangeDetection | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
@@ -149,14 +152,43 @@ export class SiteReplicationGroupReconciler {
       throw new TerminalError(INSECURE_ENDPOINT, insecureRefusal(insecure));
     }
     if (!hasFinalizer(obj, FINALIZER)) await addFinalizer(kube, SRG_RESOURCE, obj, FINALIZER);
+    const targeted = await this.targeted({ obj, ref, ctx, kube, spec });
+    if (targeted) return targeted;
+    const startedAt = Date.now();
     const pass = await this.start({ obj, ref, ctx, kube, spec });
     try {
-      return await this.sync(pass);
+      return await this.sync(pass, startedAt);
     } finally {
       closeObserved(pass.observed);
       closeObserved(pass.removed);
     }
   };
+
+  /** A targeted pass when change hints are pending and allow one (change-detection.ts). */
+  private async targeted(p: {
+    obj: SiteReplicationGroup;
+    ref: ObjectRef;
+    ctx: ReconcileContext;
+    kube: KubeClient;
+    spec: SiteReplicationGroupSpec;
+  }): Promise<ReconcileResult | undefined> {
+    const changes = this.deps.changes;
+    if (!changes || p.spec.paused) {
+      changes?.hints.take(`${p.ref.namespace}/${p.ref.name}`);
+      return undefined;
+    }
+    const idpName = p.spec.identityProviderRef?.name;
+    return changes.before({
+      pass: {
+        ...p,
+        events: this.deps.recorder.withSignal(p.ctx.signal),
+        idp: idpName ? this.deps.identityProviders.get(`${p.ref.namespace}/${idpName}`) : undefined,
+      },
+      entityMaps,
+      concurrency: ACTIONS_PER_SITE,
+      changesApplied: (action, n) => this.deps.observer?.changesApplied(p.ref, action, n),
+    });
+  }
 
   /**
    * Everything a pass reads before it decides: the last agreed state, every site, and the
@@ -228,25 +260,19 @@ export class SiteReplicationGroupReconciler {
     return prerequisites(pass);
   }
 
-  private async sync(pass: Pass): Promise<ReconcileResult> {
+  private async sync(pass: Pass, startedAt: number): Promise<ReconcileResult> {
     const { spec } = pass;
     const interval = parseDuration(spec.syncInterval);
-    for (const o of pass.observed) this.deps.observer?.siteObserved(pass.ref, o.site.name, o.ok);
+    const observer = this.deps.observer;
+    if (observer) for (const o of pass.observed) observer.siteObserved(pass.ref, o.site.name, o.ok);
+    const afterFull = (clean: boolean) => this.deps.changes?.afterFull(pass, { clean, startedAt });
     const blocker = this.prepare(pass);
-    const none = { failures: new Failures(), changes: 0, state: pass.agreed };
-    if (blocker) {
-      await this.report(pass, { ...none, blocker, plan: undefined }, interval);
-      return { requeueAfterMs: interval };
+    const plan = blocker ? undefined : planPass(pass);
+    if (!plan || spec.paused) {
+      await afterFull(false);
+      return this.observeOnly(pass, { blocker, plan }, interval);
     }
-    const plan = planPass(pass);
-    if (spec.paused) {
-      // Observing only: counts and verification read, nothing is written to a site.
-      const buckets = replicatedBuckets(plan);
-      pass.objects = await this.collectProgress(pass, buckets);
-      pass.verification = await this.verify(pass, buckets);
-      await this.report(pass, { ...none, plan }, interval);
-      return { requeueAfterMs: this.soon(pass, interval) };
-    }
+    this.deps.changes?.keepReadBacks(pass);
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
@@ -256,27 +282,14 @@ export class SiteReplicationGroupReconciler {
       key: a.key,
       ok: !failures.hasEntity(a.site, a.key),
     }));
-    const removed = removedMembers(pass.agreed, spec);
-    const rotateValue = rotateRequested(pass);
-    const links = await linkSites(pass, plan, failures, {
-      rotate: needsRotation(removed) || rotateValue !== undefined,
-    });
-    const own = groupOwnership(pass);
-    const gone = await disconnectRemoved(pass.removed, {
-      own,
-      names: own.names,
-      signal: pass.ctx.signal,
-    });
+    const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
-    const buckets = replicatedBuckets(plan);
-    const group = `${pass.ref.namespace}/${pass.ref.name}`;
-    if (changes + links.changes > 0) this.progress.invalidate(group);
-    pass.recovery = await stepRecovery(pass, buckets, this.now());
-    if (pass.recovery) this.progress.invalidate(group);
-    pass.objects = await this.collectProgress(pass, buckets);
-    pass.verification = await this.verify(pass, buckets);
+    await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
     await saveAgreed(pass.kube, this.owner(pass), state);
     const total = changes + links.changes + gone.cleaned.length;
+    // A site that keeps failing is retried with this group's exponential backoff.
+    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
+    await afterFull(!failing && cleanPass(pass, plan, { links, gone }));
     await this.report(
       pass,
       {
@@ -292,9 +305,54 @@ export class SiteReplicationGroupReconciler {
       interval,
     );
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
-    // A site that keeps failing is retried with this group's exponential backoff.
-    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
     return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+  }
+
+  /**
+   * A pass that writes nothing to a site: blocked (status says why), or paused (counts and
+   * verification read).
+   */
+  private async observeOnly(
+    pass: Pass,
+    why: { blocker: Why | undefined; plan: MergePlan | undefined },
+    interval: number,
+  ): Promise<ReconcileResult> {
+    const none = { failures: new Failures(), changes: 0, state: pass.agreed };
+    if (why.blocker || !why.plan) {
+      await this.report(pass, { ...none, blocker: why.blocker, plan: undefined }, interval);
+      return { requeueAfterMs: interval };
+    }
+    const buckets = replicatedBuckets(why.plan);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
+    await this.report(pass, { ...none, plan: why.plan }, interval);
+    return { requeueAfterMs: this.soon(pass, interval) };
+  }
+
+  /** Peer links of the pass's sites, and removed sites disconnected from the group. */
+  private async connect(pass: Pass, plan: MergePlan, failures: Failures) {
+    const removed = removedMembers(pass.agreed, pass.spec);
+    const rotateValue = rotateRequested(pass);
+    const links = await linkSites(pass, plan, failures, {
+      rotate: needsRotation(removed) || rotateValue !== undefined,
+    });
+    const own = groupOwnership(pass);
+    const gone = await disconnectRemoved(pass.removed, {
+      own,
+      names: own.names,
+      signal: pass.ctx.signal,
+    });
+    return { links, gone, rotateValue };
+  }
+
+  /** Recovery, object counts and verification of the replicated buckets. */
+  private async followObjects(pass: Pass, buckets: string[], changed: boolean): Promise<void> {
+    const group = `${pass.ref.namespace}/${pass.ref.name}`;
+    if (changed) this.progress.invalidate(group);
+    pass.recovery = await stepRecovery(pass, buckets, this.now());
+    if (pass.recovery) this.progress.invalidate(group);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
   }
 
   /** The next pass: soon while a verification, a recovery or object versions are under way. */
@@ -359,6 +417,7 @@ export class SiteReplicationGroupReconciler {
       { type: INSECURE_TRANSPORT, why: warning, generation: pass.obj.metadata.generation ?? 0 },
       now,
     );
+    if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
     await recordPassEvents(pass, r);
@@ -394,6 +453,24 @@ function rotateRequested(pass: Pass): string | undefined {
  * with, every spec site a member (removed ones marked once the credentials were rotated, and
  * forgotten once clean), refilled sites no longer pending.
  */
+/**
+ * Whether a pass that wrote leaves a base for targeted passes: every write held, no link
+ * changed, nothing held back or left over.
+ */
+function cleanPass(
+  pass: Pass,
+  plan: MergePlan,
+  done: { links: LinkOutcome; gone: Disconnected },
+): boolean {
+  return (
+    done.links.changes === 0 &&
+    plan.blocked.length === 0 &&
+    plan.held === undefined &&
+    pass.identity.held.size === 0 &&
+    done.gone.cleaned.length === 0
+  );
+}
+
 function settleState(
   pass: Pass,
   next: AgreedState,

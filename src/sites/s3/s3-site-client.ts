@@ -46,6 +46,7 @@ export const S3_CAPABILITIES: SiteCapabilities = {
   bulkExport: false,
   identityConfig: false,
   replicationProgress: 'sampled',
+  changeFeed: false,
 };
 
 /** Buckets whose configuration is read at once (each bucket: 8 calls at once). */

@@ -19,7 +19,7 @@ import {
   MAX_SERVER_INFO_BYTES,
 } from '../../response-limits.js';
 import { SiteError } from '../../site-error.js';
-import { ZipError, ZipTooLargeError, readZipMap } from './zip.js';
+import { type ZipFile, ZipError, ZipTooLargeError, listZip, readZipMap } from './zip.js';
 import { PayloadAlgorithm, decryptPayload, encryptPayload } from './payload-crypto.js';
 import {
   AdminTransport,
@@ -102,9 +102,15 @@ export interface MinioAdminClientOptions {
   readonly insecureSkipVerify?: boolean | undefined;
   /** Called once per HTTP request sent (retries included) with the operation name. */
   readonly onCall?: ((op: string) => void) | undefined;
+  /** The User-Agent of every request. */
+  readonly userAgent?: string | undefined;
 }
 
 const ADMIN = '/minio/admin/v3';
+const EXPORT_LIMITS = {
+  maxEntryBytes: MAX_EXPORT_ENTRY_BYTES,
+  maxTotalBytes: MAX_EXPORT_UNZIPPED_BYTES,
+};
 const OCTET_STREAM = 'application/octet-stream';
 const ALREADY_APPLIED = 'XMinioAdminPolicyChangeAlreadyApplied';
 const REMOTE_TARGET_NOT_FOUND = 'XMinioAdminRemoteTargetNotFoundError';
@@ -532,6 +538,15 @@ export class MinioAdminClient {
     return files;
   }
 
+  /**
+   * The files of `export-iam`, checked against the caps but not inflated: a cache keyed on
+   * their compressed bytes inflates only what changed. `data()` throws a SiteError.
+   */
+  async exportIAMArchive(opts: { signal?: AbortSignal } = {}): Promise<ZipFile[]> {
+    const call = { ...this.exportIAMCall(), signal: opts.signal };
+    return this.list(call, await this.getZip(call));
+  }
+
   private exportIAMCall(): Call {
     return { ...this.get('exportIAM', '/export-iam'), timeoutMs: this.bulkTimeoutMs };
   }
@@ -570,6 +585,14 @@ export class MinioAdminClient {
     return this.unzip(call, await this.getZip(call));
   }
 
+  /** The files of `export-bucket-metadata`, not inflated (see `exportIAMArchive`). */
+  async exportBucketMetadataArchive(
+    opts: { bucket?: string; signal?: AbortSignal } = {},
+  ): Promise<ZipFile[]> {
+    const call = { ...this.exportBucketMetadataCall(opts.bucket ?? ''), signal: opts.signal };
+    return this.list(call, await this.getZip(call));
+  }
+
   private exportBucketMetadataCall(bucket: string): Call {
     const call = this.get('exportBucketMetadata', '/export-bucket-metadata', { bucket });
     return { ...call, timeoutMs: this.bulkTimeoutMs };
@@ -600,18 +623,39 @@ export class MinioAdminClient {
   /** An export's files; past a cap "response too large", else "malformed response". */
   private unzip(call: Call, zip: Buffer): Map<string, Buffer> {
     try {
-      return readZipMap(zip, {
-        maxEntryBytes: MAX_EXPORT_ENTRY_BYTES,
-        maxTotalBytes: MAX_EXPORT_UNZIPPED_BYTES,
-      });
+      return readZipMap(zip, EXPORT_LIMITS);
     } catch (e: unknown) {
-      if (e instanceof ZipTooLargeError) {
-        const why = `response too large: ${call.method} ${call.path} unzipped: ${e.message}`;
-        throw this.transport.error(call, 'Invalid', why);
-      }
-      if (e instanceof ZipError) throw this.malformed(call, e.message);
-      throw e;
+      throw this.zipError(call, e);
     }
+  }
+
+  /** The export's files, checked, each inflated (and its errors mapped) when read. */
+  private list(call: Call, zip: Buffer): ZipFile[] {
+    let files: ZipFile[];
+    try {
+      files = listZip(zip, EXPORT_LIMITS);
+    } catch (e: unknown) {
+      throw this.zipError(call, e);
+    }
+    return files.map((f) => ({
+      ...f,
+      data: () => {
+        try {
+          return f.data();
+        } catch (e: unknown) {
+          throw this.zipError(call, e);
+        }
+      },
+    }));
+  }
+
+  private zipError(call: Call, e: unknown): unknown {
+    if (e instanceof ZipTooLargeError) {
+      const why = `response too large: ${call.method} ${call.path} unzipped: ${e.message}`;
+      return this.transport.error(call, 'Invalid', why);
+    }
+    if (e instanceof ZipError) return this.malformed(call, e.message);
+    return e;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ export interface TransportOptions {
   readonly insecureSkipVerify?: boolean | undefined;
   /** Called once per HTTP request sent (retries included), with the operation name. */
   readonly onCall?: ((op: string) => void) | undefined;
+  /** The User-Agent of every request (undici's own when absent). */
+  readonly userAgent?: string | undefined;
   /** Delay before the one retry of an idempotent read; default 200–400 ms. */
   readonly retryDelayMs?: (() => number) | undefined;
 }
@@ -211,6 +213,7 @@ export class AdminTransport {
       contentType: call.contentType,
     });
     delete headers['host'];
+    if (this.opts.userAgent !== undefined) headers['user-agent'] = this.opts.userAgent;
     return { url, headers };
   }
 
