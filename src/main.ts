@@ -115,7 +115,6 @@ async function main(): Promise<number> {
     'Started sitesync operator',
   );
   const exit = await manager.run(stop.signal);
-  changes.stop();
   await receiver?.close();
   http.close();
   sites.closeAll();
