@@ -467,6 +467,33 @@ describe('the change receiver', () => {
   }, 120_000);
 });
 
+describe('a report the receiver cannot read', () => {
+  it('is answered 200 (MinIO would retry it forever) and makes the next pass a full one', async () => {
+    const uid = (await getGroup()).metadata.uid ?? '';
+    const token = await groupToken();
+    const b = await snapshotOf('site-b');
+    const full = await passes('full');
+    const lines: string[] = [];
+    // Past the 1 MiB cap: the body is drained unread.
+    for (let i = 0; lines.join('\n').length <= 1024 * 1024; i++) {
+      lines.push(auditEntry(b.deploymentID, 'PutObject', 'live-bucket', i));
+    }
+    const res = await post(
+      `/v1/hints/${uid}`,
+      { 'x-minio-deployment-id': b.deploymentID, authorization: `Bearer ${token}` },
+      lines.join('\n'),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('lost');
+    await eventually(
+      async () => {
+        expect(await passes('full')).toBeGreaterThan(full);
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  });
+});
+
 describe('a receiver that was down', () => {
   it('delivers what changed meanwhile through the catch-up pass, then takes reports again', async () => {
     const port = Number(new URL(receiverURL).port);
