@@ -40,8 +40,8 @@ export const OperatorConfigSchema = z.object({
   /**
    * The change receiver (sites post their change reports there, `spec.changeDetection:
    * events`): its port, the PEM files of its certificate and key, and the base URL the sites
-   * reach it at (the chart's Service). Without them, groups in events mode read the sites'
-   * bucket event streams only.
+   * reach it at (the chart's Service). Without them, groups in events mode work as poll: their
+   * changes are found every syncInterval (as with poll).
    */
   CHANGE_RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
   CHANGE_RECEIVER_HOST: z.string().default('0.0.0.0'),

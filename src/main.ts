@@ -120,7 +120,6 @@ async function main(): Promise<number> {
     'Started sitesync operator',
   );
   const exit = await manager.run(stop.signal);
-  changes.stop();
   await receiver?.close();
   http.close();
   sites.closeAll();

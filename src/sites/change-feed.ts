@@ -68,15 +68,6 @@ export interface SitePart {
   buckets: Map<string, BucketMeta | null>;
 }
 
-/** A bucket created or removed, as the site's event stream reports it. */
-export interface BucketEvent {
-  bucket: string;
-  kind: 'created' | 'removed';
-  /** Who made it (the request's access key and user agent), when the site says. */
-  accessKey?: string | undefined;
-  userAgent?: string | undefined;
-}
-
 export interface ChangeFeedOps {
   /**
    * Makes the site report its changes to `target` (idempotent: an identical target is written
@@ -88,16 +79,6 @@ export interface ChangeFeedOps {
   unsubscribe(name: string, signal: AbortSignal): Promise<void>;
   /** Reads part of the site again. */
   readPart(request: PartRequest, signal: AbortSignal): Promise<SitePart>;
-  /**
-   * Streams bucket creations and removals (an outbound connection: for when the site cannot
-   * reach the operator) until `signal` aborts. `onOpen` is called once the stream is open;
-   * rejects when the stream fails or ends by itself (the caller reconnects and re-observes:
-   * events are not replayed).
-   */
-  watchBuckets(
-    handlers: { onOpen: () => void; onEvent: (e: BucketEvent) => void },
-    signal: AbortSignal,
-  ): Promise<void>;
 }
 
 /** The user agent the operator's own requests carry, so that their reports can be told apart. */

@@ -1,8 +1,8 @@
 /**
  * `spec.changeDetection: events` for the group controller: each site reports its changes
  * (a named target per group, `sitesync-<group uid>`, posting to the operator's receiver with
- * the group's token; or, without a receiver, the sites' bucket event streams), and a reconcile
- * that finds hints pending runs a targeted pass instead of observing everything.
+ * the group's token), and a reconcile that finds hints pending runs a targeted pass instead of
+ * observing everything. Without a receiver, events mode works as poll (status says so).
  *
  * A targeted pass needs a clean full observation of the same generation within the sync
  * interval; anything else (no such observation, a catch-up asked for, a site that fails or
@@ -19,14 +19,14 @@ import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.
 import type { Logger } from '../../runtime/logger.js';
 import { errorMessage } from '../../runtime/logger.js';
 import type { Secret } from '../../runtime/secrets.js';
-import type { BucketEvent, ChangeFeedTarget, ChangeHint } from '../../sites/change-feed.js';
+import type { ChangeFeedTarget } from '../../sites/change-feed.js';
 import {
   LEGACY_REPLICATOR_USER,
   replicationAccountNames,
 } from '../../sites/replication-account.js';
 import { isSiteError } from '../../sites/site-error.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import { type ChangeHints, type HintSite, type OwnIdentities, isOwnWrite } from './change-hints.js';
+import type { ChangeHints, HintSite, OwnIdentities } from './change-hints.js';
 import type { Entity } from './entities.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -34,9 +34,6 @@ import { type CachedGroup, targetedPass } from './targeted-pass.js';
 
 /** Groups whose last clean observation is kept for targeted passes (least recently used out). */
 const MAX_CACHED_GROUPS = 64;
-/** A stream that failed is opened again after this long (doubling up to the cap). */
-const WATCH_RETRY_MS = 1000;
-const WATCH_RETRY_MAX_MS = 30_000;
 /** A site counts as reporting when a report came within this long (or twice the interval). */
 const REPORTING_WINDOW_MS = 60_000;
 
@@ -80,12 +77,6 @@ export interface BeforeInput {
   changesApplied?: ((action: string, n: number) => void) | undefined;
 }
 
-interface Watch {
-  stop: AbortController;
-  /** The stream is open now. */
-  open: boolean;
-}
-
 export class ChangeDetection {
   private readonly cache = new Map<string, CachedGroup>();
   private readonly tokens = new Map<string, { uid: string; token: string }>();
@@ -93,7 +84,6 @@ export class ChangeDetection {
   private readonly subscribed = new Map<string, string>();
   /** `group|site` → why the site does not report (shown in status). */
   private readonly problems = new Map<string, string>();
-  private readonly watches = new Map<string, Watch>();
   /** What each full pass's writes read back, by site (undefined: the read failed). */
   private readonly readBacks = new WeakMap<Pass, Map<string, SiteSnapshot | undefined>>();
   private readonly now: () => number;
@@ -258,8 +248,7 @@ export class ChangeDetection {
       { uid: pass.obj.metadata.uid ?? '', key, token, observedAt: opts.startedAt },
       sites,
     );
-    if (this.opts.receiverURL === undefined) this.watchBuckets(key, ok);
-    else await this.subscribe(pass, key, ok, token);
+    if (this.opts.receiverURL !== undefined) await this.subscribe(pass, key, ok, token);
   }
 
   /** `status.changeDetection` of the group. */
@@ -271,12 +260,11 @@ export class ChangeDetection {
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const names = pass.spec.sites.map((s) => s.name);
     if (this.opts.receiverURL === undefined) {
-      const open = names.filter((n) => this.watches.get(`${key}|${n}`)?.open === true);
       return {
-        mode: 'events',
-        sites: open,
+        mode: 'poll',
+        sites: [],
         message:
-          'No change receiver is configured (CHANGE_RECEIVER_URL): the sites report bucket creation and removal only (ListenNotification); other changes are found every syncInterval',
+          'No change receiver is configured (chart value changeReceiver.enabled, CHANGE_RECEIVER_URL): changes are found every syncInterval',
       };
     }
     const window = Math.max(REPORTING_WINDOW_MS, 2 * parseDuration(pass.spec.syncInterval));
@@ -395,12 +383,6 @@ export class ChangeDetection {
   /** Change detection is off (poll, paused): each site stops reporting, once per process. */
   private async stopReporting(pass: Pass, key: string): Promise<void> {
     this.opts.hints.forget(key);
-    for (const [slot, w] of this.watches) {
-      if (slot.startsWith(`${key}|`)) {
-        w.stop.abort();
-        this.watches.delete(slot);
-      }
-    }
     const uid = pass.obj.metadata.uid ?? '';
     await Promise.all(
       reachable(pass.observed).map(async (o) => {
@@ -427,65 +409,6 @@ export class ChangeDetection {
     }
   }
 
-  /** Without a receiver: each site's bucket event stream, kept open. */
-  private watchBuckets(key: string, ok: Reachable[]): void {
-    for (const o of ok) {
-      const slot = `${key}|${o.site.name}`;
-      if (this.watches.has(slot) || !o.client.changeFeed) continue;
-      const w: Watch = { stop: new AbortController(), open: false };
-      this.watches.set(slot, w);
-      void this.runWatch(key, o, w);
-    }
-  }
-
-  /** A bucket event of a site as a hint, unless the operator made it. */
-  private bucketEvent(key: string, o: Reachable, e: BucketEvent): void {
-    const own = ownIdentities(o, this.tokens.get(key)?.uid ?? '');
-    const hint: ChangeHint = {
-      scope: { kind: 'bucket', bucket: e.bucket, listed: true },
-      op: e.kind,
-      deploymentID: o.snap.deploymentID,
-      accessKey: e.accessKey,
-      userAgent: e.userAgent,
-    };
-    if (!isOwnWrite(hint, own)) this.opts.hints.hint(key, o.site.name, hint.scope);
-  }
-
-  private async runWatch(key: string, o: Reachable, w: Watch): Promise<void> {
-    const feed = o.client.changeFeed;
-    const stopped = () => w.stop.signal.aborted;
-    let opened = false;
-    let delay = WATCH_RETRY_MS;
-    while (feed && !stopped()) {
-      try {
-        await feed.watchBuckets(
-          {
-            onOpen: () => {
-              w.open = true;
-              delay = WATCH_RETRY_MS;
-              // Events are not replayed: what happened while the stream was down is unknown.
-              if (opened) this.opts.hints.catchUp(key, 'reports-resumed');
-              opened = true;
-            },
-            onEvent: (e) => {
-              this.bucketEvent(key, o, e);
-            },
-          },
-          w.stop.signal,
-        );
-      } catch (e: unknown) {
-        if (stopped()) break;
-        this.opts.log?.debug(
-          { site: o.site.name, err: errorMessage(e) },
-          'Bucket event stream ended',
-        );
-      }
-      w.open = false;
-      await new Promise((r) => setTimeout(r, delay).unref());
-      delay = Math.min(delay * 2, WATCH_RETRY_MAX_MS);
-    }
-  }
-
   /** The group is being deleted: its target off every reachable site, its Secret, its state. */
   async finalize(
     group: { ref: ObjectRef; uid: string },
@@ -498,12 +421,6 @@ export class ChangeDetection {
     this.opts.hints.forget(key);
     this.cache.delete(key);
     this.tokens.delete(key);
-    for (const [slot, w] of this.watches) {
-      if (slot.startsWith(`${key}|`)) {
-        w.stop.abort();
-        this.watches.delete(slot);
-      }
-    }
     for (const slot of [...this.subscribed.keys(), ...this.problems.keys()]) {
       if (slot.startsWith(`${key}|`)) {
         this.subscribed.delete(slot);
@@ -524,11 +441,5 @@ export class ChangeDetection {
     await kube.delete(SECRETS, ref.namespace, tokenSecretName(ref.name)).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
-  }
-
-  /** Stops every event stream (the operator is stopping). */
-  stop(): void {
-    for (const w of this.watches.values()) w.stop.abort();
-    this.watches.clear();
   }
 }

@@ -6,8 +6,9 @@
  * one pass). The reconciler takes what accumulated when it runs; a hint never carries data,
  * only a reason to read part of a site again.
  *
- * Anything that may have lost a hint (a report that could not be read, reports that resumed
- * after a silence, the receiver restarting) asks for a full observation at once instead.
+ * Anything that may have lost a hint (a report that could not be read, a site's first report,
+ * reports that resumed after a silence) asks for a full observation at once instead; the
+ * operator's start needs none (its first pass of every group is a full one).
  */
 import {
   type Admission,
@@ -237,23 +238,6 @@ export class ChangeHints implements ChangeReportSink {
   lost(group: string): void {
     const g = this.groups.get(group);
     if (g) this.flagCatchUp(g, 'lost-report');
-  }
-
-  /** The receiver (re)started: whatever was posted meanwhile may be lost, for every group. */
-  catchUpAll(): void {
-    for (const g of this.groups.values()) this.flagCatchUp(g, 'receiver-started');
-  }
-
-  /** Asks for a full observation of the group at once (e.g. an event stream reconnected). */
-  catchUp(key: string, reason: CatchUpReason): void {
-    const g = this.state(key);
-    if (g) this.flagCatchUp(g, reason);
-  }
-
-  /** A hint from another source than a report (an event stream), for a site of the group. */
-  hint(key: string, site: string, scope: ChangeScope): void {
-    const g = this.state(key);
-    if (g) this.add(g, site, scope);
   }
 
   /** What accumulated for the group, cleared. */

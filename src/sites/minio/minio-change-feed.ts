@@ -1,25 +1,19 @@
 /**
  * MinIO's change hints (`SiteClient.changeFeed`): a named `audit_webhook` target (a dynamic
  * config subsystem: set-config-kv applies it without a restart and says so with
- * `x-minio-config-applied: true`), the cluster-wide ListenNotification stream for bucket
- * creation and removal (outbound, no server config), and reading part of a site again
- * (`export-iam`, `export-bucket-metadata?bucket=`, ListBuckets).
+ * `x-minio-config-applied: true`), and reading part of a site again (`export-iam`,
+ * `export-bucket-metadata?bucket=`, ListBuckets).
+ *
+ * Not used: the cluster-wide ListenNotification stream (bucket creation and removal, outbound).
+ * On the pinned MinIO it sends its headers and events only once about 4 KiB are buffered (a
+ * dozen bucket events; its `ping` lines and keep-alives stay in the buffer), so it reports
+ * nothing promptly (docs/decisions.md, 21).
  */
-import type {
-  BucketEvent,
-  ChangeFeedOps,
-  ChangeFeedTarget,
-  PartRequest,
-  SitePart,
-} from '../change-feed.js';
-import { MAX_JSON_LINE_BYTES } from '../response-limits.js';
-import { SiteError } from '../site-error.js';
+import type { ChangeFeedOps, ChangeFeedTarget, PartRequest, SitePart } from '../change-feed.js';
 import type { BucketSummary } from '../site-client.js';
 import type { BucketMeta } from '../snapshot.js';
 import type { MinioAdminClient } from './admin/admin-client.js';
-import type { AdminTransport } from './admin/admin-transport.js';
 import { formatConfigLine } from './admin/config-kv.js';
-import { DecodeError, jsonLines } from './admin/decode.js';
 import type { ExportCache } from './export-cache.js';
 
 const AUDIT_SUBSYS = 'audit_webhook';
@@ -27,12 +21,6 @@ const AUDIT_SUBSYS = 'audit_webhook';
 const RETRY_INTERVAL = '1s';
 /** Buckets read again at once. */
 const BUCKET_READS = 4;
-/** MinIO writes `{"Records":null}` this often on an idle stream (`ping`, seconds). */
-const PING_SECONDS = 10;
-/** No line for this long: the stream is dead. */
-const IDLE_MS = 3 * PING_SECONDS * 1000;
-/** A stream is closed and opened again after this long, whatever happens. */
-const STREAM_MAX_MS = 60 * 60 * 1000;
 
 /** The `set-config-kv` line of a target (keys sorted: equal targets give equal text). */
 export function auditTargetConfig(target: ChangeFeedTarget): string {
@@ -46,9 +34,7 @@ export function auditTargetConfig(target: ChangeFeedTarget): string {
 }
 
 export interface MinioChangeFeedDeps {
-  site: string;
   admin: (signal: AbortSignal) => MinioAdminClient;
-  transport: AdminTransport;
   listBuckets: (signal: AbortSignal) => Promise<BucketSummary[]>;
   exports: ExportCache;
 }
@@ -114,56 +100,6 @@ export class MinioChangeFeed implements ChangeFeedOps {
       buckets,
     };
   }
-
-  async watchBuckets(
-    handlers: { onOpen: () => void; onEvent: (e: BucketEvent) => void },
-    signal: AbortSignal,
-  ): Promise<void> {
-    const idle = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const alive = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        idle.abort(new SiteError(this.deps.site, 'ListenNotification', 'Timeout', 'stream idle'));
-      }, IDLE_MS);
-      timer.unref();
-    };
-    const op = 's3:ListenNotification';
-    try {
-      alive();
-      await this.deps.transport.send({
-        op,
-        method: 'GET',
-        path: '/',
-        query: {
-          events: ['s3:BucketCreated:*', 's3:BucketRemoved:*'],
-          ping: String(PING_SECONDS),
-        },
-        timeoutMs: STREAM_MAX_MS,
-        signal: AbortSignal.any([signal, idle.signal]),
-        consume: async (body) => {
-          handlers.onOpen();
-          try {
-            for await (const line of jsonLines(body, MAX_JSON_LINE_BYTES)) {
-              alive();
-              for (const e of bucketEvents(line)) handlers.onEvent(e);
-            }
-          } catch (e: unknown) {
-            if (e instanceof DecodeError) {
-              throw new SiteError(this.deps.site, op, 'Invalid', `malformed event: ${e.message}`);
-            }
-            throw e;
-          }
-        },
-      });
-    } catch (e: unknown) {
-      signal.throwIfAborted();
-      if (idle.signal.aborted) throw idle.signal.reason as Error;
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 /** `fn` over `items`, at most `limit` at once, results in order; the first failure rejects. */
@@ -182,39 +118,4 @@ async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-interface EventRecord {
-  eventName?: unknown;
-  s3?: { bucket?: { name?: unknown } };
-  userIdentity?: { principalId?: unknown };
-  source?: { userAgent?: unknown };
-}
-
-const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 512) : undefined);
-
-function bucketEvent(rec: EventRecord): BucketEvent | undefined {
-  const bucket = text(rec.s3?.bucket?.name);
-  const event = text(rec.eventName) ?? '';
-  const kind = event.startsWith('s3:BucketCreated:')
-    ? 'created'
-    : event.startsWith('s3:BucketRemoved:')
-      ? 'removed'
-      : undefined;
-  if (bucket === undefined || kind === undefined) return undefined;
-  return {
-    bucket,
-    kind,
-    accessKey: text(rec.userIdentity?.principalId),
-    userAgent: text(rec.source?.userAgent),
-  };
-}
-
-/** The bucket events of one line of the stream (`{"Records":[...]}`; `null` is the ping). */
-export function bucketEvents(line: unknown): BucketEvent[] {
-  const records = (line as { Records?: unknown } | null)?.Records;
-  if (!Array.isArray(records)) return [];
-  return (records as unknown[])
-    .map((r) => bucketEvent((r ?? {}) as EventRecord))
-    .filter((e): e is BucketEvent => e !== undefined);
 }

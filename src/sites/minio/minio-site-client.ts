@@ -120,9 +120,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     this.service = new MinioServiceAdmin(admin);
     this.identity = new MinioIdentityConfig(this.admin, this.service);
     this.changeFeed = new MinioChangeFeed({
-      site: conn.name,
       admin: (signal) => this.adm(signal),
-      transport,
       listBuckets: (signal) => this.listBuckets(signal),
       exports: this.exports,
     });
