@@ -28,6 +28,8 @@ export const FINALIZER = 'sitesync.io/finalizer';
 export const RESYNC_ANNOTATION = 'sitesync.io/resync';
 /** Any new value asks the controller to retry everything that failed (once per value). */
 export const RECOVER_ANNOTATION = 'sitesync.io/recover';
+/** Any new value asks the controller to verify object versions site by site (once per value). */
+export const VERIFY_ANNOTATION = 'sitesync.io/verify';
 
 /**
  * `<site>` or `<site>:<deployment ID>`: accept a site held because its identity changed while

@@ -61,6 +61,13 @@ export const BucketSelectorSchema = z.object({
 });
 export type BucketSelector = z.infer<typeof BucketSelectorSchema>;
 
+export const VerifySpecSchema = z.object({
+  interval: DurationSchema.optional().describe(
+    'Verify again this long after the last verification completed (e.g. 24h). Absent: only on demand (the sitesync.io/verify annotation).',
+  ),
+});
+export type VerifySpec = z.infer<typeof VerifySpecSchema>;
+
 interface SiteRuleSpec {
   sites: { name: string; endpoint: string }[];
   mode: (typeof REPLICATION_MODES)[number];
@@ -175,6 +182,9 @@ export const SiteReplicationGroupSpecSchema = z
     deletionGuard: DeletionGuardSchema.prefault({}).describe(
       'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
     ),
+    verify: VerifySpecSchema.prefault({}).describe(
+      'Object-level verification: every site lists the object versions of every replicated bucket and the per-bucket Merkle trees are compared. It runs when the sitesync.io/verify annotation takes a new value, and on a schedule when interval is set.',
+    ),
   })
   .meta({ 'x-kubernetes-validations': celValidations(SRG_SPEC_RULES) });
 export type SiteReplicationGroupSpec = z.infer<typeof SiteReplicationGroupSpecSchema>;
@@ -187,10 +197,29 @@ export const SyncCountsSchema = z.object({
 });
 
 export const ObjectProgressSchema = z.object({
-  pending: count,
-  replicated: count,
-  failed: count,
-  bytes: count.describe('Bytes replicated.'),
+  pending: count.describe(
+    'Object versions this site still has to replicate to a peer (queued, in flight or never replicated), as the site lists them.',
+  ),
+  replicated: count.describe('Versions replicated since the site started (its counter).'),
+  failed: count.describe(
+    'Object versions whose replication to a peer failed and has not succeeded since, as the site lists them.',
+  ),
+  bytes: count.describe('Bytes replicated since the site started (its counter).'),
+  pendingBytes: count
+    .optional()
+    .describe('Bytes queued for replication on this site now (its queue counter).'),
+  etaSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'At the replication rate measured between the last two counts, how long until nothing is pending; absent when unknown.',
+    ),
+  countedAt: z
+    .string()
+    .optional()
+    .describe('When the oldest of the bucket counts summed here was taken.'),
   lagSeconds: z
     .number()
     .int()
@@ -219,6 +248,98 @@ export const RemovedSiteSchema = z.object({
   name: z.string(),
   message: z.string().max(1024).describe('What is left on the removed site, and why.'),
 });
+/** A bounded list: the first few items and how many there are in all. */
+export const BoundedListSchema = z.object({
+  count: count.describe('How many there are in all.'),
+  items: z.array(z.string().max(1024)).max(20).describe('The first few of them.'),
+});
+export type BoundedList = z.infer<typeof BoundedListSchema>;
+
+export const OUT_OF_SYNC_KINDS = [
+  'buckets',
+  'bucketConfigs',
+  'policies',
+  'users',
+  'groups',
+  'policyMappings',
+  'serviceAccounts',
+] as const;
+export type OutOfSyncKind = (typeof OUT_OF_SYNC_KINDS)[number];
+
+export const OutOfSyncEntitiesSchema = z
+  .object(
+    Object.fromEntries(OUT_OF_SYNC_KINDS.map((k) => [k, BoundedListSchema.optional()])) as Record<
+      OutOfSyncKind,
+      z.ZodOptional<typeof BoundedListSchema>
+    >,
+  )
+  .describe(
+    'What differs on this site from the agreed state, by kind: the first names, each marked (missing), (differs) or (extra), and the count. Kinds with nothing out of sync are absent.',
+  );
+export type OutOfSyncEntities = z.infer<typeof OutOfSyncEntitiesSchema>;
+
+export const SiteVerificationSchema = z.object({
+  objectsRoot: z
+    .string()
+    .describe(
+      "Merkle root over this site's replicated buckets, each a Merkle root over its object versions (key, versionId, ETag, size, delete marker).",
+    ),
+  versions: count.describe('Object versions and delete markers listed on this site.'),
+  bucketsDiffering: BoundedListSchema.optional().describe(
+    "Buckets whose root on this site differs from the root most sites hold (ties: the primary's, then the first site's).",
+  ),
+  missing: BoundedListSchema.optional().describe(
+    'Versions another site holds and this one lacks, as bucket/key@versionId.',
+  ),
+  different: BoundedListSchema.optional().describe(
+    'Versions this site holds with another ETag, size or delete-marker flag than most sites.',
+  ),
+});
+export type SiteVerification = z.infer<typeof SiteVerificationSchema>;
+
+export const VERIFY_PHASES = ['Running', 'Completed', 'Failed'] as const;
+
+export const VerificationStatusSchema = z.object({
+  requested: z
+    .string()
+    .max(1024)
+    .describe('What asked for it: the sitesync.io/verify value, or schedule.'),
+  phase: z.enum(VERIFY_PHASES),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  durationSeconds: count.optional(),
+  buckets: count.describe('Buckets to verify.'),
+  bucketsDone: count,
+  versionsCompared: count.describe('Object versions listed so far, all sites together.'),
+  percent: z.number().int().min(0).max(100).optional(),
+  etaSeconds: count.optional().describe('Estimated time left, while running.'),
+  equal: z
+    .boolean()
+    .optional()
+    .describe('When completed: every site listed the same object versions in every bucket.'),
+  message: z.string().max(4096).optional(),
+});
+export type VerificationStatus = z.infer<typeof VerificationStatusSchema>;
+
+export const RECOVERY_PHASES = ['Retrying', 'Completed'] as const;
+
+export const RecoveryStatusSchema = z.object({
+  requested: z.string().max(1024).describe('The sitesync.io/recover value being acted on.'),
+  phase: z.enum(RECOVERY_PHASES),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  retried: count.describe(
+    'Object versions found failed or pending, and re-queued on their source site, in the first round.',
+  ),
+  rounds: count.optional().describe('Rounds of re-queueing so far (a few seconds apart).'),
+  remaining: count.optional().describe('Versions still failed or pending at the last count.'),
+  checkedAt: z
+    .string()
+    .optional()
+    .describe('When the retry was made or what is left last counted.'),
+  message: z.string().max(4096).optional(),
+});
+export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;
 
 export const SiteStatusSchema = z.object({
   name: z.string(),
@@ -232,7 +353,6 @@ export const SiteStatusSchema = z.object({
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
   objects: ObjectProgressSchema.optional(),
-  merkleRoot: z.string().optional().describe("Digest of this site's replicated state."),
   membership: z
     .enum(SITE_MEMBERSHIPS)
     .optional()
@@ -244,6 +364,23 @@ export const SiteStatusSchema = z.object({
     .max(1024)
     .optional()
     .describe("The last change of this site's identity (deployment ID) and what the operator did."),
+  merkleRoot: z
+    .string()
+    .optional()
+    .describe(
+      "Digest of this site's replicated state: its metadata (buckets, bucket configs, IAM) and, once a verification has completed, its object versions as of that verification.",
+    ),
+  metadataRoot: z
+    .string()
+    .optional()
+    .describe("Merkle root of this site's replicated metadata alone."),
+  lastSequence: count
+    .optional()
+    .describe("The group's lastSequence when this site was last seen in sync (Vault's last_wal)."),
+  outOfSyncEntities: OutOfSyncEntitiesSchema.optional(),
+  verification: SiteVerificationSchema.optional().describe(
+    "This site's part of the last completed object verification.",
+  ),
 });
 export type SiteStatus = z.infer<typeof SiteStatusSchema>;
 
@@ -258,7 +395,10 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   sitesReachable: z.string().optional().describe('Reachable sites out of all, e.g. 3/3.'),
-  sitesInSync: z.string().optional().describe('Sites whose merkle root equals the group root.'),
+  sitesInSync: z
+    .string()
+    .optional()
+    .describe('Sites whose merkleRoot equals the group merkleRoot, out of all, e.g. 3/3.'),
   lastSequence: count.optional().describe('Monotonic count of changes applied to sites.'),
   lastResync: z
     .string()
@@ -267,8 +407,15 @@ export const SiteReplicationGroupStatusSchema = z.object({
   lastRecover: z
     .string()
     .optional()
-    .describe('The value of the sitesync.io/recover annotation last acted on.'),
-  merkleRoot: z.string().optional().describe('Digest of the agreed replicated state.'),
+    .describe(
+      'The value of the sitesync.io/recover annotation whose retry has completed (see recovery).',
+    ),
+  merkleRoot: z
+    .string()
+    .optional()
+    .describe(
+      'Digest of the agreed replicated state: metadata and, once verified, the object versions most sites hold. A site whose merkleRoot equals it is in sync.',
+    ),
   deletionsHeld: DeletionsHeldSchema.optional().describe(
     'Deletions driven by a minority of sites, over spec.deletionGuard, held until approved.',
   ),
@@ -295,6 +442,16 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .string()
     .optional()
     .describe('The value of the sitesync.io/rebuild-agreed-state annotation last acted on.'),
+  lastVerify: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/verify annotation whose verification completed.'),
+  verification: VerificationStatusSchema.optional().describe(
+    'The object verification running now, or the last one.',
+  ),
+  recovery: RecoveryStatusSchema.optional().describe(
+    'The retry of failed object replications asked by sitesync.io/recover: running or last done.',
+  ),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;
 

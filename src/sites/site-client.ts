@@ -328,6 +328,30 @@ export interface ReplicationProgress {
   measured?: string | undefined;
 }
 
+/** A bucket's replication counters on its source site, summed over the bucket's targets. */
+export interface ReplicationCounters {
+  /** Seconds since the site's process started: the counters below count from then. */
+  uptimeSeconds: number;
+  /** Versions queued for replication now, and their bytes. */
+  queuedCount: number;
+  queuedBytes: number;
+  /** Replications that failed since the site started (retried ones included). */
+  failedCount: number;
+  replicatedCount: number;
+  replicatedBytes: number;
+}
+
+/** A version its source site still has to replicate to at least one peer. */
+export interface WaitingVersion {
+  key: string;
+  versionId: string;
+  deleteMarker: boolean;
+  /** ISO time the version was written. */
+  lastModified?: string | undefined;
+  /** Its replication (or its delete's) failed toward some peer; else it is pending. */
+  failed: boolean;
+}
+
 /** The port every controller talks to a site through; one driver per flavor implements it. */
 export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly name: string;
@@ -360,5 +384,28 @@ export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
     overdueBefore: number,
     signal: AbortSignal,
   ): Promise<Record<string, TargetBacklog>>;
+  /**
+   * The replication counters of one bucket (cheap: no listing); undefined when the flavor keeps
+   * none.
+   */
+  replicationCounters(
+    bucket: string,
+    signal: AbortSignal,
+  ): Promise<ReplicationCounters | undefined>;
+  /**
+   * Every version of `bucket` not yet replicated to every peer (pending, failed, or existing
+   * and never replicated), handed to `onVersion` as the site lists them. The site walks the
+   * whole bucket to answer: for when the counters say something waits, or to be sure.
+   */
+  listWaitingVersions(
+    bucket: string,
+    onVersion: (v: WaitingVersion) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Asks the site to retry the replication of one version now (MinIO: reading the version's
+   * metadata re-queues a pending or failed replication at once). Never changes the version.
+   */
+  retryReplication(ref: VersionRef, signal: AbortSignal): Promise<void>;
   close(): void;
 }

@@ -1,8 +1,9 @@
 /**
  * Deleting a group removes only what the operator created for it: its peer links and
  * replication account on every reachable site (removed sites still pending cleanup included),
- * its ConfigMap and Secret; never buckets, objects, users or policies, and nothing of another
- * group sharing a site. An unreachable site keeps its links (logged); the finalizer goes anyway.
+ * its ConfigMaps (agreed state, verification checkpoint) and Secret; never buckets, objects,
+ * users or policies, and nothing of another group sharing a site. An unreachable site keeps its
+ * links (logged); the finalizer goes anyway.
  */
 import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
 import {
@@ -19,6 +20,7 @@ import { closeObserved, observeSites, reachable } from './observe.js';
 import { ownership, removePeerLinks } from './peer-links.js';
 import { memberSite, removedMembers } from './removal.js';
 import { deleteOwnedObjects, loadAgreed } from './state.js';
+import { deleteRun } from './verify.js';
 
 export interface FinalizeDeps {
   /** The apiserver under the pass's signal. */
@@ -65,6 +67,7 @@ export async function finalize(
     }
   }
   await deleteOwnedObjects(deps.kube, ref);
+  await deleteRun(deps.kube, ref);
   await removeFinalizer(deps.kube, SRG_RESOURCE, obj, FINALIZER);
   ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
 }

@@ -8,11 +8,13 @@ import type { Entity } from '../../replication/merge.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
-import type { ReplicationProgress } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import type { Observed } from './observe.js';
 import type { IdentityJudgement } from './site-identity.js';
 import type { LoadedAgreed } from './state.js';
+import type { SiteObjects } from './progress.js';
+import type { RecoveryStep } from './recover.js';
+import type { VerifyRun } from './verify-run.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -39,5 +41,9 @@ export interface Pass {
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
   /** Object replication counts per site, when collected. */
-  objects?: Map<string, ReplicationProgress> | undefined;
+  objects?: Map<string, SiteObjects> | undefined;
+  /** The object verification this pass worked on, if one is due or running. */
+  verification?: VerifyRun | undefined;
+  /** The retry of failed object replications this pass worked on (sitesync.io/recover). */
+  recovery?: RecoveryStep | undefined;
 }

@@ -36,7 +36,7 @@ import type { KubeClient } from '../../runtime/kube-client.js';
 import { INSECURE_TRANSPORT, withWarning } from '../../runtime/kstatus.js';
 import { secretReader } from '../../runtime/secrets.js';
 import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/connect.js';
-import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import { type Entity, entitiesOf } from './entities.js';
@@ -46,6 +46,7 @@ import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
+import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
 import { recoverAgreed } from './recovery.js';
 import { recordPassEvents } from './safety-status.js';
 import {
@@ -67,6 +68,7 @@ import {
   siteOutcome,
   writeStatus,
 } from './status.js';
+import { stepVerification } from './verify.js';
 
 /** What the reconciler reports besides status; main wires it to Prometheus. */
 export interface SrgObserver {
@@ -74,7 +76,16 @@ export interface SrgObserver {
   siteSynced(group: ObjectRef, site: string, outOfSync: { buckets: number; iam: number }): void;
   changesApplied(group: ObjectRef, action: string, count: number): void;
   siteCall(site: string, op: string): void;
-  siteObjects(group: ObjectRef, site: string, progress: ReplicationProgress): void;
+  siteObjects(
+    group: ObjectRef,
+    site: string,
+    progress: {
+      pending: number;
+      replicated: number;
+      failed: number;
+      lagSeconds?: number | undefined;
+    },
+  ): void;
 }
 
 export interface SrgReconcilerDeps {
@@ -95,12 +106,18 @@ export interface SrgReconcilerDeps {
   allowInsecureSites?: boolean | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
+  /** Time one pass may spend listing versions for a verification (default 20 s). */
+  verifySliceMs?: number | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
 const ACTIONS_PER_SITE = 8;
 /** After a pass that changed something: look again soon, to verify and continue. */
 const VERIFY_AFTER_MS = 2000;
+/** While object versions are on their way: count them again this soon. */
+const MOVING_AFTER_MS = 2000;
+/** While a verification runs: its next slice. */
+const NEXT_SLICE_MS = 200;
 
 /** zod (defaults, shapes) then the cross-field rules; an invalid spec is terminal. */
 export function validateSpec(obj: SiteReplicationGroup): SiteReplicationGroupSpec {
@@ -223,8 +240,12 @@ export class SiteReplicationGroupReconciler {
     }
     const plan = planPass(pass);
     if (spec.paused) {
+      // Observing only: counts and verification read, nothing is written to a site.
+      const buckets = replicatedBuckets(plan);
+      pass.objects = await this.collectProgress(pass, buckets);
+      pass.verification = await this.verify(pass, buckets);
       await this.report(pass, { ...none, plan }, interval);
-      return { requeueAfterMs: interval };
+      return { requeueAfterMs: this.soon(pass, interval) };
     }
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
@@ -247,7 +268,13 @@ export class SiteReplicationGroupReconciler {
       signal: pass.ctx.signal,
     });
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
-    pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
+    const buckets = replicatedBuckets(plan);
+    const group = `${pass.ref.namespace}/${pass.ref.name}`;
+    if (changes + links.changes > 0) this.progress.invalidate(group);
+    pass.recovery = await stepRecovery(pass, buckets, this.now());
+    if (pass.recovery) this.progress.invalidate(group);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
     await saveAgreed(pass.kube, this.owner(pass), state);
     const total = changes + links.changes + gone.cleaned.length;
     await this.report(
@@ -267,7 +294,26 @@ export class SiteReplicationGroupReconciler {
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
-    return { requeueAfterMs: interval, backoff: failing };
+    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+  }
+
+  /** The next pass: soon while a verification, a recovery or object versions are under way. */
+  private soon(pass: Pass, interval: number): number {
+    let after = interval;
+    if (pass.verification?.phase === 'Running') after = Math.min(after, NEXT_SLICE_MS);
+    if (pass.recovery && !pass.recovery.done) after = Math.min(after, CHECK_EVERY_MS);
+    if (this.progress.moving(`${pass.ref.namespace}/${pass.ref.name}`)) {
+      after = Math.min(after, MOVING_AFTER_MS);
+    }
+    return after;
+  }
+
+  private verify(pass: Pass, buckets: readonly string[]) {
+    if (!pass.spec.replicate.objects) return Promise.resolve(undefined);
+    return stepVerification(pass, buckets, {
+      sliceMs: this.deps.verifySliceMs ?? 20_000,
+      now: this.now,
+    });
   }
 
   private owner(pass: Pass) {
@@ -276,7 +322,15 @@ export class SiteReplicationGroupReconciler {
 
   private async collectProgress(pass: Pass, buckets: readonly string[]) {
     if (!pass.spec.replicate.objects) return undefined;
-    const sites = reachable(pass.observed).map((o) => ({ name: o.site.name, client: o.client }));
+    const sites = reachable(pass.observed).map((o) => ({
+      name: o.site.name,
+      client: o.client,
+      targetsOf: (b: string) =>
+        (o.snap.buckets.get(b)?.targets ?? [])
+          .map((t) => t.arn)
+          .sort()
+          .join(','),
+    }));
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const progress = await this.progress.get(key, sites, buckets, pass.ctx.signal);
     for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
@@ -291,7 +345,11 @@ export class SiteReplicationGroupReconciler {
     }
     const identity = identityCheck(pass);
     const now = this.now();
-    const status = deriveStatus(pass.obj.status, groupOutcome(pass, r, sites, identity), now);
+    const status = deriveStatus(
+      pass.obj.status,
+      groupOutcome(pass, { ...r, now }, sites, identity),
+      now,
+    );
     // Only reached with ALLOW_INSECURE_SITES: the group says so, every pass.
     const insecure = insecureSites(pass.spec.sites);
     const warning =

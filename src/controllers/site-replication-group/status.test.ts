@@ -148,3 +148,53 @@ describe('statusPatch', () => {
     ).toEqual({ ...base, removedSites: removed });
   });
 });
+
+describe('deriveStatus: InSync, roots and operations', () => {
+  it('adds InSync beside the kstatus conditions, as the outcome says', () => {
+    const ok = outcome({ inSync: { ok: true, why: { reason: 'InSync', message: 'all' } } });
+    expect(cond(ok, 'InSync')).toMatchObject({ status: 'True', reason: 'InSync' });
+    const moving = outcome({
+      inSync: { ok: false, why: { reason: 'ObjectsPending', message: 'a: 3 pending' } },
+    });
+    expect(cond(moving, 'InSync')).toMatchObject({ status: 'False', message: 'a: 3 pending' });
+    // Ready keeps its kstatus meaning: the configuration is reconciled.
+    expect(cond(moving, 'Ready')).toMatchObject({ status: 'True' });
+  });
+
+  it('counts the sites whose root equals the group root as in sync', () => {
+    const o = outcome({ sites: [site('a'), site('b', { merkleRoot: 'other' })] });
+    expect(deriveStatus(undefined, o, now).sitesInSync).toBe('1/2');
+  });
+
+  it('records last_wal per site while in sync, and keeps the last verification per site', () => {
+    const verification = { objectsRoot: 'r', versions: 3 };
+    const first = deriveStatus(
+      undefined,
+      outcome({ sites: [site('a', { verification }), site('b')] }),
+      now,
+    );
+    expect(first.sites?.[0]).toMatchObject({ lastSequence: 12, verification });
+    const later = deriveStatus(
+      first,
+      outcome({ lastSequence: 13, sites: [site('a', { inSync: false }), site('b')] }),
+      now,
+    );
+    expect(later.sites?.[0]).toMatchObject({ lastSequence: 12, verification });
+    expect(later.sites?.[1]?.lastSequence).toBe(13);
+  });
+
+  it('records lastRecover only when the outcome says the recovery is done', () => {
+    const recovery = {
+      requested: 'r1',
+      phase: 'Retrying' as const,
+      startedAt: '2026-11-23T09:59:00Z',
+      retried: 4,
+    };
+    const checking = deriveStatus(undefined, outcome({ recovery }), now);
+    expect(checking.lastRecover).toBeUndefined();
+    expect(checking.recovery).toEqual(recovery);
+    const done = deriveStatus(checking, outcome({ lastRecover: 'r1' }), now);
+    expect(done.lastRecover).toBe('r1');
+    expect(done.recovery).toEqual(recovery);
+  });
+});

@@ -18,11 +18,13 @@ import type {
   BucketSummary,
   MappingKind,
   RemoteTargetRequest,
+  ReplicationCounters,
   ReplicationProgress,
   SiteCapabilities,
   SiteClient,
   SiteConnection,
   TargetReplicationCounters,
+  VersionRef,
 } from '../site-client.js';
 import { SiteError } from '../site-error.js';
 import type {
@@ -217,6 +219,22 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
   /** S3 keeps no per-target counters. */
   replicationTargetCounters(): Promise<TargetReplicationCounters | undefined> {
     return Promise.resolve(undefined);
+  }
+
+  replicationCounters(): Promise<ReplicationCounters | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  listWaitingVersions(): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'listWaitingVersions', 'S3 cannot list a replication backlog'),
+    );
+  }
+
+  retryReplication(ref: VersionRef): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'retryReplication', `${ref.bucket}: S3 retries by itself`),
+    );
   }
 
   replicationBacklog(): Promise<Record<string, TargetBacklog>> {
