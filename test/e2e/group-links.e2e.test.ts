@@ -246,6 +246,37 @@ describe('a site removed from a group', () => {
       expect(await read(n, 'kept', 'before-removal')).toBe('before-removal');
     }
     await waitReady(kube, ns, 'trio');
+
+    // Rotation on demand: new secrets for every account, pushed to the targets using them.
+    const readSecret = async () =>
+      (await kube.get<{ data: Record<string, string> }>(SECRETS, ns, 'trio-sitesync-replicator'))
+        .data;
+    const beforeRotation = await readSecret();
+    await mustKubectl([
+      'annotate',
+      'srg',
+      'trio',
+      '-n',
+      ns,
+      '--overwrite',
+      'sitesync.io/rotate-credentials=on-demand-1',
+    ]);
+    await eventually(
+      async () => {
+        expect((await getGroup(kube, ns, 'trio')).status?.lastRotateCredentials).toBe(
+          'on-demand-1',
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const afterRotation = await readSecret();
+    expect(afterRotation['ra']).not.toBe(beforeRotation['ra']);
+    expect(afterRotation['rb']).not.toBe(beforeRotation['rb']);
+    await put('ra', 'kept', 'after-on-demand-rotation');
+    await put('rb', 'kept', 'from-rb-after-rotation');
+    await arrives('rb', 'kept', 'after-on-demand-rotation');
+    await arrives('ra', 'kept', 'from-rb-after-rotation');
+    await waitReady(kube, ns, 'trio');
     await mustKubectl(['delete', 'srg', 'trio', '-n', ns, '--wait=true', '--timeout=90s']);
   }, 600_000);
 });

@@ -9,8 +9,9 @@ import {
   type Server,
   type ServerResponse,
   createServer,
-  request,
+  request as httpRequest,
 } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 import { readZip, writeZip } from '../../src/sites/minio/admin/zip.js';
@@ -35,8 +36,14 @@ function collect(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startPartialExportProxy(target: string): Promise<PartialExportProxy> {
-  const t = new URL(target);
+/** A proxy (plain http on loopback) in front of `target`, an https one trusted through `ca`. */
+export async function startPartialExportProxy(target: {
+  endpoint: string;
+  ca?: string | undefined;
+}): Promise<PartialExportProxy> {
+  const t = new URL(target.endpoint);
+  const https = t.protocol === 'https:';
+  const request = https ? httpsRequest : httpRequest;
   const proxy: PartialExportProxy = {
     endpoint: '',
     drop: undefined,
@@ -47,7 +54,14 @@ export async function startPartialExportProxy(target: string): Promise<PartialEx
     const exportIAM = (req.url ?? '').startsWith('/minio/admin/v3/export-iam');
     const drop = exportIAM ? proxy.drop : undefined;
     const up = request(
-      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers },
+      {
+        host: t.hostname,
+        port: t.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        ...(https ? { ca: target.ca } : {}),
+      },
       (answer) => {
         if (drop === undefined || answer.statusCode !== 200) {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
