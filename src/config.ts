@@ -37,6 +37,20 @@ export const OperatorConfigSchema = z.object({
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Time one reconcile of a group may spend listing object versions for a verification. */
   VERIFY_SLICE_MS: z.coerce.number().int().min(100).max(240_000).default(20_000),
+  /**
+   * The change receiver (sites post their change reports there, `spec.changeDetection:
+   * events`): its port, the PEM files of its certificate and key, and the base URL the sites
+   * reach it at (the chart's Service). Without them, groups in events mode work as poll: their
+   * changes are found every syncInterval (as with poll).
+   */
+  CHANGE_RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+  CHANGE_RECEIVER_HOST: z.string().default('0.0.0.0'),
+  CHANGE_RECEIVER_CERT_FILE: z.string().min(1).optional(),
+  CHANGE_RECEIVER_KEY_FILE: z.string().min(1).optional(),
+  CHANGE_RECEIVER_URL: z
+    .url({ protocol: /^https$/ })
+    .optional()
+    .transform((u) => u?.replace(/\/+$/, '')),
 });
 
 export type OperatorConfig = Readonly<z.infer<typeof OperatorConfigSchema>>;
@@ -52,13 +66,20 @@ function leaseTimingIssue(c: z.infer<typeof OperatorConfigSchema>): string | und
   return undefined;
 }
 
+/** The receiver needs all three of its settings, or none. */
+function receiverIssue(c: z.infer<typeof OperatorConfigSchema>): string | undefined {
+  const set = [c.CHANGE_RECEIVER_URL, c.CHANGE_RECEIVER_CERT_FILE, c.CHANGE_RECEIVER_KEY_FILE];
+  if (set.every((v) => v === undefined) || set.every((v) => v !== undefined)) return undefined;
+  return 'CHANGE_RECEIVER_URL, CHANGE_RECEIVER_CERT_FILE and CHANGE_RECEIVER_KEY_FILE: set all three (the change receiver) or none';
+}
+
 export function parseConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   const parsed = OperatorConfigSchema.safeParse(env);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid operator configuration: ${issues}`);
   }
-  const timing = leaseTimingIssue(parsed.data);
+  const timing = leaseTimingIssue(parsed.data) ?? receiverIssue(parsed.data);
   if (timing) throw new Error(`Invalid operator configuration: ${timing}`);
   return Object.freeze(parsed.data);
 }

@@ -6,16 +6,20 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from './config.js';
 import { setupBucketReplication } from './controllers/bucket-replication/setup.js';
 import { setupIdentityProvider } from './controllers/identity-provider/setup.js';
+import { ChangeDetection } from './controllers/site-replication-group/change-detection.js';
+import { ChangeHints } from './controllers/site-replication-group/change-hints.js';
 import {
   setupSiteReplicationGroup,
   srgReplicationStatus,
 } from './controllers/site-replication-group/setup.js';
+import { type ChangeReceiver, startChangeReceiver } from './observe/change-receiver.js';
 import { startHttpServer } from './observe/http.js';
 import { newLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
 import { KubeClient } from './runtime/kube-client.js';
 import type { Logger } from './runtime/logger.js';
 import { Manager } from './runtime/manager.js';
+import { decodeChangeReport } from './sites/change-reports.js';
 import { newSiteClient } from './sites/new-site-client.js';
 import { SiteClientPool } from './sites/site-client-pool.js';
 
@@ -46,6 +50,15 @@ async function main(): Promise<number> {
       : undefined,
   });
   const siteTimeoutMs = config.SITE_TIMEOUT_MS;
+  const hints = new ChangeHints({ observer: metrics.hintObserver() });
+  const changes = new ChangeDetection({
+    hints,
+    receiverURL: config.CHANGE_RECEIVER_URL,
+    log,
+    passRan: (g, kind) => {
+      metrics.passRan(g, kind);
+    },
+  });
   const allowInsecureSites = config.ALLOW_INSECURE_SITES;
   setupSiteReplicationGroup(manager, {
     newSite: sites.get,
@@ -54,6 +67,7 @@ async function main(): Promise<number> {
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
     verifySliceMs: config.VERIFY_SLICE_MS,
     observer: metrics.groupObserver(),
+    changes,
   });
   setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
   setupIdentityProvider(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
@@ -66,8 +80,22 @@ async function main(): Promise<number> {
     run: async (signal) => {
       leading = true;
       synced = await manager.waitForCacheSync(signal);
+      hints.activate();
     },
   });
+  let receiver: ChangeReceiver | undefined;
+  if (config.CHANGE_RECEIVER_CERT_FILE && config.CHANGE_RECEIVER_KEY_FILE) {
+    receiver = await startChangeReceiver({
+      port: config.CHANGE_RECEIVER_PORT,
+      host: config.CHANGE_RECEIVER_HOST,
+      certFile: config.CHANGE_RECEIVER_CERT_FILE,
+      keyFile: config.CHANGE_RECEIVER_KEY_FILE,
+      sink: hints,
+      decode: decodeChangeReport,
+      observer: metrics.receiverObserver(),
+    });
+    log.info({ port: receiver.port, url: config.CHANGE_RECEIVER_URL }, 'Started change receiver');
+  }
   const http = await startHttpServer({
     port: config.METRICS_PORT,
     host: config.METRICS_HOST,
@@ -92,6 +120,7 @@ async function main(): Promise<number> {
     'Started sitesync operator',
   );
   const exit = await manager.run(stop.signal);
+  await receiver?.close();
   http.close();
   sites.closeAll();
   log.info({ exit }, 'Stopped sitesync operator');

@@ -9,11 +9,17 @@ import {
   LocalObjectReferenceSchema,
   SiteSchema,
   celValidations,
+  parseDuration,
 } from './common.js';
+import { normalizeEndpoint } from './endpoint.js';
 
 export const SRG_KIND = 'SiteReplicationGroup';
 
 export const REPLICATION_MODES = ['ActiveActive', 'PrimarySecondary'] as const;
+
+/** How changes made on a site are noticed besides the full observation every syncInterval. */
+export const CHANGE_DETECTION_MODES = ['events', 'poll'] as const;
+export type ChangeDetectionMode = (typeof CHANGE_DETECTION_MODES)[number];
 
 const on = (what: string) =>
   z.boolean().default(true).describe(`Replicate ${what} (default true).`);
@@ -70,6 +76,21 @@ interface SiteRuleSpec {
   sites: { name: string; endpoint: string }[];
   mode: (typeof REPLICATION_MODES)[number];
   primary?: string | undefined;
+  syncInterval?: string | undefined;
+}
+
+/** The shortest `syncInterval`: each pass reads every site whole (exports included). */
+export const MIN_SYNC_INTERVAL = '1s';
+
+/**
+ * An endpoint in CEL nearly as `normalizeEndpoint` writes it (api/endpoint.ts): in lower case,
+ * without the trailing slash and the scheme's default port. (CEL's url() library is too costly
+ * for the apiserver's budget over 32 × 32 pairs.) `x` is a CEL expression of a URL string.
+ */
+function celEndpoint(x: string): string {
+  const lower = `${x}.lowerAscii()`;
+  const y = `(${lower}.endsWith('/') ? ${lower}.substring(0, ${x}.size() - 1) : ${lower})`;
+  return `((${y}.startsWith('https://') && ${y}.endsWith(':443')) ? ${y}.substring(0, ${y}.size() - 4) : (${y}.startsWith('http://') && ${y}.endsWith(':80')) ? ${y}.substring(0, ${y}.size() - 3) : ${y})`;
 }
 
 /** Rules across fields of the spec: CEL at admission, TypeScript in the operator. */
@@ -85,11 +106,42 @@ export const SRG_SPEC_RULES: readonly CrossFieldRule<SiteRuleSpec>[] = [
     holds: (s) => s.mode !== 'PrimarySecondary' || s.primary !== undefined,
   },
   {
-    rule: 'self.sites.all(a, self.sites.exists_one(b, b.endpoint == a.endpoint))',
-    message: 'spec.sites[].endpoint must be unique: two sites cannot be the same server',
-    holds: (s) => new Set(s.sites.map((site) => site.endpoint)).size === s.sites.length,
+    rule: `self.sites.all(a, self.sites.exists_one(b, ${celEndpoint('b.endpoint')} == ${celEndpoint('a.endpoint')}))`,
+    message:
+      'spec.sites[].endpoint must be unique: two sites cannot be the same server (endpoints are compared without case, default port or trailing slash)',
+    holds: (s) =>
+      new Set(s.sites.map((site) => normalizeEndpoint(site.endpoint))).size === s.sites.length,
+  },
+  {
+    rule: `!has(self.syncInterval) || duration(self.syncInterval) >= duration('${MIN_SYNC_INTERVAL}')`,
+    message: `spec.syncInterval must be at least ${MIN_SYNC_INTERVAL}: each pass reads every site whole`,
+    holds: (s) =>
+      s.syncInterval === undefined ||
+      parseDuration(s.syncInterval) >= parseDuration(MIN_SYNC_INTERVAL),
   },
 ];
+
+export const DeletionGuardSchema = z.object({
+  maxCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(10)
+    .describe(
+      'Deletions one pass may make because of a minority of sites before they are held (default 10).',
+    ),
+  maxPercent: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe(
+      "The same bound as a percentage of the group's agreed entities (default 10); the larger of the two applies.",
+    ),
+});
+export type DeletionGuard = z.infer<typeof DeletionGuardSchema>;
 
 export const SiteReplicationGroupSpecSchema = z
   .object({
@@ -124,11 +176,22 @@ export const SiteReplicationGroupSpecSchema = z
     syncInterval: DurationSchema.default('30s').describe(
       'How often every site is re-observed to detect drift (default 30s).',
     ),
+    changeDetection: z
+      .enum(CHANGE_DETECTION_MODES)
+      .default('events')
+      .describe(
+        "events (default): each site reports its changes to the operator (MinIO: a named audit_webhook target posting to the operator's HTTPS change receiver), and only what changed is read again and applied; where that cannot work (no receiver configured, a site that cannot configure it) the group falls back to poll and status.changeDetection says why. poll: only the full observation every syncInterval. The full observation every syncInterval runs in both modes.",
+      ),
     paused: z.boolean().default(false).describe('Stop acting on the sites; keep reporting.'),
     allowSiteRemoval: z
       .boolean()
       .default(false)
-      .describe('Allow removing a site that has joined the group (its peer links are removed).'),
+      .describe(
+        "Allow removing a site that has joined the group: the group's peer links and replication account are removed from it, and the remaining sites' replication credentials are rotated.",
+      ),
+    deletionGuard: DeletionGuardSchema.prefault({}).describe(
+      'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
+    ),
     verify: VerifySpecSchema.prefault({}).describe(
       'Object-level verification: every site lists the object versions of every replicated bucket and the per-bucket Merkle trees are compared. It runs when the sitesync.io/verify annotation takes a new value, and on a schedule when interval is set.',
     ),
@@ -178,6 +241,23 @@ export const ObjectProgressSchema = z.object({
 });
 export type ObjectProgress = z.infer<typeof ObjectProgressSchema>;
 
+export const SITE_MEMBERSHIPS = ['Joined', 'Joining', 'Held'] as const;
+
+export const DeletionsHeldSchema = z.object({
+  digest: z
+    .string()
+    .describe('The digest of exactly this plan: approve it with sitesync.io/approve-deletions.'),
+  total: count.describe('Deletions held.'),
+  byKind: z.record(z.string(), count).describe('Deletions held, by kind of entity.'),
+  drivenBy: z.array(z.string()).describe('The sites whose deletions make up the plan.'),
+  bound: count.describe('The bound the plan is over (spec.deletionGuard).'),
+});
+export type DeletionsHeld = z.infer<typeof DeletionsHeldSchema>;
+
+export const RemovedSiteSchema = z.object({
+  name: z.string(),
+  message: z.string().max(1024).describe('What is left on the removed site, and why.'),
+});
 /** A bounded list: the first few items and how many there are in all. */
 export const BoundedListSchema = z.object({
   count: count.describe('How many there are in all.'),
@@ -283,6 +363,17 @@ export const SiteStatusSchema = z.object({
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
   objects: ObjectProgressSchema.optional(),
+  membership: z
+    .enum(SITE_MEMBERSHIPS)
+    .optional()
+    .describe(
+      'Joined: votes in the merge. Joining: only receives until it holds the agreed state (a new or rejoining site). Held: its identity changed while it holds data; no votes, no writes until accepted (annotation sitesync.io/accept-site).',
+    ),
+  lastIdentityChange: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("The last change of this site's identity (deployment ID) and what the operator did."),
   merkleRoot: z
     .string()
     .optional()
@@ -302,6 +393,21 @@ export const SiteStatusSchema = z.object({
   ),
 });
 export type SiteStatus = z.infer<typeof SiteStatusSchema>;
+
+export const ChangeDetectionStatusSchema = z.object({
+  mode: z
+    .enum(CHANGE_DETECTION_MODES)
+    .describe('events: every site reports its changes; poll: changes are found by observation.'),
+  sites: z
+    .array(z.string())
+    .optional()
+    .describe('With mode events: the sites whose change reports reached the operator.'),
+  message: z
+    .string()
+    .optional()
+    .describe('Why events are not in effect (or only on some sites), naming the site or setting.'),
+});
+export type ChangeDetectionStatus = z.infer<typeof ChangeDetectionStatusSchema>;
 
 export const SiteReplicationGroupStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
@@ -335,6 +441,32 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .describe(
       'Digest of the agreed replicated state: metadata and, once verified, the object versions most sites hold. A site whose merkleRoot equals it is in sync.',
     ),
+  deletionsHeld: DeletionsHeldSchema.optional().describe(
+    'Deletions driven by a minority of sites, over spec.deletionGuard, held until approved.',
+  ),
+  removedSites: z
+    .array(RemovedSiteSchema)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+    .describe(
+      'Sites removed from the group whose own peer links or replication account could not be removed yet (retried every pass).',
+    ),
+  lastAcceptSite: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/accept-site annotation last acted on.'),
+  lastApprovedDeletions: z
+    .string()
+    .optional()
+    .describe('The last plan digest approved with sitesync.io/approve-deletions and carried out.'),
+  lastRotateCredentials: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/rotate-credentials annotation last acted on.'),
+  lastRebuild: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/rebuild-agreed-state annotation last acted on.'),
   lastVerify: z
     .string()
     .optional()
@@ -344,6 +476,9 @@ export const SiteReplicationGroupStatusSchema = z.object({
   ),
   recovery: RecoveryStatusSchema.optional().describe(
     'The retry of failed object replications asked by sitesync.io/recover: running or last done.',
+  ),
+  changeDetection: ChangeDetectionStatusSchema.optional().describe(
+    'How changes on the sites are detected now (spec.changeDetection as it could be applied).',
   ),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;

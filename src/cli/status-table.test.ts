@@ -60,6 +60,8 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
         bucketConfig: { policy: true, tags: true, objectLock: true, encryption: true },
       },
       syncInterval: '30s',
+      deletionGuard: { maxCount: 10, maxPercent: 10 },
+      changeDetection: 'events',
       paused: false,
       allowSiteRemoval: false,
     },

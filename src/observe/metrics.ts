@@ -13,6 +13,9 @@ export class Metrics {
   readonly objects: Gauge<'namespace' | 'group' | 'site' | 'state'>;
   readonly replicationLag: Gauge<'namespace' | 'group' | 'site'>;
   readonly appliedChanges: Counter<'namespace' | 'group' | 'action'>;
+  readonly passes: Counter<'namespace' | 'group' | 'kind'>;
+  readonly changeReports: Counter<'result'>;
+  readonly changeEntries: Counter<'kind'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -79,6 +82,47 @@ export class Metrics {
       labelNames: ['namespace', 'group', 'action'],
       registers,
     });
+    this.passes = new Counter({
+      name: 'sitesync_group_passes_total',
+      help: 'Passes of a group: full (every site observed) or targeted (what change hints named)',
+      labelNames: ['namespace', 'group', 'kind'],
+      registers,
+    });
+    this.changeReports = new Counter({
+      name: 'sitesync_change_reports_total',
+      help: 'Change reports (POSTs) the change receiver answered, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.changeEntries = new Counter({
+      name: 'sitesync_change_entries_total',
+      help: "Entries of change reports: hint (read again), own (the operator's writes), ignored (reads, ...), malformed",
+      labelNames: ['kind'],
+      registers,
+    });
+  }
+
+  /** Passes of a group: `full` (every site observed) or `targeted` (what hints named). */
+  passRan(g: { namespace: string; name: string }, kind: 'full' | 'targeted'): void {
+    this.passes.inc({ namespace: g.namespace, group: g.name, kind });
+  }
+
+  /** The change receiver's ReceiverObserver. */
+  receiverObserver() {
+    return {
+      report: (result: string) => {
+        this.changeReports.inc({ result });
+      },
+    };
+  }
+
+  /** The change hints' HintObserver. */
+  hintObserver() {
+    return {
+      entries: (kind: string, n: number) => {
+        if (n > 0) this.changeEntries.inc({ kind }, n);
+      },
+    };
   }
 
   /**

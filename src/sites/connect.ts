@@ -5,6 +5,7 @@
  * to read Secrets from the apiserver are thrown (the reconcile retries).
  */
 import type { Site } from '../api/common.js';
+import { OPERATOR_USER_AGENT } from './change-feed.js';
 import type { SiteClient, SiteConnection } from './site-client.js';
 import { SiteError, siteErrorReason } from './site-error.js';
 
@@ -133,6 +134,7 @@ export async function connectSite(site: Site, opts: ConnectOptions): Promise<Con
     insecureSkipVerify: site.tls?.insecureSkipVerify,
     timeoutMs: opts.timeoutMs,
     onCall: opts.onCall,
+    userAgent: OPERATOR_USER_AGENT,
   };
   try {
     return { ok: true, conn, client: opts.newSite(conn), insecure };

@@ -111,6 +111,7 @@ export function newS3Client(conn: SiteConnection): S3Client {
     region: conn.region,
     forcePathStyle: true,
     maxAttempts: 2,
+    ...(conn.userAgent === undefined ? {} : { customUserAgent: conn.userAgent }),
     credentials: { accessKeyId: conn.accessKey, secretAccessKey: conn.secretKey },
     requestHandler: {
       connectionTimeout: Math.min(timeout, 5000),
@@ -249,6 +250,14 @@ export class S3BucketOps implements BucketOps, ObjectOps {
             );
           }
           out.push({ name: b.Name, createdAt: b.CreationDate?.toISOString() });
+        }
+        if (r.ContinuationToken !== undefined && r.ContinuationToken === token) {
+          throw new SiteError(
+            this.conn.name,
+            'ListBuckets',
+            'NotReady',
+            'the listing repeats its continuation token: refusing a partial listing',
+          );
         }
         token = r.ContinuationToken;
       } while (token);

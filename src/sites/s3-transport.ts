@@ -127,6 +127,7 @@ export class S3Transport {
     });
     const headers = { ...signed.headers };
     delete headers['host'];
+    if (this.conn.userAgent !== undefined) headers['user-agent'] = this.conn.userAgent;
     return headers;
   }
 

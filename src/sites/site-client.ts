@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 
 import type { Flavor } from '../api/common.js';
 import type { TargetBacklog } from './backlog.js';
+import type { ChangeFeedOps } from './change-feed.js';
 import type { IdentityConfigOps } from './identity.js';
 import type {
   AccountStatus,
@@ -25,6 +26,11 @@ export interface SiteConnection {
   timeoutMs?: number | undefined;
   /** Called once per outgoing call with its operation name (metrics, benchmarks). */
   onCall?: ((op: string) => void) | undefined;
+  /**
+   * Sent as the User-Agent of every request (the operator's `OPERATOR_USER_AGENT`, so that the
+   * site's reports of its own writes can be told apart); the libraries' own when absent.
+   */
+  userAgent?: string | undefined;
 }
 
 /**
@@ -57,6 +63,8 @@ export interface SiteCapabilities {
    * (`sampled`), or nothing (`none`).
    */
   replicationProgress: 'counters' | 'sampled' | 'none';
+  /** The site reports its changes (`SiteClient.changeFeed`, sites/change-feed.ts). */
+  changeFeed: boolean;
 }
 
 export type VersioningState = 'Enabled' | 'Suspended' | 'Unversioned';
@@ -287,6 +295,16 @@ export interface PeerLinkOps {
     signal: AbortSignal,
   ): Promise<string>;
   removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Replaces the credentials (and endpoint) a target logs in to its peer with, keeping its ARN:
+   * the rules that use it keep working. The peer must accept the new credentials already.
+   */
+  updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal: AbortSignal,
+  ): Promise<void>;
   /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
   resyncTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
 }
@@ -349,6 +367,8 @@ export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly capabilities: SiteCapabilities;
   /** Present when `capabilities.identityConfig`: the site's external identity provider. */
   readonly identity?: IdentityConfigOps | undefined;
+  /** Present when `capabilities.changeFeed`: change hints and partial reads. */
+  readonly changeFeed?: ChangeFeedOps | undefined;
   /** A stable identity of the deployment (MinIO's deployment ID). Also a reachability probe. */
   deploymentID(signal: AbortSignal): Promise<string>;
   /** The site's whole replicated metadata, in a handful of calls. */

@@ -53,6 +53,7 @@ describe('the Helm chart', () => {
       ['--set', 'dashboard.enabled=true,rbac.aggregateToDefaultRoles=false'],
       ['--set', 'watch.scope=Namespace,watch.namespace=apps'],
       ['--set', 'leaderElection.enabled=false,replicaCount=1,podDisruptionBudget.enabled=false'],
+      ['--set', 'changeReceiver.enabled=true,changeReceiver.tlsSecret=receiver-tls'],
     ]) {
       const r = await helm(['lint', CHART, '--strict', ...set]);
       expect({ code: r.code, out: r.stdout + r.stderr }).toMatchObject({ code: 0 });
@@ -161,10 +162,11 @@ describe('the Helm chart', () => {
       WATCH_NAMESPACE: '',
       METRICS_PORT: '8080',
     });
-    // Every setting of src/config.ts is a chart value (KUBECONFIG: in-cluster), and they parse.
+    // Every setting of src/config.ts is a chart value (KUBECONFIG: in-cluster; the change
+    // receiver's: with changeReceiver.enabled, below), and they parse.
     expect(Object.keys(env).sort()).toEqual(
       Object.keys(OperatorConfigSchema.shape)
-        .filter((k) => k !== 'KUBECONFIG')
+        .filter((k) => k !== 'KUBECONFIG' && !k.startsWith('CHANGE_RECEIVER_'))
         .sort(),
     );
     expect(parseConfig(env)).toMatchObject({ LEADER_ELECT: true, WORKERS: 2 });
@@ -183,6 +185,72 @@ describe('the Helm chart', () => {
     };
     expect(svc.spec.selector).toEqual(selector);
     expect(svc.spec.ports[0]?.targetPort).toBe('metrics');
+  });
+
+  it('serves the change receiver with its TLS Secret and a Service, and refuses it without one', async () => {
+    const values = { changeReceiver: { enabled: true, tlsSecret: 'receiver-tls' } };
+    const { docs } = await renderChart({ release: 'rel', namespace: 'ops', values });
+    const { deployment, c } = container(docs);
+    const env = resolveEnv(docs, 'rel-sitesync-operator-abc', 'ops');
+    expect(Object.keys(env).sort()).toEqual(
+      Object.keys(OperatorConfigSchema.shape)
+        .filter((k) => k !== 'KUBECONFIG')
+        .sort(),
+    );
+    expect(parseConfig(env)).toMatchObject({
+      CHANGE_RECEIVER_PORT: 8443,
+      CHANGE_RECEIVER_URL: 'https://rel-sitesync-operator-changes.ops.svc:8443',
+      CHANGE_RECEIVER_CERT_FILE: '/etc/sitesync/receiver-tls/tls.crt',
+      CHANGE_RECEIVER_KEY_FILE: '/etc/sitesync/receiver-tls/tls.key',
+    });
+    expect(c.ports).toContainEqual({ name: 'changes', containerPort: 8443, protocol: 'TCP' });
+    const pod = deployment.spec.template.spec as unknown as {
+      volumes: { name: string; secret?: { secretName: string } }[];
+      containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+    };
+    expect(pod.volumes).toContainEqual({
+      name: 'receiver-tls',
+      secret: { secretName: 'receiver-tls' },
+    });
+    expect(pod.containers[0]?.volumeMounts).toContainEqual({
+      name: 'receiver-tls',
+      mountPath: '/etc/sitesync/receiver-tls',
+      readOnly: true,
+    });
+    const svc = findDoc(docs, 'Service', 'rel-sitesync-operator-changes') as unknown as {
+      spec: { selector: Record<string, string>; ports: object[] };
+    };
+    expect(svc.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+    expect(svc.spec.ports).toEqual([
+      { name: 'changes', port: 8443, targetPort: 'changes', protocol: 'TCP' },
+    ]);
+    const url = await renderChart({
+      release: 'rel',
+      namespace: 'ops',
+      values: { changeReceiver: { ...values.changeReceiver, url: 'https://changes.example.com' } },
+    });
+    expect(resolveEnv(url.docs, 'p', 'ops')['CHANGE_RECEIVER_URL']).toBe(
+      'https://changes.example.com',
+    );
+    const none = await helm(['template', 'x', CHART, '--set', 'changeReceiver.enabled=true']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('changeReceiver.enabled needs changeReceiver.tlsSecret');
+    const http = await helm([
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'changeReceiver.enabled=true,changeReceiver.tlsSecret=t,changeReceiver.url=http://x',
+    ]);
+    expect(http.code).not.toBe(0);
+    expect(http.stderr).toContain('url');
+    const ns = await labelledNamespace('chart-rcv');
+    const dry = await renderChart({ release: `rcv-${suffix()}`, namespace: ns, values });
+    const r = await kubectl(
+      ['apply', '--dry-run=server', '-n', ns, '-f', '-'],
+      toYamlStream(dry.docs),
+    );
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it.each(['Cluster', 'Namespace'])(

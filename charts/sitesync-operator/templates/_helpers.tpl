@@ -108,3 +108,15 @@ What the operator does on the apiserver in the namespaces it watches, and nothin
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+The URL the sites post their change reports to: changeReceiver.url, or the receiver Service's
+in-cluster name.
+*/}}
+{{- define "sitesync.changeReceiverURL" -}}
+{{- if .Values.changeReceiver.url -}}
+{{- .Values.changeReceiver.url -}}
+{{- else -}}
+{{- printf "https://%s-changes.%s.svc:%d" (include "sitesync.fullname" .) .Release.Namespace (int .Values.changeReceiver.service.port) -}}
+{{- end -}}
+{{- end }}

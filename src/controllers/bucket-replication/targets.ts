@@ -4,6 +4,7 @@
  * the same endpoint and bucket that already exists (the user's, or a group's peer link) is used
  * as it is and never owned.
  */
+import { sameEndpoint } from '../../api/endpoint.js';
 import type { SiteClient } from '../../sites/site-client.js';
 import { isSiteError } from '../../sites/site-error.js';
 import type { RemoteTargetMeta } from '../../sites/snapshot.js';
@@ -16,9 +17,6 @@ export interface DestinationKey {
 }
 
 export const destinationId = (d: DestinationKey) => `${d.site}/${d.bucket}`;
-
-const sameEndpoint = (a: string, b: string) =>
-  a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
 
 /**
  * The bucket exists on the destination with versioning on (replication requires both). Returns

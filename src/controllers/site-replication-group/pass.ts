@@ -9,7 +9,9 @@ import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import type { Observed } from './observe.js';
+import type { Observed, Reachable } from './observe.js';
+import type { IdentityJudgement } from './site-identity.js';
+import type { LoadedAgreed } from './state.js';
 import type { SiteObjects } from './progress.js';
 import type { RecoveryStep } from './recover.js';
 import type { VerifyRun } from './verify-run.js';
@@ -26,9 +28,23 @@ export interface Pass {
   /** The IdentityProvider the group references, from the cache. */
   idp: IdentityProvider | undefined;
   observed: Observed[];
+  /** Sites removed from the spec whose group links may remain: observed with what was stored. */
+  removed: Observed[];
+  /** The agreed state this pass works from (identity changes applied, or rebuilt). */
   agreed: AgreedState;
+  /** What was wrong with the stored agreed state, if anything. */
+  agreedProblem?: LoadedAgreed['problem'];
+  /** The agreed state was rebuilt in this pass: how. */
+  rebuilt?: { from: 'sites' | 'union'; message: string } | undefined;
+  /** Joined sites seen under another identity, and what became of them. */
+  identity: IdentityJudgement;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
+  /**
+   * Reads a site back after writing to it (default: a whole snapshot); a targeted pass reads
+   * back only the part it changed.
+   */
+  readBack?: ((site: Reachable) => Promise<SiteSnapshot>) | undefined;
   /** Object replication counts per site, when collected. */
   objects?: Map<string, SiteObjects> | undefined;
   /** The object verification this pass worked on, if one is due or running. */

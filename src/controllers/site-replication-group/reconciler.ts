@@ -7,14 +7,20 @@
  */
 import { checkSpec, parseDuration } from '../../api/common.js';
 import type { IdentityProvider } from '../../api/identity-provider.js';
-import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
+import {
+  ACCEPT_SITE_ANNOTATION,
+  FINALIZER,
+  ROTATE_CREDENTIALS_ANNOTATION,
+  SRG_RESOURCE,
+} from '../../api/names.js';
 import {
   SRG_SPEC_RULES,
   type SiteReplicationGroup,
   type SiteReplicationGroupSpec,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
-import { nextAgreed } from '../../replication/merge.js';
+import type { AgreedState } from '../../replication/agreed-state.js';
+import { type MergePlan, nextAgreed } from '../../replication/merge.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -22,6 +28,7 @@ import type {
   ReconcileResult,
 } from '../../runtime/controller.js';
 import { TerminalError } from '../../runtime/errors.js';
+import type { Why } from '../../runtime/kstatus.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -31,16 +38,28 @@ import { secretReader } from '../../runtime/secrets.js';
 import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/connect.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import { applyPlan, linkSites } from './apply.js';
+import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
+import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { REPLICATOR_USER } from './peer-links.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
 import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
+import { recoverAgreed } from './recovery.js';
+import { recordPassEvents } from './safety-status.js';
+import {
+  type Disconnected,
+  disconnectRemoved,
+  forgetMembers,
+  memberSite,
+  needsRotation,
+  recordMembers,
+  removedMembers,
+} from './removal.js';
+import { type SiteSeen, judgeIdentities, parseAccept, recordIdentities } from './site-identity.js';
 import { loadAgreed, saveAgreed } from './state.js';
 import {
   type PassResult,
@@ -90,6 +109,8 @@ export interface SrgReconcilerDeps {
   progressEveryMs?: number | undefined;
   /** Time one pass may spend listing versions for a verification (default 20 s). */
   verifySliceMs?: number | undefined;
+  /** Change hints and targeted passes (`spec.changeDetection: events`); absent: poll only. */
+  changes?: ChangeDetection | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
@@ -131,15 +152,48 @@ export class SiteReplicationGroupReconciler {
       throw new TerminalError(INSECURE_ENDPOINT, insecureRefusal(insecure));
     }
     if (!hasFinalizer(obj, FINALIZER)) await addFinalizer(kube, SRG_RESOURCE, obj, FINALIZER);
+    const targeted = await this.targeted({ obj, ref, ctx, kube, spec });
+    if (targeted) return targeted;
+    const startedAt = Date.now();
     const pass = await this.start({ obj, ref, ctx, kube, spec });
     try {
-      return await this.sync(pass);
+      return await this.sync(pass, startedAt);
     } finally {
       closeObserved(pass.observed);
+      closeObserved(pass.removed);
     }
   };
 
-  /** Everything a pass reads before it decides: every site, and the last agreed state. */
+  /** A targeted pass when change hints are pending and allow one (change-detection.ts). */
+  private async targeted(p: {
+    obj: SiteReplicationGroup;
+    ref: ObjectRef;
+    ctx: ReconcileContext;
+    kube: KubeClient;
+    spec: SiteReplicationGroupSpec;
+  }): Promise<ReconcileResult | undefined> {
+    const changes = this.deps.changes;
+    if (!changes || p.spec.paused) {
+      changes?.hints.take(`${p.ref.namespace}/${p.ref.name}`);
+      return undefined;
+    }
+    const idpName = p.spec.identityProviderRef?.name;
+    return changes.before({
+      pass: {
+        ...p,
+        events: this.deps.recorder.withSignal(p.ctx.signal),
+        idp: idpName ? this.deps.identityProviders.get(`${p.ref.namespace}/${idpName}`) : undefined,
+      },
+      entityMaps,
+      concurrency: ACTIONS_PER_SITE,
+      changesApplied: (action, n) => this.deps.observer?.changesApplied(p.ref, action, n),
+    });
+  }
+
+  /**
+   * Everything a pass reads before it decides: the last agreed state, every site, and the
+   * sites removed from the spec that may still hold the group's links.
+   */
   private async start(p: {
     obj: SiteReplicationGroup;
     ref: ObjectRef;
@@ -148,82 +202,157 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<Pass> {
     const { ref, spec, ctx } = p;
+    const loaded = await loadAgreed(p.kube, ref);
     const observer = this.deps.observer;
     const idpName = spec.identityProviderRef?.name;
-    const observed = await observeSites({
+    const common = {
       readSecret: secretReader(p.kube, ref.namespace),
-      sites: spec.sites,
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
       allowInsecure: this.deps.allowInsecureSites,
       onCall: observer
-        ? (site, op) => {
+        ? (site: string, op: string) => {
             observer.siteCall(site, op);
           }
         : undefined,
       signal: ctx.signal,
-    });
+    };
+    const removed = removedMembers(loaded.state, spec).map(memberSite);
+    const [observed, removedObserved] = await Promise.all([
+      observeSites({ ...common, sites: spec.sites }),
+      removed.length === 0
+        ? Promise.resolve([])
+        : observeSites({ ...common, sites: removed, field: (s) => `removed site ${s.name}` }),
+    ]);
     const pass: Pass = {
       ...p,
       events: this.deps.recorder.withSignal(ctx.signal),
       idp: idpName ? this.deps.identityProviders.get(`${ref.namespace}/${idpName}`) : undefined,
       observed,
-      agreed: await loadAgreed(p.kube, ref).catch((e: unknown) => {
-        closeObserved(observed);
-        throw e;
-      }),
+      removed: removedObserved,
+      agreed: loaded.state,
+      agreedProblem: loaded.problem,
+      identity: { state: loaded.state, outcomes: [], held: new Map() },
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
     return pass;
   }
 
-  private async sync(pass: Pass): Promise<ReconcileResult> {
-    const { spec, agreed } = pass;
+  /** Recovers a lost agreed state, then judges the sites' identities: the base of the pass. */
+  private prepare(pass: Pass): Why | undefined {
+    const recovery = recoverAgreed(pass);
+    if (recovery.blocker) return recovery.blocker;
+    if (recovery.agreed) {
+      pass.agreed = recovery.agreed;
+      pass.rebuilt = recovery.rebuilt;
+    }
+    const fallback = Object.fromEntries(
+      (pass.obj.status?.sites ?? []).flatMap((s) =>
+        s.deploymentID ? [[s.name, s.deploymentID] as const] : [],
+      ),
+    );
+    pass.identity = judgeIdentities(pass.agreed, seenSites(pass), {
+      accept: acceptRequested(pass),
+      fallback,
+    });
+    pass.agreed = pass.identity.state;
+    return prerequisites(pass);
+  }
+
+  private async sync(pass: Pass, startedAt: number): Promise<ReconcileResult> {
+    const { spec } = pass;
     const interval = parseDuration(spec.syncInterval);
-    for (const o of pass.observed) this.deps.observer?.siteObserved(pass.ref, o.site.name, o.ok);
-    const blocker = prerequisites(pass);
-    const none = { failures: new Failures(), changes: 0, state: agreed };
-    if (blocker) {
-      await this.report(pass, { ...none, blocker, plan: undefined }, interval);
-      return { requeueAfterMs: interval };
+    const observer = this.deps.observer;
+    if (observer) for (const o of pass.observed) observer.siteObserved(pass.ref, o.site.name, o.ok);
+    const afterFull = (clean: boolean) => this.deps.changes?.afterFull(pass, { clean, startedAt });
+    const blocker = this.prepare(pass);
+    const plan = blocker ? undefined : planPass(pass);
+    if (!plan || spec.paused) {
+      await afterFull(false);
+      return this.observeOnly(pass, { blocker, plan }, interval);
     }
-    const plan = planPass(pass);
-    if (spec.paused) {
-      // Observing only: counts and verification read, nothing is written to a site.
-      const buckets = replicatedBuckets(plan);
-      pass.objects = await this.collectProgress(pass, buckets);
-      pass.verification = await this.verify(pass, buckets);
-      await this.report(pass, { ...none, plan }, interval);
-      return { requeueAfterMs: this.soon(pass, interval) };
-    }
+    this.deps.changes?.keepReadBacks(pass);
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
     });
-    const state = nextAgreed(
-      plan,
-      plan.actions.map((a) => ({
-        site: a.site,
-        key: a.key,
-        ok: !failures.hasEntity(a.site, a.key),
-      })),
+    const outcomes = plan.actions.map((a) => ({
+      site: a.site,
+      key: a.key,
+      ok: !failures.hasEntity(a.site, a.key),
+    }));
+    const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
+    const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
+    await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
+    await saveAgreed(pass.kube, this.owner(pass), state);
+    const total = changes + links.changes + gone.cleaned.length;
+    // A site that keeps failing is retried with this group's exponential backoff.
+    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
+    await afterFull(!failing && cleanPass(pass, plan, { links, gone }));
+    await this.report(
+      pass,
+      {
+        plan,
+        failures,
+        changes: total,
+        state,
+        removedLeft: gone.left,
+        rotated: links.rotated ? rotateValue : undefined,
+        credentialsRotated: links.rotated,
+        disconnected: gone.cleaned,
+      },
+      interval,
     );
-    const links = await linkSites(pass, plan, failures);
-    const buckets = replicatedBuckets(plan);
+    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
+    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+  }
+
+  /**
+   * A pass that writes nothing to a site: blocked (status says why), or paused (counts and
+   * verification read).
+   */
+  private async observeOnly(
+    pass: Pass,
+    why: { blocker: Why | undefined; plan: MergePlan | undefined },
+    interval: number,
+  ): Promise<ReconcileResult> {
+    const none = { failures: new Failures(), changes: 0, state: pass.agreed };
+    if (why.blocker || !why.plan) {
+      await this.report(pass, { ...none, blocker: why.blocker, plan: undefined }, interval);
+      return { requeueAfterMs: interval };
+    }
+    const buckets = replicatedBuckets(why.plan);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
+    await this.report(pass, { ...none, plan: why.plan }, interval);
+    return { requeueAfterMs: this.soon(pass, interval) };
+  }
+
+  /** Peer links of the pass's sites, and removed sites disconnected from the group. */
+  private async connect(pass: Pass, plan: MergePlan, failures: Failures) {
+    const removed = removedMembers(pass.agreed, pass.spec);
+    const rotateValue = rotateRequested(pass);
+    const links = await linkSites(pass, plan, failures, {
+      rotate: needsRotation(removed) || rotateValue !== undefined,
+    });
+    const own = groupOwnership(pass);
+    const gone = await disconnectRemoved(pass.removed, {
+      own,
+      names: own.names,
+      signal: pass.ctx.signal,
+    });
+    return { links, gone, rotateValue };
+  }
+
+  /** Recovery, object counts and verification of the replicated buckets. */
+  private async followObjects(pass: Pass, buckets: string[], changed: boolean): Promise<void> {
     const group = `${pass.ref.namespace}/${pass.ref.name}`;
-    if (changes + links > 0) this.progress.invalidate(group);
+    if (changed) this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
     if (pass.recovery) this.progress.invalidate(group);
     pass.objects = await this.collectProgress(pass, buckets);
     pass.verification = await this.verify(pass, buckets);
-    await saveAgreed(pass.kube, this.owner(pass), state);
-    const total = changes + links;
-    await this.report(pass, { plan, failures, changes: total, state }, interval);
-    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
-    // A site that keeps failing is retried with this group's exponential backoff.
-    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
-    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
   }
 
   /** The next pass: soon while a verification, a recovery or object versions are under way. */
@@ -288,15 +417,76 @@ export class SiteReplicationGroupReconciler {
       { type: INSECURE_TRANSPORT, why: warning, generation: pass.obj.metadata.generation ?? 0 },
       now,
     );
+    if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
-    if (r.blocker) {
-      await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
-    }
+    await recordPassEvents(pass, r);
     if (identity) {
       await pass.events.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
   }
+}
+
+/** The sites observed whole in this pass, with their identity and how much they hold. */
+function seenSites(pass: Pass): SiteSeen[] {
+  return reachable(pass.observed).map((o) => ({
+    name: o.site.name,
+    identity: o.snap.deploymentID,
+    entities: pass.entities(o.snap).size,
+  }));
+}
+
+/** An accept-site annotation value not acted on yet. */
+function acceptRequested(pass: Pass) {
+  const v = pass.obj.metadata.annotations?.[ACCEPT_SITE_ANNOTATION];
+  return v === pass.obj.status?.lastAcceptSite ? undefined : parseAccept(v);
+}
+
+/** A rotate-credentials annotation value not acted on yet. */
+function rotateRequested(pass: Pass): string | undefined {
+  const v = pass.obj.metadata.annotations?.[ROTATE_CREDENTIALS_ANNOTATION];
+  return v !== undefined && v !== pass.obj.status?.lastRotateCredentials ? v : undefined;
+}
+
+/**
+ * The agreed state to save after a pass: joined sites under the identities they were seen
+ * with, every spec site a member (removed ones marked once the credentials were rotated, and
+ * forgotten once clean), refilled sites no longer pending.
+ */
+/**
+ * Whether a pass that wrote leaves a base for targeted passes: every write held, no link
+ * changed, nothing held back or left over.
+ */
+function cleanPass(
+  pass: Pass,
+  plan: MergePlan,
+  done: { links: LinkOutcome; gone: Disconnected },
+): boolean {
+  return (
+    done.links.changes === 0 &&
+    plan.blocked.length === 0 &&
+    plan.held === undefined &&
+    pass.identity.held.size === 0 &&
+    done.gone.cleaned.length === 0
+  );
+}
+
+function settleState(
+  pass: Pass,
+  next: AgreedState,
+  done: { links: LinkOutcome; gone: Disconnected },
+): AgreedState {
+  const held = new Set(pass.identity.held.keys());
+  let state = recordIdentities(next, seenSites(pass), held);
+  state = recordMembers(state, pass.spec, done.links.rotated);
+  state = forgetMembers(
+    state,
+    done.gone.cleaned.map((c) => c.name),
+  );
+  const refill = (state.refill ?? []).filter(
+    (s) => !done.links.refilled.includes(s) && pass.spec.sites.some((x) => x.name === s),
+  );
+  return { ...state, refill };
 }
 
 /**
@@ -305,11 +495,7 @@ export class SiteReplicationGroupReconciler {
  */
 function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   const cache = new WeakMap<SiteSnapshot, Map<string, Entity>>();
-  const operatorUsers = new Set(
-    reachable(pass.observed)
-      .map((o) => o.conn.accessKey)
-      .concat(REPLICATOR_USER),
-  );
+  const operatorUsers = new Set(reachable(pass.observed).map((o) => o.conn.accessKey));
   const scope = {
     replicate: pass.spec.replicate,
     buckets: pass.spec.buckets,

@@ -47,7 +47,7 @@ export function setupSiteReplicationGroup(
   });
   // A provider's status holds the sites' live identity digests: any change of it may change
   // whether the groups that reference it are Degraded (IdentityProviderMismatch).
-  return manager
+  const controller = manager
     .controller({
       name: 'sitereplicationgroup',
       resource: SRG_RESOURCE,
@@ -56,6 +56,15 @@ export function setupSiteReplicationGroup(
       now: deps.now,
     })
     .watches(identityProviders, (p) => groupsReferencing(informer.list(), p));
+  // Change hints queue the group they are for (debounced); a report for a group this process
+  // has not observed yet is answered "not ready" (the site retries) rather than "unknown".
+  deps.changes?.hints.connect({
+    enqueue: (key) => {
+      controller.queue.add(key);
+    },
+    known: (uid) => informer.list().some((g) => g.metadata.uid === uid),
+  });
+  return controller;
 }
 
 /**

@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { findCondition } from '../../runtime/conditions.js';
-import { type GroupOutcome, type SiteOutcome, deriveStatus, statusDue } from './status.js';
+import {
+  type GroupOutcome,
+  type SiteOutcome,
+  deriveStatus,
+  statusDue,
+  statusPatch,
+} from './status.js';
 
 const site = (name: string, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
   name,
@@ -120,6 +126,26 @@ describe('statusDue', () => {
       '2026-11-23T10:00:15Z',
       '2026-11-23T10:00:15Z',
     ]);
+  });
+});
+
+describe('statusPatch', () => {
+  const base = { observedGeneration: 1, conditions: [] };
+  it('sets fields a pass dropped to null, so the merge patch removes them', () => {
+    const prev = {
+      ...base,
+      removedSites: [{ name: 'c', message: 'cannot reach it' }],
+      deletionsHeld: { total: 50, byKind: { user: 50 }, drivenBy: ['b'], digest: 'abc', bound: 10 },
+    };
+    expect(statusPatch(prev, base)).toEqual({ ...base, removedSites: null, deletionsHeld: null });
+  });
+
+  it('leaves fields alone that were absent before or are still set', () => {
+    const removed = [{ name: 'c', message: 'cannot reach it' }];
+    expect(statusPatch(undefined, base)).toEqual(base);
+    expect(
+      statusPatch({ ...base, removedSites: removed }, { ...base, removedSites: removed }),
+    ).toEqual({ ...base, removedSites: removed });
   });
 });
 

@@ -25,10 +25,18 @@ import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
 import { inSyncWhy, outOfSyncEntities } from './in-sync.js';
-import type { Observed } from './observe.js';
+import type { Observed, Reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { priorityOrder } from './plan.js';
 import type { SiteObjects } from './progress.js';
+import {
+  type SafetyOutcome,
+  deletionsHeldCondition,
+  safetyOutcome,
+  safetyStatus,
+  siteSafetyStatus,
+} from './safety-status.js';
+import { describeOutcome } from './site-identity.js';
 import { iso, siteVerifications, verificationStatus } from './verify-run.js';
 
 export interface SiteOutcome {
@@ -48,6 +56,10 @@ export interface SiteOutcome {
   /** The site's part of the last completed object verification. */
   verification?: SiteVerification | undefined;
   inSync: boolean;
+  /** Joined (votes), Joining (receives only) or Held (identity changed, holds data). */
+  membership?: SiteStatus['membership'];
+  /** This pass saw the site's identity change: what happened, in words. */
+  identityChange?: string | undefined;
 }
 
 export interface GroupOutcome {
@@ -68,6 +80,8 @@ export interface GroupOutcome {
   /** Annotation values acted on in this pass (they stay as before when undefined). */
   lastResync?: string | undefined;
   lastRecover?: string | undefined;
+  /** Held sites, held deletions, removed sites and the safety annotations acted on. */
+  safety?: SafetyOutcome | undefined;
   lastVerify?: string | undefined;
   /** The InSync condition. */
   inSync?: { ok: boolean; why: Why } | undefined;
@@ -108,6 +122,7 @@ function siteStatus(
         ? { objects: prev.objects }
         : {}),
     ...(s.merkleRoot ? { merkleRoot: s.merkleRoot } : {}),
+    ...siteSafetyStatus(s, prev, now),
     ...siteExtras(s, prev, seq),
   };
 }
@@ -143,10 +158,28 @@ function readiness(o: GroupOutcome, degraded: Why | undefined, reconciling: Why 
   if (degraded) return degraded;
   if (reconciling) return reconciling;
   if (o.paused) return { reason: 'Paused', message: 'spec.paused is true: observing only' };
+  const held = o.safety?.deletionsHeld;
+  if (held) {
+    return { reason: 'DeletionsHeld', message: `${held.total} deletions are held for approval` };
+  }
   const behind = o.sites.filter((s) => !s.inSync).map((s) => s.name);
   if (behind.length > 0)
     return { reason: 'OutOfSync', message: `Not in sync: ${behind.join(', ')}` };
   return { reason: 'Synced', message: `${o.sites.length} sites in sync` };
+}
+
+/** What is failing, most telling first. */
+function degradedOf(o: GroupOutcome): Why | undefined {
+  // The most telling reason first: a site that cannot be reached or logged into.
+  const severity = (s: SiteOutcome) => (s.error?.reason === 'ApplyFailed' ? 1 : 0);
+  const failing = o.sites.filter((s) => s.error).sort((x, y) => severity(x) - severity(y));
+  const failures = failing.map((s) => withSite(s.name, s.error?.message ?? ''));
+  // A site on another identity provider is named first: its users cannot log in alike; then
+  // a site held because its identity changed.
+  const first = o.identity ?? o.safety?.heldSites;
+  if (first) return { reason: first.reason, message: [first.message, ...failures].join('; ') };
+  if (failing.length === 0) return undefined;
+  return { reason: failing[0]?.error?.reason ?? 'SiteError', message: failures.join('; ') };
 }
 
 /** The kstatus conditions, and InSync when the outcome says. */
@@ -159,22 +192,16 @@ function conditionsOf(o: GroupOutcome): ConditionInput[] {
 function kstatusConditions(o: GroupOutcome): ConditionInput[] {
   const g = o.generation;
   if (o.blocker) return blockedConditions(o.blocker, g);
-  // The most telling reason first: a site that cannot be reached or logged into.
-  const severity = (s: SiteOutcome) => (s.error?.reason === 'ApplyFailed' ? 1 : 0);
-  const failing = o.sites.filter((s) => s.error).sort((x, y) => severity(x) - severity(y));
-  const failures = failing.map((s) => withSite(s.name, s.error?.message ?? ''));
-  // A site on another identity provider is named first: its users cannot log in alike.
-  const degraded: Why | undefined = o.identity
-    ? { reason: o.identity.reason, message: [o.identity.message, ...failures].join('; ') }
-    : failing.length === 0
-      ? undefined
-      : { reason: failing[0]?.error?.reason ?? 'SiteError', message: failures.join('; ') };
+  const degraded = degradedOf(o);
   const reconciling: Why | undefined =
     o.changes > 0 && !o.paused
       ? { reason: 'Progressing', message: `Applied ${o.changes} changes; verifying` }
       : undefined;
   const ready = readiness(o, degraded, reconciling);
-  return passConditions({ ready, isReady: ready.reason === 'Synced', reconciling, degraded }, g);
+  return [
+    ...passConditions({ ready, isReady: ready.reason === 'Synced', reconciling, degraded }, g),
+    deletionsHeldCondition(o.safety?.deletionsHeld, g, o.safety?.group),
+  ];
 }
 
 export function deriveStatus(
@@ -198,6 +225,7 @@ export function deriveStatus(
     merkleRoot: o.merkleRoot,
     ...pick('lastResync', o.lastResync ?? prev?.lastResync),
     ...pick('lastRecover', o.lastRecover ?? prev?.lastRecover),
+    ...safetyStatus(o.safety, prev),
     ...either('lastVerify', o.lastVerify, prev?.lastVerify),
     ...either('verification', o.verification, prev?.verification),
     ...either('recovery', o.recovery, prev?.recovery),
@@ -231,6 +259,14 @@ export interface PassResult {
   changes: number;
   state: AgreedState;
   blocker?: Why | undefined;
+  /** Removed sites that still hold something of the group. */
+  removedLeft?: { name: string; message: string }[] | undefined;
+  /** Removed sites cleaned of the group in this pass. */
+  disconnected?: { name: string; removed: string[] }[] | undefined;
+  /** The rotate-credentials annotation value acted on in this pass. */
+  rotated?: string | undefined;
+  /** The replication credentials were rotated in this pass (by the annotation or a removal). */
+  credentialsRotated?: boolean | undefined;
   /** The pass's clock (progress and ETA of a verification). */
   now?: Date | undefined;
 }
@@ -248,21 +284,53 @@ function heldAfter(
   return held;
 }
 
-const UNREACHABLE = new Set(['SiteUnreachable', 'CredentialsNotFound']);
+/** Reasons for which a site counts as not reachable (observed only in part is not reachable). */
+const UNREACHABLE = new Set(['SiteUnreachable', 'CredentialsNotFound', 'SiteNotReady']);
+
+const EMPTY = { inSync: 0, outOfSync: 0 };
+
+const membershipOf = (r: PassResult, name: string) =>
+  r.state.joined.includes(name) ? ('Joined' as const) : ('Joining' as const);
+
+/** A site not observed, or observed only in part. */
+function unobservedOutcome(o: Extract<Observed, { ok: false }>, r: PassResult): SiteOutcome {
+  return {
+    name: o.site.name,
+    reachable: !UNREACHABLE.has(o.reason),
+    error: { reason: o.reason, message: o.message },
+    buckets: EMPTY,
+    iam: EMPTY,
+    inSync: false,
+    membership: membershipOf(r, o.site.name),
+  };
+}
+
+/** A site held because its identity changed while it holds data. */
+function heldOutcome(pass: Pass, o: Reachable): SiteOutcome | undefined {
+  const name = o.site.name;
+  const held = pass.identity.held.get(name);
+  if (held === undefined) return undefined;
+  return {
+    name,
+    reachable: true,
+    deploymentID: o.snap.deploymentID,
+    error: { reason: 'SiteIdentityChanged', message: describeOutcome(held) },
+    buckets: EMPTY,
+    iam: EMPTY,
+    inSync: false,
+    membership: 'Held',
+    identityChange: describeOutcome(held),
+  };
+}
 
 export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome {
-  if (!o.ok) {
-    const empty = { inSync: 0, outOfSync: 0 };
-    return {
-      name: o.site.name,
-      reachable: !UNREACHABLE.has(o.reason),
-      error: { reason: o.reason, message: o.message },
-      buckets: empty,
-      iam: empty,
-      inSync: false,
-    };
-  }
+  if (!o.ok) return unobservedOutcome(o, r);
+  const heldSite = heldOutcome(pass, o);
+  if (heldSite) return heldSite;
   const name = o.site.name;
+  const membership = membershipOf(r, name);
+  const change = pass.identity.outcomes.find((x) => x.site === name);
+  const identity = change ? { identityChange: describeOutcome(change) } : {};
   const mine = r.plan?.actions.filter((a) => a.site === name) ?? [];
   const applied = pass.spec.paused ? [] : mine.filter((a) => !r.failures.hasEntity(name, a.key));
   const pending = mine.filter((a) => !applied.includes(a));
@@ -286,6 +354,8 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
+    membership,
+    ...identity,
   };
 }
 
@@ -346,6 +416,7 @@ export function groupOutcome(
     ...(r.plan && !r.blocker && r.failures.size === 0
       ? { lastResync: annotations?.[RESYNC_ANNOTATION] }
       : {}),
+    safety: safetyOutcome(pass, r),
     ...operationsOutcome(pass, r.now ?? new Date()),
     inSync: inSyncWhy({
       sites: sites.map((s) => ({ ...s, observed: s.metadataRoot !== undefined })),
@@ -403,5 +474,20 @@ export async function writeStatus(
   opts: { now: Date; refreshMs: number },
 ): Promise<void> {
   if (!statusDue(pass.obj.status, status, opts.now, opts.refreshMs)) return;
-  await patchStatus(pass.kube, SRG_RESOURCE, pass.ref, status);
+  await patchStatus(pass.kube, SRG_RESOURCE, pass.ref, statusPatch(pass.obj.status, status));
+}
+
+/** Status fields a pass may drop: a merge patch keeps what it omits, so they are set to null. */
+const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary'] as const;
+
+/** The merge patch that turns `prev` into `next`: `next`, with dropped fields set to null. */
+export function statusPatch(
+  prev: SiteReplicationGroupStatus | undefined,
+  next: SiteReplicationGroupStatus,
+): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...next };
+  for (const key of CLEARABLE) {
+    if (next[key] === undefined && prev?.[key] !== undefined) patch[key] = null;
+  }
+  return patch;
 }

@@ -22,13 +22,15 @@ import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
 import { isSiteError } from '../site-error.js';
 import type {
   AccountStatus,
+  BucketMeta,
   RemoteTargetMeta,
   ServiceAccountMeta,
   SiteSnapshot,
 } from '../snapshot.js';
 import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
-import { parseBucketExport, parseIamExport } from './export-parser.js';
+import { ExportCache } from './export-cache.js';
+import { MinioChangeFeed, bareBucket } from './minio-change-feed.js';
 import { MinioIdentityConfig } from './minio-identity-config.js';
 import { MinioServiceAdmin } from './minio-service-admin.js';
 
@@ -44,6 +46,7 @@ export const MINIO_CAPABILITIES: SiteCapabilities = {
   bulkExport: true,
   identityConfig: true,
   replicationProgress: 'counters',
+  changeFeed: true,
 };
 
 /** GET/PUT of the raw replication XML: the SDK's model would drop MinIO's extensions. */
@@ -81,6 +84,9 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
   readonly capabilities = MINIO_CAPABILITIES;
   readonly admin: MinioAdminClient;
   readonly identity: MinioIdentityConfig;
+  readonly changeFeed: MinioChangeFeed;
+  /** Parsed exports by content, between passes (bounded). */
+  readonly exports = new ExportCache();
   private readonly transport: AdminTransport;
   private readonly service: MinioServiceAdmin;
 
@@ -94,6 +100,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       ca: conn.ca,
       insecureSkipVerify: conn.insecureSkipVerify,
       onCall: conn.onCall,
+      userAgent: conn.userAgent,
     });
     super(conn, newS3Client(conn), new ReplicationXML(transport));
     this.transport = transport;
@@ -107,10 +114,16 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       ca: conn.ca,
       insecureSkipVerify: conn.insecureSkipVerify,
       onCall: conn.onCall ? (op: string) => conn.onCall?.(`admin:${op}`) : undefined,
+      userAgent: conn.userAgent,
     };
     this.admin = new MinioAdminClient(admin);
     this.service = new MinioServiceAdmin(admin);
     this.identity = new MinioIdentityConfig(this.admin, this.service);
+    this.changeFeed = new MinioChangeFeed({
+      admin: (signal) => this.adm(signal),
+      listBuckets: (signal) => this.listBuckets(signal),
+      exports: this.exports,
+    });
   }
 
   /** The admin client with every request under `signal` (undefined: none). */
@@ -136,30 +149,18 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     const [info, list, iamFiles, bucketFiles] = await Promise.all([
       failFast(admin.serverInfo({ signal: abort.signal })),
       failFast(this.listBuckets(sibling)),
-      failFast(admin.exportIAMFiles({ signal: abort.signal })),
-      failFast(admin.exportBucketMetadataFiles({ signal: abort.signal })),
+      failFast(admin.exportIAMArchive({ signal: abort.signal })),
+      failFast(admin.exportBucketMetadataArchive({ signal: abort.signal })),
     ]);
     const { deploymentID } = info;
-    const buckets = parseBucketExport(bucketFiles);
-    for (const b of list) {
-      const meta = buckets.get(b.name);
-      if (meta) meta.createdAt = b.createdAt;
-      else {
-        buckets.set(b.name, {
-          name: b.name,
-          createdAt: b.createdAt,
-          versioning: 'Unversioned',
-          objectLock: false,
-          hasLifecycle: false,
-          hasNotification: false,
-          targets: [],
-        });
-      }
-    }
+    const exported = this.exports.buckets(bucketFiles, { whole: true });
     // The export may name buckets deleted since; the bucket list is authoritative.
-    const live = new Set(list.map((b) => b.name));
-    for (const name of buckets.keys()) if (!live.has(name)) buckets.delete(name);
-    return { site: this.name, deploymentID, buckets, iam: parseIamExport(iamFiles) };
+    const buckets = new Map<string, BucketMeta>();
+    for (const b of list) {
+      const meta = exported.get(b.name);
+      buckets.set(b.name, meta ? { ...meta, createdAt: b.createdAt } : bareBucket(b));
+    }
+    return { site: this.name, deploymentID, buckets, iam: this.exports.iam(iamFiles) };
   }
 
   async replicationProgress(bucket: string, signal?: AbortSignal): Promise<ReplicationProgress> {
@@ -394,6 +395,15 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
 
   async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
     await this.adm(signal).removeRemoteTarget(bucket, arn);
+  }
+
+  async updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.adm(signal).updateRemoteTarget(bucket, arn, target, ['creds']);
   }
 
   /** `PUT /{bucket}?replication-reset&arn=`: replicate existing objects to that target again. */

@@ -46,6 +46,7 @@ export const S3_CAPABILITIES: SiteCapabilities = {
   bulkExport: false,
   identityConfig: false,
   replicationProgress: 'sampled',
+  changeFeed: false,
 };
 
 /** Buckets whose configuration is read at once (each bucket: 8 calls at once). */
@@ -322,6 +323,12 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
 
   removeRemoteTarget(bucket: string): Promise<void> {
     return Promise.reject(unsupported(this.name, 'removeRemoteTarget', `${bucket}: ${NOT_PEERS}`));
+  }
+
+  updateRemoteTargetCredentials(bucket: string): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'updateRemoteTargetCredentials', `${bucket}: ${NOT_PEERS}`),
+    );
   }
 
   resyncTarget(bucket: string): Promise<void> {

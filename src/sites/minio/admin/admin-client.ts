@@ -19,7 +19,7 @@ import {
   MAX_SERVER_INFO_BYTES,
 } from '../../response-limits.js';
 import { SiteError } from '../../site-error.js';
-import { ZipError, ZipTooLargeError, readZipMap } from './zip.js';
+import { type ZipFile, ZipError, ZipTooLargeError, listZip, readZipMap } from './zip.js';
 import { PayloadAlgorithm, decryptPayload, encryptPayload } from './payload-crypto.js';
 import {
   AdminTransport,
@@ -30,6 +30,7 @@ import {
 import { ConfigKVSyntaxError, parseConfigKV, parseKeyValues } from './config-kv.js';
 import {
   DecodeError,
+  NotReadyError,
   EMPTY_IAM_ENTITIES,
   decodeArn,
   decodeBucketMetadataImport,
@@ -101,13 +102,31 @@ export interface MinioAdminClientOptions {
   readonly insecureSkipVerify?: boolean | undefined;
   /** Called once per HTTP request sent (retries included) with the operation name. */
   readonly onCall?: ((op: string) => void) | undefined;
+  /** The User-Agent of every request. */
+  readonly userAgent?: string | undefined;
 }
 
 const ADMIN = '/minio/admin/v3';
+const EXPORT_LIMITS = {
+  maxEntryBytes: MAX_EXPORT_ENTRY_BYTES,
+  maxTotalBytes: MAX_EXPORT_UNZIPPED_BYTES,
+};
 const OCTET_STREAM = 'application/octet-stream';
 const ALREADY_APPLIED = 'XMinioAdminPolicyChangeAlreadyApplied';
 const REMOTE_TARGET_NOT_FOUND = 'XMinioAdminRemoteTargetNotFoundError';
 const NO_SUCH_USER = 'XMinioAdminNoSuchUser';
+/** export-iam's answer while the service accounts are not in MinIO's IAM cache yet. */
+const IAM_NOT_LOADED_SVCACCT = 'XMinioInvalidIAMCredentials';
+/** Every file a complete `export-iam` holds (MinIO cmd/admin-handlers-users.go ExportIAM). */
+export const IAM_EXPORT_ENTRIES = [
+  'iam-assets/policies.json',
+  'iam-assets/users.json',
+  'iam-assets/groups.json',
+  'iam-assets/svcaccts.json',
+  'iam-assets/user_mappings.json',
+  'iam-assets/group_mappings.json',
+  'iam-assets/stsuser_mappings.json',
+] as const;
 const CONFIG_APPLIED_HEADER = 'x-minio-config-applied';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_BULK_TIMEOUT_MS = 120_000;
@@ -492,10 +511,40 @@ export class MinioAdminClient {
     return this.getZip(this.exportIAMCall());
   }
 
-  /** The files of `export-iam`, unzipped within the caps of response-limits.ts. */
+  /**
+   * The files of `export-iam`, unzipped within the caps of response-limits.ts, all seven of
+   * them: MinIO always writes every file of a complete export (an empty set as `{}`), so a
+   * missing one is a partial answer (IAM still loading, a stream cut short) and the site is
+   * not ready; so is the "service account not found" MinIO answers while it loads IAM.
+   */
   async exportIAMFiles(opts: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
     const call = { ...this.exportIAMCall(), signal: opts.signal };
-    return this.unzip(call, await this.getZip(call));
+    let zip: Buffer;
+    try {
+      zip = await this.getZip(call);
+    } catch (e: unknown) {
+      if (e instanceof SiteError && e.code === IAM_NOT_LOADED_SVCACCT) {
+        const why = `${call.method} ${call.path}: HTTP 404 ${IAM_NOT_LOADED_SVCACCT}: a service account is not loaded yet (IAM still loading)`;
+        throw this.transport.error(call, 'NotReady', why, { code: e.code, status: 404 });
+      }
+      throw e;
+    }
+    const files = this.unzip(call, zip);
+    const missing = IAM_EXPORT_ENTRIES.filter((name) => !files.has(name));
+    if (missing.length > 0) {
+      const why = `export-iam answered without ${missing.join(', ')}: a partial export (IAM still loading?) is never read as absence`;
+      throw this.transport.error(call, 'NotReady', why);
+    }
+    return files;
+  }
+
+  /**
+   * The files of `export-iam`, checked against the caps but not inflated: a cache keyed on
+   * their compressed bytes inflates only what changed. `data()` throws a SiteError.
+   */
+  async exportIAMArchive(opts: { signal?: AbortSignal } = {}): Promise<ZipFile[]> {
+    const call = { ...this.exportIAMCall(), signal: opts.signal };
+    return this.list(call, await this.getZip(call));
   }
 
   private exportIAMCall(): Call {
@@ -536,6 +585,14 @@ export class MinioAdminClient {
     return this.unzip(call, await this.getZip(call));
   }
 
+  /** The files of `export-bucket-metadata`, not inflated (see `exportIAMArchive`). */
+  async exportBucketMetadataArchive(
+    opts: { bucket?: string; signal?: AbortSignal } = {},
+  ): Promise<ZipFile[]> {
+    const call = { ...this.exportBucketMetadataCall(opts.bucket ?? ''), signal: opts.signal };
+    return this.list(call, await this.getZip(call));
+  }
+
   private exportBucketMetadataCall(bucket: string): Call {
     const call = this.get('exportBucketMetadata', '/export-bucket-metadata', { bucket });
     return { ...call, timeoutMs: this.bulkTimeoutMs };
@@ -566,18 +623,39 @@ export class MinioAdminClient {
   /** An export's files; past a cap "response too large", else "malformed response". */
   private unzip(call: Call, zip: Buffer): Map<string, Buffer> {
     try {
-      return readZipMap(zip, {
-        maxEntryBytes: MAX_EXPORT_ENTRY_BYTES,
-        maxTotalBytes: MAX_EXPORT_UNZIPPED_BYTES,
-      });
+      return readZipMap(zip, EXPORT_LIMITS);
     } catch (e: unknown) {
-      if (e instanceof ZipTooLargeError) {
-        const why = `response too large: ${call.method} ${call.path} unzipped: ${e.message}`;
-        throw this.transport.error(call, 'Invalid', why);
-      }
-      if (e instanceof ZipError) throw this.malformed(call, e.message);
-      throw e;
+      throw this.zipError(call, e);
     }
+  }
+
+  /** The export's files, checked, each inflated (and its errors mapped) when read. */
+  private list(call: Call, zip: Buffer): ZipFile[] {
+    let files: ZipFile[];
+    try {
+      files = listZip(zip, EXPORT_LIMITS);
+    } catch (e: unknown) {
+      throw this.zipError(call, e);
+    }
+    return files.map((f) => ({
+      ...f,
+      data: () => {
+        try {
+          return f.data();
+        } catch (e: unknown) {
+          throw this.zipError(call, e);
+        }
+      },
+    }));
+  }
+
+  private zipError(call: Call, e: unknown): unknown {
+    if (e instanceof ZipTooLargeError) {
+      const why = `response too large: ${call.method} ${call.path} unzipped: ${e.message}`;
+      return this.transport.error(call, 'Invalid', why);
+    }
+    if (e instanceof ZipError) return this.malformed(call, e.message);
+    return e;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -820,6 +898,7 @@ export class MinioAdminClient {
     try {
       return decode(value);
     } catch (e: unknown) {
+      if (e instanceof NotReadyError) throw this.transport.error(call, 'NotReady', e.message);
       if (e instanceof DecodeError) throw this.malformed(call, e.message);
       throw e;
     }

@@ -42,6 +42,8 @@ export interface TransportOptions {
   readonly insecureSkipVerify?: boolean | undefined;
   /** Called once per HTTP request sent (retries included), with the operation name. */
   readonly onCall?: ((op: string) => void) | undefined;
+  /** The User-Agent of every request (undici's own when absent). */
+  readonly userAgent?: string | undefined;
   /** Delay before the one retry of an idempotent read; default 200–400 ms. */
   readonly retryDelayMs?: (() => number) | undefined;
 }
@@ -94,7 +96,12 @@ export interface HttpAnswer {
 }
 
 const SUCCESS = new Set([200, 204, 206]);
-const RETRY_KINDS: ReadonlySet<SiteErrorKind> = new Set(['Unreachable', 'Throttled', 'Internal']);
+const RETRY_KINDS: ReadonlySet<SiteErrorKind> = new Set([
+  'Unreachable',
+  'Throttled',
+  'Internal',
+  'NotReady',
+]);
 const defaultRetryDelay = (): number => 200 + Math.floor(Math.random() * 200);
 
 /** Checks an endpoint URL and returns its origin (`http(s)://host[:port]`, default port dropped). */
@@ -206,6 +213,7 @@ export class AdminTransport {
       contentType: call.contentType,
     });
     delete headers['host'];
+    if (this.opts.userAgent !== undefined) headers['user-agent'] = this.opts.userAgent;
     return { url, headers };
   }
 

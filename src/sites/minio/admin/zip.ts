@@ -228,10 +228,26 @@ function checkNoOverlap(spans: { start: number; end: number; name: string }[], d
 }
 
 /**
- * Reads every file of a zip, in central-directory order. Directory entries are skipped. Throws
- * ZipTooLargeError past a cap and ZipError on anything malformed, overlapping entries included.
+ * A file of a zip, not inflated yet: its compressed bytes (`raw`) identify its contents (the same
+ * bytes with the same method always inflate to the same data), so a cache can key on them and
+ * skip inflating what it has seen.
  */
-export function readZip(zip: Uint8Array, limits: ReadZipLimits = {}): ZipEntry[] {
+export interface ZipFile {
+  readonly name: string;
+  readonly method: number;
+  readonly crc: number;
+  readonly size: number;
+  readonly raw: Buffer;
+  /** Inflates the file (at most its declared size) and checks its length and CRC. */
+  data(): Buffer;
+}
+
+/**
+ * Lists every file of a zip, in central-directory order, with every check of `readZip` except
+ * inflating (done by `data()`). Directory entries are skipped. Throws ZipTooLargeError past a
+ * cap and ZipError on anything malformed, overlapping entries included.
+ */
+export function listZip(zip: Uint8Array, limits: ReadZipLimits = {}): ZipFile[] {
   const buf = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   if (buf.length < EOCD_SIZE) throw new ZipError('not a zip: too short');
   const dir = readDirectory(buf);
@@ -257,11 +273,28 @@ export function readZip(zip: Uint8Array, limits: ReadZipLimits = {}): ZipEntry[]
     })),
     dir.offset,
   );
-  const out: ZipEntry[] = [];
+  const out: ZipFile[] = [];
   entries.forEach((e, i) => {
-    if (!e.name.endsWith('/')) out.push({ name: e.name, data: entryData(buf, e, starts[i] ?? 0) });
+    if (e.name.endsWith('/')) return;
+    const start = starts[i] ?? 0;
+    out.push({
+      name: e.name,
+      method: e.method,
+      crc: e.crc,
+      size: e.size,
+      raw: buf.subarray(start, start + e.compressedSize),
+      data: () => entryData(buf, e, start),
+    });
   });
   return out;
+}
+
+/**
+ * Reads every file of a zip, in central-directory order. Directory entries are skipped. Throws
+ * ZipTooLargeError past a cap and ZipError on anything malformed, overlapping entries included.
+ */
+export function readZip(zip: Uint8Array, limits: ReadZipLimits = {}): ZipEntry[] {
+  return listZip(zip, limits).map((f) => ({ name: f.name, data: f.data() }));
 }
 
 /** Reads a zip into a map from entry name to contents. */

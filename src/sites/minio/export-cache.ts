@@ -1,0 +1,119 @@
+/**
+ * Parsed exports, cached by content between passes. MinIO writes every export zip afresh (each
+ * entry stamped with the time), but an unchanged file compresses to the same bytes: a bucket
+ * whose files' compressed bytes are those already parsed is neither inflated nor parsed again;
+ * an IAM export whose files are all unchanged is reused whole. Bounded: the bucket entries are
+ * replaced by those of each whole export (plus what single-bucket reads add, up to a cap), and
+ * one IAM state is kept.
+ */
+import { createHash } from 'node:crypto';
+
+import type { BucketMeta, IamState } from '../snapshot.js';
+import type { ZipFile } from './admin/zip.js';
+import { parseBucketExport, parseIamExport } from './export-parser.js';
+
+/** Bucket entries kept at most (MinIO's exports are capped at 64 MiB unzipped anyway). */
+const MAX_BUCKET_ENTRIES = 20_000;
+
+/** The identity of some files' contents: names, methods and compressed bytes. */
+function contentKey(files: readonly ZipFile[]): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(f.name);
+    h.update(`\0${f.method}\0${f.size}\0`);
+    h.update(f.raw);
+  }
+  return h.digest('base64url');
+}
+
+/** The files of an export grouped by bucket (`bucket/file`), in order. */
+function byBucket(files: readonly ZipFile[]): Map<string, ZipFile[]> {
+  const out = new Map<string, ZipFile[]>();
+  for (const f of files) {
+    const slash = f.name.indexOf('/');
+    if (slash <= 0) continue;
+    const bucket = f.name.slice(0, slash);
+    const list = out.get(bucket);
+    if (list) list.push(f);
+    else out.set(bucket, [f]);
+  }
+  return out;
+}
+
+const copyIam = (iam: IamState): IamState => ({
+  policies: new Map(iam.policies),
+  users: new Map(iam.users),
+  groups: new Map(iam.groups),
+  userPolicies: new Map(iam.userPolicies),
+  groupPolicies: new Map(iam.groupPolicies),
+  stsPolicies: new Map(iam.stsPolicies),
+  serviceAccounts: new Map(iam.serviceAccounts),
+});
+
+export interface ExportCacheStats {
+  bucketHits: number;
+  bucketMisses: number;
+  iamHits: number;
+  iamMisses: number;
+}
+
+export class ExportCache {
+  private bucketEntries = new Map<string, BucketMeta>();
+  private iamEntry: { key: string; iam: IamState } | undefined;
+  readonly stats: ExportCacheStats = { bucketHits: 0, bucketMisses: 0, iamHits: 0, iamMisses: 0 };
+
+  constructor(private readonly maxBucketEntries = MAX_BUCKET_ENTRIES) {}
+
+  /**
+   * The buckets of an export (whole: `whole` replaces the cache's entries with this export's;
+   * a single bucket's read adds to them). Each call returns fresh objects.
+   */
+  buckets(files: readonly ZipFile[], opts: { whole: boolean }): Map<string, BucketMeta> {
+    const next = opts.whole ? new Map<string, BucketMeta>() : this.bucketEntries;
+    const out = new Map<string, BucketMeta>();
+    for (const [bucket, own] of byBucket(files)) {
+      const key = contentKey(own);
+      let meta = this.bucketEntries.get(key);
+      if (meta === undefined) {
+        this.stats.bucketMisses++;
+        const inflated = new Map(own.map((f) => [f.name, f.data()] as const));
+        meta = parseBucketExport(inflated).get(bucket);
+        if (meta === undefined) continue;
+      } else {
+        this.stats.bucketHits++;
+      }
+      this.remember(next, key, meta);
+      out.set(bucket, { ...meta });
+    }
+    this.bucketEntries = next;
+    return out;
+  }
+
+  private remember(into: Map<string, BucketMeta>, key: string, meta: BucketMeta): void {
+    into.delete(key);
+    into.set(key, meta);
+    while (into.size > this.maxBucketEntries) {
+      const oldest = into.keys().next().value;
+      if (oldest === undefined) break;
+      into.delete(oldest);
+    }
+  }
+
+  /** The IAM state of an export; the same export as last time is not parsed again. */
+  iam(files: readonly ZipFile[]): IamState {
+    const key = contentKey(files);
+    if (this.iamEntry?.key === key) {
+      this.stats.iamHits++;
+      return copyIam(this.iamEntry.iam);
+    }
+    this.stats.iamMisses++;
+    const iam = parseIamExport(new Map(files.map((f) => [f.name, f.data()] as const)));
+    this.iamEntry = { key, iam };
+    return copyIam(iam);
+  }
+
+  /** How many bucket entries are held (tests). */
+  get size(): number {
+    return this.bucketEntries.size;
+  }
+}
