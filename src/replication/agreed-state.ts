@@ -8,6 +8,9 @@
  *   `entities`: an apply that failed there, or a site that was unreachable when the key changed.
  * - `joined`: sites that have taken part in a merge; only they have a base and vote.
  * - `sequence`: the count of actions applied so far (Vault's `last_wal`); it only grows.
+ * - `digestKeyId`: which key sealed the digests of secret-bearing entities (users, service
+ *   accounts; see secret-digest.ts). Absent in a state written before digests were keyed
+ *   (format 1), whose digests of those entities are unkeyed.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 
@@ -17,7 +20,9 @@ export const ABSENT = '-';
 /** The `binaryData` key of the ConfigMap that holds the agreed state. */
 export const AGREED_STATE_KEY = 'state.json.gz';
 
-const _FORMAT_VERSION = 1;
+/** 2: with `digestKeyId` (keyed digests of secret-bearing entities). 1 is still read. */
+const _FORMAT_VERSION = 2;
+const _READ_VERSIONS: readonly unknown[] = [1, 2];
 /** Refuse to inflate more than this: a damaged or hostile ConfigMap must not exhaust memory. */
 const _MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 const _BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -27,6 +32,8 @@ export interface AgreedState {
   deviations: Record<string, Record<string, string>>;
   joined: string[];
   sequence: number;
+  /** The id of the key that sealed secret-bearing digests; undefined: unkeyed (or empty). */
+  digestKeyId?: string | undefined;
 }
 
 /** The stored agreed state cannot be read; the message says which part is wrong. */
@@ -82,6 +89,7 @@ export function encodeAgreedState(state: AgreedState): Record<string, string> {
   const doc = {
     version: _FORMAT_VERSION,
     sequence: state.sequence,
+    ...(state.digestKeyId === undefined ? {} : { digestKeyId: state.digestKeyId }),
     joined: state.joined,
     entities: _sorted(state.entities, (d) => d),
     deviations: _sorted(state.deviations, (r) => _sorted(r, (d) => d)),
@@ -146,18 +154,23 @@ function _joined(value: unknown): string[] {
 function _state(doc: unknown): AgreedState {
   if (!_isRecord(doc)) throw new AgreedStateDecodeError('the document is not an object');
   const version = _own(doc, 'version');
-  if (version !== _FORMAT_VERSION) {
+  if (!_READ_VERSIONS.includes(version)) {
     throw new AgreedStateDecodeError(`unsupported format version ${JSON.stringify(version)}`);
   }
   const sequence = _own(doc, 'sequence');
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw new AgreedStateDecodeError('sequence is not a non-negative integer');
   }
+  const digestKeyId = _own(doc, 'digestKeyId');
+  if (digestKeyId !== undefined && typeof digestKeyId !== 'string') {
+    throw new AgreedStateDecodeError('digestKeyId is not a string');
+  }
   return {
     entities: _stringRecord(_own(doc, 'entities'), 'entities'),
     deviations: _deviations(_own(doc, 'deviations')),
     joined: _joined(_own(doc, 'joined')),
     sequence,
+    ...(digestKeyId === undefined ? {} : { digestKeyId }),
   };
 }
 

@@ -286,6 +286,16 @@ export interface PeerLinkOps {
     target: RemoteTargetRequest,
     signal: AbortSignal,
   ): Promise<string>;
+  /**
+   * Replaces the credentials an existing target holds (its ARN, and so the rules using it,
+   * stay): how a rotated replication secret reaches the sites that replicate with it.
+   */
+  updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal: AbortSignal,
+  ): Promise<void>;
   removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
   /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
   resyncTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;

@@ -5,6 +5,7 @@ import type {
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
 import type { Entity } from '../../replication/merge.js';
+import type { DigestKey } from '../../replication/secret-digest.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
@@ -24,7 +25,10 @@ export interface Pass {
   /** The IdentityProvider the group references, from the cache. */
   idp: IdentityProvider | undefined;
   observed: Observed[];
+  /** The last agreed state, its secret-bearing digests sealed with `digestKey`. */
   agreed: AgreedState;
+  /** The group's digest key (seals the digests of users and service accounts). */
+  digestKey: DigestKey;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
   /** Object replication counts per site, when collected. */

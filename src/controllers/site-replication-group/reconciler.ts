@@ -15,6 +15,7 @@ import {
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
 import { nextAgreed } from '../../replication/merge.js';
+import { digestKey as newDigestKey, sealAgreed } from '../../replication/secret-digest.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -40,7 +41,7 @@ import type { Pass } from './pass.js';
 import { REPLICATOR_USER } from './peer-links.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
-import { loadAgreed, saveAgreed } from './state.js';
+import { loadAgreed, loadDigestKey, saveAgreed } from './state.js';
 import {
   type PassResult,
   deriveStatus,
@@ -151,14 +152,33 @@ export class SiteReplicationGroupReconciler {
       events: this.deps.recorder.withSignal(ctx.signal),
       idp: idpName ? this.deps.identityProviders.get(`${ref.namespace}/${idpName}`) : undefined,
       observed,
-      agreed: await loadAgreed(p.kube, ref).catch((e: unknown) => {
+      ...(await this.loadState(p).catch((e: unknown) => {
         closeObserved(observed);
         throw e;
-      }),
+      })),
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
     return pass;
+  }
+
+  /**
+   * The last agreed state with its secret-bearing digests sealed with the group's key: one
+   * written before digests were keyed is migrated here, on read (replication/secret-digest.ts).
+   */
+  private async loadState(p: {
+    obj: SiteReplicationGroup;
+    ref: ObjectRef;
+    ctx: ReconcileContext;
+    kube: KubeClient;
+  }): Promise<Pick<Pass, 'agreed' | 'digestKey'>> {
+    const owner = { ...p.ref, uid: p.obj.metadata.uid ?? '', apiVersion: p.obj.apiVersion };
+    const digestKey = newDigestKey(await loadDigestKey(p.kube, owner));
+    const { state, outcome } = sealAgreed(await loadAgreed(p.kube, p.ref), digestKey);
+    if (outcome === 'keyChanged') {
+      p.ctx.log.warn({}, 'Found the agreed state of SiteReplicationGroup sealed with another key');
+    }
+    return { agreed: state, digestKey };
   }
 
   private async sync(pass: Pass): Promise<ReconcileResult> {
@@ -190,7 +210,7 @@ export class SiteReplicationGroupReconciler {
     );
     const links = await linkSites(pass, plan, failures);
     pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
-    await saveAgreed(pass.kube, this.owner(pass), state);
+    await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
     const total = changes + links;
     await this.report(pass, { plan, failures, changes: total, state }, interval);
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
@@ -257,6 +277,7 @@ function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
     buckets: pass.spec.buckets,
     operatorUsers,
     ldap: pass.idp?.spec?.ldap !== undefined,
+    seal: pass.digestKey.seal,
   };
   return (snap) => {
     let map = cache.get(snap);

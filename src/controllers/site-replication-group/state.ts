@@ -127,6 +127,20 @@ export async function loadReplicatorSecrets(
   return out;
 }
 
+/**
+ * The entry of the replicator Secret that holds the group's digest key (not a DNS label, so it
+ * never clashes with a site's entry): created with the Secret, replaced with it.
+ */
+export const DIGEST_KEY_ENTRY = '.digest-key';
+
+/** The group's digest key (replication/secret-digest.ts), generated on first use. */
+export async function loadDigestKey(kube: KubeClient, owner: Owner): Promise<string> {
+  const secrets = await loadReplicatorSecrets(kube, owner, [DIGEST_KEY_ENTRY]);
+  const key = secrets.get(DIGEST_KEY_ENTRY);
+  if (key === undefined) throw new Error(`no ${DIGEST_KEY_ENTRY} in the replicator Secret`);
+  return key;
+}
+
 /** Deletes the ConfigMap and the Secret (the finalizer; owner references would do it later). */
 export async function deleteOwnedObjects(
   kube: KubeClient,

@@ -331,6 +331,15 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     return this.adm(signal).setRemoteTarget(bucket, target);
   }
 
+  async updateRemoteTargetCredentials(
+    bucket: string,
+    arn: string,
+    target: RemoteTargetRequest,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.adm(signal).updateRemoteTarget(bucket, arn, target, ['creds']);
+  }
+
   async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
     await this.adm(signal).removeRemoteTarget(bucket, arn);
   }

@@ -302,6 +302,12 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
     );
   }
 
+  updateRemoteTargetCredentials(bucket: string): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'updateRemoteTargetCredentials', `${bucket}: ${NOT_PEERS}`),
+    );
+  }
+
   removeRemoteTarget(bucket: string): Promise<void> {
     return Promise.reject(unsupported(this.name, 'removeRemoteTarget', `${bucket}: ${NOT_PEERS}`));
   }
