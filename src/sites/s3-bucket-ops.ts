@@ -73,14 +73,19 @@ function withSignal(signal: AbortSignal | undefined): { abortSignal?: AbortSigna
 
 type Middleware = Parameters<S3Client['middlewareStack']['add']>[0];
 
+/** Commands whose body is object data, streamed to the caller and never buffered whole. */
+const STREAMED_COMMANDS = new Set(['GetObjectCommand']);
+
 /**
  * Caps every response body the SDK reads (it buffers whole XML documents before parsing them).
  * Placed innermost in the deserialize step, it wraps the raw body before anything reads it; a
  * declared length past the cap is refused unread. The error surfaces through `toSiteError`.
+ * Object data (GetObject) is exempt: it is a stream its reader consumes piece by piece.
  */
 function boundedBody(limit: number): Middleware {
-  return (next) => async (args) => {
+  return (next, context) => async (args) => {
     const result = await next(args);
+    if (STREAMED_COMMANDS.has(String(context.commandName))) return result;
     const response = result.response as { headers?: Record<string, string>; body?: unknown };
     if (response.body instanceof Readable) {
       const declared = declaredLength(response.headers?.['content-length']);
