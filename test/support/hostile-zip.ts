@@ -2,7 +2,7 @@
  * Zips a hostile site might send, built small: the non-recursive zip bomb (many central-directory
  * entries pointing at one highly compressed payload, after David Fifield's "A better zip bomb").
  */
-import { createDeflateRaw, crc32 } from 'node:zlib';
+import { createDeflateRaw, crc32, deflateRawSync } from 'node:zlib';
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +33,16 @@ export async function deflatedZeros(bytes: number): Promise<Deflated> {
   deflate.end();
   await done;
   return { packed: Buffer.concat(out), size: bytes, crc };
+}
+
+/** `data` deflated (small data: in one go). */
+export function deflated(data: Buffer): Deflated {
+  return { packed: deflateRawSync(data), size: data.length, crc: crc32(data) };
+}
+
+/** An honest zip of one file (`overlappingZip` with one entry overlaps nothing). */
+export function oneFileZip(name: string, data: Buffer): Buffer {
+  return overlappingZip(deflated(data), { entries: 1, name: () => name });
 }
 
 export interface BombOptions {

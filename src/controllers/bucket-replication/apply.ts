@@ -8,7 +8,6 @@ import { BREP_RESOURCE, RESYNC_ANNOTATION } from '../../api/names.js';
 import type { ReplicationConfig } from '../../replication/replication-config.js';
 import { buildReplicationXML } from '../../replication/xml-codec.js';
 import type { Why } from '../../runtime/kstatus.js';
-import { errorMessage } from '../../runtime/logger.js';
 import { FIELD_MANAGER, sameJSON } from '../../runtime/status.js';
 import type { RemoteTargetMeta } from '../../sites/snapshot.js';
 import { isSiteError, siteErrorReason } from '../../sites/site-error.js';
@@ -42,6 +41,7 @@ import {
   accountWorks,
   ensureAccount,
 } from '../../sites/replication-account.js';
+import { describeError } from '../../runtime/messages.js';
 
 /**
  * The remote targets this resource created on its source bucket (a JSON list of ARNs). Kept in
@@ -64,7 +64,7 @@ export function ownedTargets(obj: { metadata: { annotations?: Record<string, str
 /** A failure of a site call as a problem of the pass (rethrows when the pass is aborted). */
 export function siteProblem(pass: Pass, e: unknown, context: string): Why {
   pass.ctx.signal.throwIfAborted();
-  return { reason: siteErrorReason(e), message: `${context}: ${errorMessage(e)}` };
+  return { reason: siteErrorReason(e), message: `${context}: ${describeError(e)}` };
 }
 
 /**
@@ -95,7 +95,7 @@ export async function ensureSourceVersioning(pass: Pass): Promise<Why | boolean>
     signal.throwIfAborted();
     pass.problems.push({
       reason: 'VersioningUnavailable',
-      message: `versioning cannot be enabled on ${whereOf(pass)}, and replication requires it: ${errorMessage(e)}`,
+      message: `versioning cannot be enabled on ${whereOf(pass)}, and replication requires it: ${describeError(e)}`,
     });
     return false;
   }
@@ -299,7 +299,7 @@ async function put(
       signal.throwIfAborted();
       pass.problems.push({
         reason: 'ResyncFailed',
-        message: `existing objects of ${whereOf(pass)} were not queued for ${arn} (MinIO's scanner will still replicate them, later): ${errorMessage(e)}`,
+        message: `existing objects of ${whereOf(pass)} were not queued for ${arn} (MinIO's scanner will still replicate them, later): ${describeError(e)}`,
       });
     }
   }
@@ -389,7 +389,7 @@ export async function resyncOnRequest(
       pass.ctx.signal.throwIfAborted();
       pass.problems.push({
         reason: 'ResyncFailed',
-        message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${errorMessage(e)}`,
+        message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${describeError(e)}`,
       });
       return undefined;
     }

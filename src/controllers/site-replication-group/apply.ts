@@ -8,7 +8,6 @@ import { RESYNC_ANNOTATION } from '../../api/names.js';
 import { encodeKey, keyFamily } from '../../replication/entity-key.js';
 import type { MergePlan } from '../../replication/merge.js';
 import { settleLimit } from '../../runtime/concurrency.js';
-import { errorMessage } from '../../runtime/logger.js';
 import {
   type EntityAction,
   actionLane,
@@ -22,6 +21,7 @@ import type { Pass } from './pass.js';
 import { type PeerSite, REPLICATOR_USER, ensurePeerLinks, ensureReplicator } from './peer-links.js';
 import { phases, replicatedBuckets } from './plan.js';
 import { loadReplicatorSecrets } from './state.js';
+import { describeError, loggableError } from '../../runtime/messages.js';
 
 export interface ApplyOptions {
   /** Actions in flight per site. */
@@ -50,7 +50,7 @@ async function verifyApplied(
   } catch (e: unknown) {
     pass.ctx.signal.throwIfAborted();
     pass.ctx.log.warn(
-      { site: target.site.name, err: errorMessage(e) },
+      { site: target.site.name, err: loggableError(e) },
       'Could not read the site back after writing; the next pass will',
     );
     return 0;
@@ -131,7 +131,7 @@ async function applyToSite(
     batch.forEach((a, i) => {
       const r = results[i];
       if (r?.ok) changes++;
-      else failures.entity(target.site.name, a.key, errorMessage(r?.error));
+      else failures.entity(target.site.name, a.key, describeError(r?.error));
     });
   }
   if (mine.length === 0) return 0;
@@ -210,7 +210,7 @@ export async function linkSites(pass: Pass, plan: MergePlan, failures: Failures)
       if (await ensureReplicator(p, signal)) changes++;
     } catch (e: unknown) {
       signal.throwIfAborted();
-      failures.other(p.name, errorMessage(e));
+      failures.other(p.name, describeError(e));
     }
   }
   const created = (site: string, b: string) =>
@@ -226,7 +226,7 @@ export async function linkSites(pass: Pass, plan: MergePlan, failures: Failures)
     unreachable: pass.observed.filter((o) => !o.ok).map((o) => o.site.name),
     signal,
   });
-  for (const e of result.errors) failures.other(e.site, errorMessage(e.error));
+  for (const e of result.errors) failures.other(e.site, describeError(e.error));
   if (result.changes.length > 0) {
     await pass.events.record(
       pass.obj,

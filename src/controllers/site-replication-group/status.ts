@@ -22,6 +22,7 @@ import { type IdentityMismatch, identityMismatch } from './identity-check.js';
 import type { Observed } from './observe.js';
 import type { Pass } from './pass.js';
 import { priorityOrder } from './plan.js';
+import { MAX_PART_MESSAGE, bounded, joinBounded } from '../../runtime/messages.js';
 
 export interface SiteOutcome {
   name: string;
@@ -75,7 +76,9 @@ function siteStatus(s: SiteOutcome, prev: SiteStatus | undefined, now: string): 
       : prev?.lastSyncTime
         ? { lastSyncTime: prev.lastSyncTime }
         : {}),
-    ...(s.error ? { lastError: `${s.error.reason}: ${s.error.message}`.slice(0, 1024) } : {}),
+    ...(s.error
+      ? { lastError: bounded(`${s.error.reason}: ${s.error.message}`, MAX_PART_MESSAGE) }
+      : {}),
     buckets: s.buckets,
     iam: s.iam,
     ...(s.objects ? { objects: s.objects } : prev?.objects ? { objects: prev.objects } : {}),
@@ -103,10 +106,10 @@ function conditionsOf(o: GroupOutcome): ConditionInput[] {
   const failures = failing.map((s) => withSite(s.name, s.error?.message ?? ''));
   // A site on another identity provider is named first: its users cannot log in alike.
   const degraded: Why | undefined = o.identity
-    ? { reason: o.identity.reason, message: [o.identity.message, ...failures].join('; ') }
+    ? { reason: o.identity.reason, message: joinBounded([o.identity.message, ...failures]) }
     : failing.length === 0
       ? undefined
-      : { reason: failing[0]?.error?.reason ?? 'SiteError', message: failures.join('; ') };
+      : { reason: failing[0]?.error?.reason ?? 'SiteError', message: joinBounded(failures) };
   const reconciling: Why | undefined =
     o.changes > 0 && !o.paused
       ? { reason: 'Progressing', message: `Applied ${o.changes} changes; verifying` }

@@ -14,7 +14,7 @@ import type {
   TargetReplicationCounters,
 } from '../site-client.js';
 import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
-import { isSiteError } from '../site-error.js';
+import { SiteError, isSiteError } from '../site-error.js';
 import type {
   AccountStatus,
   RemoteTargetMeta,
@@ -23,7 +23,7 @@ import type {
 } from '../snapshot.js';
 import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
-import { parseBucketExport, parseIamExport } from './export-parser.js';
+import { ExportFormatError, parseBucketExport, parseIamExport } from './export-parser.js';
 import { MinioIdentityConfig } from './minio-identity-config.js';
 import { MinioServiceAdmin } from './minio-service-admin.js';
 
@@ -135,7 +135,7 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       failFast(admin.exportBucketMetadataFiles({ signal: abort.signal })),
     ]);
     const { deploymentID } = info;
-    const buckets = parseBucketExport(bucketFiles);
+    const buckets = this.parsed('export-bucket-metadata', () => parseBucketExport(bucketFiles));
     for (const b of list) {
       const meta = buckets.get(b.name);
       if (meta) meta.createdAt = b.createdAt;
@@ -154,7 +154,18 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     // The export may name buckets deleted since; the bucket list is authoritative.
     const live = new Set(list.map((b) => b.name));
     for (const name of buckets.keys()) if (!live.has(name)) buckets.delete(name);
-    return { site: this.name, deploymentID, buckets, iam: parseIamExport(iamFiles) };
+    const iam = this.parsed('export-iam', () => parseIamExport(iamFiles));
+    return { site: this.name, deploymentID, buckets, iam };
+  }
+
+  /** An export parsed; one that is not what MinIO writes is the site's error (Invalid). */
+  private parsed<T>(op: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (e: unknown) {
+      if (!(e instanceof ExportFormatError)) throw e;
+      throw new SiteError(this.name, op, 'Invalid', e.message);
+    }
   }
 
   async replicationProgress(bucket: string, signal?: AbortSignal): Promise<ReplicationProgress> {
