@@ -3,9 +3,12 @@
  * Event, every ConfigMap (gzipped `binaryData` decompressed: the agreed state is gzipped JSON,
  * so a plain text search would miss what it holds), the operator's logs and its metrics.
  */
+import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { mustKubectl } from './kube.js';
+import { STACK_DIR } from './stack.js';
 
 export interface Text {
   /** Where the text comes from, for the failure message. */
@@ -75,4 +78,75 @@ export function findSecrets(texts: readonly Text[], secrets: Iterable<string>): 
     }
   }
   return hits;
+}
+
+/** Where tests record the secrets they create outside Kubernetes (users on the sites). */
+const RECORDED = join(STACK_DIR, 'test-secrets.jsonl');
+
+/** Records secrets a test created (a user's secret key on a site) for the post-suite scan. */
+export function recordSecrets(values: Iterable<string>): void {
+  const lines = [...values].map((v) => `${JSON.stringify(v)}\n`).join('');
+  if (lines !== '') appendFileSync(RECORDED, lines);
+}
+
+function recorded(): string[] {
+  if (!existsSync(RECORDED)) return [];
+  return readFileSync(RECORDED, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as string);
+}
+
+/** The root password of every MinIO the stack or a test started (from its command record). */
+function minioRootSecrets(): string[] {
+  return readdirSync(STACK_DIR)
+    .filter((f) => f.startsWith('minio-') && f.endsWith('.cmd.json'))
+    .flatMap((f) => {
+      const spec = JSON.parse(readFileSync(join(STACK_DIR, f), 'utf8')) as {
+        env?: Record<string, string>;
+      };
+      return spec.env?.['MINIO_ROOT_PASSWORD'] ?? [];
+    });
+}
+
+interface SecretList {
+  items: { metadata: { labels?: Record<string, string> }; data?: Record<string, string> }[];
+}
+
+/**
+ * Every secret value in the cluster's Secrets: all entries of those the operator made (its
+ * replication accounts, digest keys), and of the others the entries named like a secret.
+ */
+async function kubeSecrets(): Promise<string[]> {
+  const list = JSON.parse(await mustKubectl(['get', 'secrets', '-A', '-o', 'json'])) as SecretList;
+  return list.items.flatMap((s) => {
+    const ours = s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'sitesync';
+    return Object.entries(s.data ?? {})
+      .filter(([k]) => ours || /secret|password|token/i.test(k))
+      .map(([, v]) => Buffer.from(v, 'base64').toString('utf8'));
+  });
+}
+
+/** The logs of every operator process the tests ran. */
+function operatorLogs(): Text[] {
+  return readdirSync(STACK_DIR)
+    .filter((f) => f.startsWith('operator-') && f.endsWith('.log'))
+    .map((f) => ({ where: `log ${f}`, text: readFileSync(join(STACK_DIR, f), 'utf8') }));
+}
+
+/**
+ * The post-suite scan: every secret the tests created or the operator generated, searched in
+ * every status, Event and ConfigMap (decompressed) of the cluster and every operator log.
+ * Returns the hits (never the secrets themselves) and what was scanned.
+ */
+export async function scanAfterSuite(): Promise<{
+  hits: string[];
+  secrets: number;
+  texts: number;
+}> {
+  const secrets = [...new Set([...recorded(), ...minioRootSecrets(), ...(await kubeSecrets())])]
+    // Shorter values (a test's "a"/"b") are not secrets and would match anywhere.
+    .filter((v) => v.length >= 12 && !v.includes('-----BEGIN'));
+  const texts = [...(await clusterTexts()), ...operatorLogs()];
+  return { hits: findSecrets(texts, secrets), secrets: secrets.length, texts: texts.length };
 }
