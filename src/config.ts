@@ -38,6 +38,8 @@ export const OperatorConfigSchema = z.object({
   ALLOW_INSECURE_SITES: bool.default(false),
   /** How often object replication counts are collected (one call per bucket per site). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Time one reconcile of a group may spend listing object versions for a verification. */
+  VERIFY_SLICE_MS: z.coerce.number().int().min(100).max(240_000).default(20_000),
 });
 
 export type OperatorConfig = Readonly<z.infer<typeof OperatorConfigSchema>>;

@@ -6,7 +6,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from './config.js';
 import { setupBucketReplication } from './controllers/bucket-replication/setup.js';
 import { setupIdentityProvider } from './controllers/identity-provider/setup.js';
-import { setupSiteReplicationGroup } from './controllers/site-replication-group/setup.js';
+import {
+  setupSiteReplicationGroup,
+  srgReplicationStatus,
+} from './controllers/site-replication-group/setup.js';
 import { startHttpServer } from './observe/http.js';
 import { newLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
     siteTimeoutMs,
     allowInsecureSites,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
+    verifySliceMs: config.VERIFY_SLICE_MS,
     observer: metrics.groupObserver(),
   });
   setupBucketReplication(manager, { newSite: sites.get, siteTimeoutMs, allowInsecureSites });
@@ -71,6 +75,7 @@ async function main(): Promise<number> {
     host: config.METRICS_HOST,
     metrics,
     ready: () => synced || !leading,
+    status: srgReplicationStatus(manager),
   });
   const stop = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

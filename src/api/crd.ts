@@ -66,6 +66,12 @@ export const CRDS: readonly CrdDefinition[] = [
         jsonPath: '.status.sitesInSync',
         description: 'Sites whose state equals the agreed state',
       },
+      {
+        name: 'InSync',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="InSync")].status',
+        description: 'Metadata agreed everywhere and no object replication pending or failed',
+      },
       ...readyColumn(AGE),
       { name: 'Merkle', type: 'string', jsonPath: '.status.merkleRoot', priority: 1 },
     ],

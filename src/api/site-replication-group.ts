@@ -9,7 +9,9 @@ import {
   LocalObjectReferenceSchema,
   SiteSchema,
   celValidations,
+  parseDuration,
 } from './common.js';
+import { normalizeEndpoint } from './endpoint.js';
 
 export const SRG_KIND = 'SiteReplicationGroup';
 
@@ -59,10 +61,32 @@ export const BucketSelectorSchema = z.object({
 });
 export type BucketSelector = z.infer<typeof BucketSelectorSchema>;
 
+export const VerifySpecSchema = z.object({
+  interval: DurationSchema.optional().describe(
+    'Verify again this long after the last verification completed (e.g. 24h). Absent: only on demand (the sitesync.io/verify annotation).',
+  ),
+});
+export type VerifySpec = z.infer<typeof VerifySpecSchema>;
+
 interface SiteRuleSpec {
   sites: { name: string; endpoint: string }[];
   mode: (typeof REPLICATION_MODES)[number];
   primary?: string | undefined;
+  syncInterval?: string | undefined;
+}
+
+/** The shortest `syncInterval`: each pass reads every site whole (exports included). */
+export const MIN_SYNC_INTERVAL = '1s';
+
+/**
+ * An endpoint in CEL nearly as `normalizeEndpoint` writes it (api/endpoint.ts): in lower case,
+ * without the trailing slash and the scheme's default port. (CEL's url() library is too costly
+ * for the apiserver's budget over 32 × 32 pairs.) `x` is a CEL expression of a URL string.
+ */
+function celEndpoint(x: string): string {
+  const lower = `${x}.lowerAscii()`;
+  const y = `(${lower}.endsWith('/') ? ${lower}.substring(0, ${x}.size() - 1) : ${lower})`;
+  return `((${y}.startsWith('https://') && ${y}.endsWith(':443')) ? ${y}.substring(0, ${y}.size() - 4) : (${y}.startsWith('http://') && ${y}.endsWith(':80')) ? ${y}.substring(0, ${y}.size() - 3) : ${y})`;
 }
 
 /** Rules across fields of the spec: CEL at admission, TypeScript in the operator. */
@@ -78,11 +102,42 @@ export const SRG_SPEC_RULES: readonly CrossFieldRule<SiteRuleSpec>[] = [
     holds: (s) => s.mode !== 'PrimarySecondary' || s.primary !== undefined,
   },
   {
-    rule: 'self.sites.all(a, self.sites.exists_one(b, b.endpoint == a.endpoint))',
-    message: 'spec.sites[].endpoint must be unique: two sites cannot be the same server',
-    holds: (s) => new Set(s.sites.map((site) => site.endpoint)).size === s.sites.length,
+    rule: `self.sites.all(a, self.sites.exists_one(b, ${celEndpoint('b.endpoint')} == ${celEndpoint('a.endpoint')}))`,
+    message:
+      'spec.sites[].endpoint must be unique: two sites cannot be the same server (endpoints are compared without case, default port or trailing slash)',
+    holds: (s) =>
+      new Set(s.sites.map((site) => normalizeEndpoint(site.endpoint))).size === s.sites.length,
+  },
+  {
+    rule: `!has(self.syncInterval) || duration(self.syncInterval) >= duration('${MIN_SYNC_INTERVAL}')`,
+    message: `spec.syncInterval must be at least ${MIN_SYNC_INTERVAL}: each pass reads every site whole`,
+    holds: (s) =>
+      s.syncInterval === undefined ||
+      parseDuration(s.syncInterval) >= parseDuration(MIN_SYNC_INTERVAL),
   },
 ];
+
+export const DeletionGuardSchema = z.object({
+  maxCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(10)
+    .describe(
+      'Deletions one pass may make because of a minority of sites before they are held (default 10).',
+    ),
+  maxPercent: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(10)
+    .describe(
+      "The same bound as a percentage of the group's agreed entities (default 10); the larger of the two applies.",
+    ),
+});
+export type DeletionGuard = z.infer<typeof DeletionGuardSchema>;
 
 export const SiteReplicationGroupSpecSchema = z
   .object({
@@ -121,7 +176,15 @@ export const SiteReplicationGroupSpecSchema = z
     allowSiteRemoval: z
       .boolean()
       .default(false)
-      .describe('Allow removing a site that has joined the group (its peer links are removed).'),
+      .describe(
+        "Allow removing a site that has joined the group: the group's peer links and replication account are removed from it, and the remaining sites' replication credentials are rotated.",
+      ),
+    deletionGuard: DeletionGuardSchema.prefault({}).describe(
+      'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
+    ),
+    verify: VerifySpecSchema.prefault({}).describe(
+      'Object-level verification: every site lists the object versions of every replicated bucket and the per-bucket Merkle trees are compared. It runs when the sitesync.io/verify annotation takes a new value, and on a schedule when interval is set.',
+    ),
   })
   .meta({ 'x-kubernetes-validations': celValidations(SRG_SPEC_RULES) });
 export type SiteReplicationGroupSpec = z.infer<typeof SiteReplicationGroupSpecSchema>;
@@ -134,10 +197,29 @@ export const SyncCountsSchema = z.object({
 });
 
 export const ObjectProgressSchema = z.object({
-  pending: count,
-  replicated: count,
-  failed: count,
-  bytes: count.describe('Bytes replicated.'),
+  pending: count.describe(
+    'Object versions this site still has to replicate to a peer (queued, in flight or never replicated), as the site lists them.',
+  ),
+  replicated: count.describe('Versions replicated since the site started (its counter).'),
+  failed: count.describe(
+    'Object versions whose replication to a peer failed and has not succeeded since, as the site lists them.',
+  ),
+  bytes: count.describe('Bytes replicated since the site started (its counter).'),
+  pendingBytes: count
+    .optional()
+    .describe('Bytes queued for replication on this site now (its queue counter).'),
+  etaSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'At the replication rate measured between the last two counts, how long until nothing is pending; absent when unknown.',
+    ),
+  countedAt: z
+    .string()
+    .optional()
+    .describe('When the oldest of the bucket counts summed here was taken.'),
   lagSeconds: z
     .number()
     .int()
@@ -148,6 +230,116 @@ export const ObjectProgressSchema = z.object({
     ),
 });
 export type ObjectProgress = z.infer<typeof ObjectProgressSchema>;
+
+export const SITE_MEMBERSHIPS = ['Joined', 'Joining', 'Held'] as const;
+
+export const DeletionsHeldSchema = z.object({
+  digest: z
+    .string()
+    .describe('The digest of exactly this plan: approve it with sitesync.io/approve-deletions.'),
+  total: count.describe('Deletions held.'),
+  byKind: z.record(z.string(), count).describe('Deletions held, by kind of entity.'),
+  drivenBy: z.array(z.string()).describe('The sites whose deletions make up the plan.'),
+  bound: count.describe('The bound the plan is over (spec.deletionGuard).'),
+});
+export type DeletionsHeld = z.infer<typeof DeletionsHeldSchema>;
+
+export const RemovedSiteSchema = z.object({
+  name: z.string(),
+  message: z.string().max(1024).describe('What is left on the removed site, and why.'),
+});
+/** A bounded list: the first few items and how many there are in all. */
+export const BoundedListSchema = z.object({
+  count: count.describe('How many there are in all.'),
+  items: z.array(z.string().max(1024)).max(20).describe('The first few of them.'),
+});
+export type BoundedList = z.infer<typeof BoundedListSchema>;
+
+export const OUT_OF_SYNC_KINDS = [
+  'buckets',
+  'bucketConfigs',
+  'policies',
+  'users',
+  'groups',
+  'policyMappings',
+  'serviceAccounts',
+] as const;
+export type OutOfSyncKind = (typeof OUT_OF_SYNC_KINDS)[number];
+
+export const OutOfSyncEntitiesSchema = z
+  .object(
+    Object.fromEntries(OUT_OF_SYNC_KINDS.map((k) => [k, BoundedListSchema.optional()])) as Record<
+      OutOfSyncKind,
+      z.ZodOptional<typeof BoundedListSchema>
+    >,
+  )
+  .describe(
+    'What differs on this site from the agreed state, by kind: the first names, each marked (missing), (differs) or (extra), and the count. Kinds with nothing out of sync are absent.',
+  );
+export type OutOfSyncEntities = z.infer<typeof OutOfSyncEntitiesSchema>;
+
+export const SiteVerificationSchema = z.object({
+  objectsRoot: z
+    .string()
+    .describe(
+      "Merkle root over this site's replicated buckets, each a Merkle root over its object versions (key, versionId, ETag, size, delete marker).",
+    ),
+  versions: count.describe('Object versions and delete markers listed on this site.'),
+  bucketsDiffering: BoundedListSchema.optional().describe(
+    "Buckets whose root on this site differs from the root most sites hold (ties: the primary's, then the first site's).",
+  ),
+  missing: BoundedListSchema.optional().describe(
+    'Versions another site holds and this one lacks, as bucket/key@versionId.',
+  ),
+  different: BoundedListSchema.optional().describe(
+    'Versions this site holds with another ETag, size or delete-marker flag than most sites.',
+  ),
+});
+export type SiteVerification = z.infer<typeof SiteVerificationSchema>;
+
+export const VERIFY_PHASES = ['Running', 'Completed', 'Failed'] as const;
+
+export const VerificationStatusSchema = z.object({
+  requested: z
+    .string()
+    .max(1024)
+    .describe('What asked for it: the sitesync.io/verify value, or schedule.'),
+  phase: z.enum(VERIFY_PHASES),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  durationSeconds: count.optional(),
+  buckets: count.describe('Buckets to verify.'),
+  bucketsDone: count,
+  versionsCompared: count.describe('Object versions listed so far, all sites together.'),
+  percent: z.number().int().min(0).max(100).optional(),
+  etaSeconds: count.optional().describe('Estimated time left, while running.'),
+  equal: z
+    .boolean()
+    .optional()
+    .describe('When completed: every site listed the same object versions in every bucket.'),
+  message: z.string().max(4096).optional(),
+});
+export type VerificationStatus = z.infer<typeof VerificationStatusSchema>;
+
+export const RECOVERY_PHASES = ['Retrying', 'Completed'] as const;
+
+export const RecoveryStatusSchema = z.object({
+  requested: z.string().max(1024).describe('The sitesync.io/recover value being acted on.'),
+  phase: z.enum(RECOVERY_PHASES),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  retried: count.describe(
+    'Object versions found failed or pending, and re-queued on their source site, in the first round.',
+  ),
+  rounds: count.optional().describe('Rounds of re-queueing so far (a few seconds apart).'),
+  remaining: count.optional().describe('Versions still failed or pending at the last count.'),
+  checkedAt: z
+    .string()
+    .optional()
+    .describe('When the retry was made or what is left last counted.'),
+  message: z.string().max(4096).optional(),
+});
+export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;
 
 export const SiteStatusSchema = z.object({
   name: z.string(),
@@ -161,7 +353,34 @@ export const SiteStatusSchema = z.object({
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
   objects: ObjectProgressSchema.optional(),
-  merkleRoot: z.string().optional().describe("Digest of this site's replicated state."),
+  membership: z
+    .enum(SITE_MEMBERSHIPS)
+    .optional()
+    .describe(
+      'Joined: votes in the merge. Joining: only receives until it holds the agreed state (a new or rejoining site). Held: its identity changed while it holds data; no votes, no writes until accepted (annotation sitesync.io/accept-site).',
+    ),
+  lastIdentityChange: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("The last change of this site's identity (deployment ID) and what the operator did."),
+  merkleRoot: z
+    .string()
+    .optional()
+    .describe(
+      "Digest of this site's replicated state: its metadata (buckets, bucket configs, IAM) and, once a verification has completed, its object versions as of that verification.",
+    ),
+  metadataRoot: z
+    .string()
+    .optional()
+    .describe("Merkle root of this site's replicated metadata alone."),
+  lastSequence: count
+    .optional()
+    .describe("The group's lastSequence when this site was last seen in sync (Vault's last_wal)."),
+  outOfSyncEntities: OutOfSyncEntitiesSchema.optional(),
+  verification: SiteVerificationSchema.optional().describe(
+    "This site's part of the last completed object verification.",
+  ),
 });
 export type SiteStatus = z.infer<typeof SiteStatusSchema>;
 
@@ -176,7 +395,10 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   sitesReachable: z.string().optional().describe('Reachable sites out of all, e.g. 3/3.'),
-  sitesInSync: z.string().optional().describe('Sites whose merkle root equals the group root.'),
+  sitesInSync: z
+    .string()
+    .optional()
+    .describe('Sites whose merkleRoot equals the group merkleRoot, out of all, e.g. 3/3.'),
   lastSequence: count.optional().describe('Monotonic count of changes applied to sites.'),
   lastResync: z
     .string()
@@ -185,8 +407,51 @@ export const SiteReplicationGroupStatusSchema = z.object({
   lastRecover: z
     .string()
     .optional()
-    .describe('The value of the sitesync.io/recover annotation last acted on.'),
-  merkleRoot: z.string().optional().describe('Digest of the agreed replicated state.'),
+    .describe(
+      'The value of the sitesync.io/recover annotation whose retry has completed (see recovery).',
+    ),
+  merkleRoot: z
+    .string()
+    .optional()
+    .describe(
+      'Digest of the agreed replicated state: metadata and, once verified, the object versions most sites hold. A site whose merkleRoot equals it is in sync.',
+    ),
+  deletionsHeld: DeletionsHeldSchema.optional().describe(
+    'Deletions driven by a minority of sites, over spec.deletionGuard, held until approved.',
+  ),
+  removedSites: z
+    .array(RemovedSiteSchema)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
+    .describe(
+      'Sites removed from the group whose own peer links or replication account could not be removed yet (retried every pass).',
+    ),
+  lastAcceptSite: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/accept-site annotation last acted on.'),
+  lastApprovedDeletions: z
+    .string()
+    .optional()
+    .describe('The last plan digest approved with sitesync.io/approve-deletions and carried out.'),
+  lastRotateCredentials: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/rotate-credentials annotation last acted on.'),
+  lastRebuild: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/rebuild-agreed-state annotation last acted on.'),
+  lastVerify: z
+    .string()
+    .optional()
+    .describe('The value of the sitesync.io/verify annotation whose verification completed.'),
+  verification: VerificationStatusSchema.optional().describe(
+    'The object verification running now, or the last one.',
+  ),
+  recovery: RecoveryStatusSchema.optional().describe(
+    'The retry of failed object replications asked by sitesync.io/recover: running or last done.',
+  ),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;
 

@@ -252,9 +252,23 @@ const reportLine = (r: PassReport, pass: number) =>
     lagSeconds: r.lagSeconds,
     conflicts: r.conflicts,
     failures: r.failures,
-    /** Peak resident set size of this process so far (getrusage ru_maxrss). */
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: peakRssBytes(),
   });
+
+/**
+ * Peak resident set size of this process so far: VmHWM where /proc exists. getrusage's ru_maxrss
+ * is not used there: Linux carries it across execve, so a process spawned by a large parent
+ * reports the parent's size at fork time.
+ */
+function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // no procfs: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 async function runCopy(args: CopyArgs, io: CopyIO, signal: AbortSignal): Promise<number> {
   const api = lightConfigMapApi(kubeTarget(io.env, (p) => io.readFile(p)));

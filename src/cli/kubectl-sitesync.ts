@@ -8,7 +8,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 import { GROUP } from '../api/common.js';
-import type { SiteReplicationGroup } from '../api/site-replication-group.js';
+import type {
+  RecoveryStatus,
+  SiteReplicationGroup,
+  VerificationStatus,
+} from '../api/site-replication-group.js';
 import { KubeApiError, KubeClient } from '../runtime/kube-client.js';
 import { ANNOTATIONS, LAST_ACTED, SRG_API as SRG } from './plugin-api.js';
 import { type PluginArgs, USAGE, parsePluginArgs } from './plugin-args.js';
@@ -31,13 +35,16 @@ async function status(client: KubeClient, ns: string, args: PluginArgs): Promise
   const group = await client.get<SiteReplicationGroup>(SRG, ns, args.group);
   if (args.output === 'json') process.stdout.write(`${JSON.stringify(group, null, 2)}\n`);
   else if (args.output === 'yaml') process.stdout.write(stringify(group));
-  else process.stdout.write(renderStatus(group, { now: new Date(), wide: args.wide }));
+  else {
+    const opts = { now: new Date(), wide: args.wide, only: args.only };
+    process.stdout.write(renderStatus(group, opts));
+  }
 }
 
 async function annotate(
   client: KubeClient,
   ns: string,
-  args: PluginArgs & { command: 'resync' | 'recover' },
+  args: PluginArgs & { command: Operation },
 ): Promise<void> {
   const key = ANNOTATIONS[args.command];
   const value = new Date().toISOString();
@@ -51,17 +58,48 @@ async function annotate(
   if (args.wait) await waitActedOn(client, ns, args, value);
 }
 
-/** True when status records `value` as acted on and the group is Ready again. */
-function actedOn(g: SiteReplicationGroup, command: 'resync' | 'recover', value: string): boolean {
+type Operation = 'resync' | 'recover' | 'verify';
+
+/**
+ * True when status records `value` as acted on: a resync once the group is Ready again, a
+ * recover once its retry is done, a verify once it completed (or failed).
+ */
+function actedOn(g: SiteReplicationGroup, command: Operation, value: string): boolean {
   const ready = g.status?.conditions?.find((c) => c.type === 'Ready');
-  return g.status?.[LAST_ACTED[command]] === value && ready?.status === 'True';
+  const recorded = g.status?.[LAST_ACTED[command]] === value;
+  return recorded && (command !== 'resync' || ready?.status === 'True');
 }
 
-/** Polls until the operator has acted on `value` and the group is Ready. */
+function verifyLine(v: VerificationStatus | undefined): string {
+  if (v === undefined) return 'done';
+  const verdict =
+    v.equal === undefined
+      ? (v.message ?? '')
+      : v.equal
+        ? 'every site holds the same versions'
+        : 'sites differ (kubectl sitesync status shows where)';
+  return `${v.phase}: ${String(v.versionsCompared)} versions compared; ${verdict}`;
+}
+
+function recoverLine(r: RecoveryStatus | undefined): string {
+  if (r === undefined) return 'done';
+  const note = r.message === undefined ? '' : ` (${r.message})`;
+  return `retried ${String(r.retried)}, ${String(r.remaining ?? 0)} left${note}`;
+}
+
+/** What the operator made of it, in one line. */
+function outcomeLine(g: SiteReplicationGroup, command: Operation): string {
+  const st = g.status;
+  if (command === 'verify') return verifyLine(st?.verification);
+  if (command === 'recover') return recoverLine(st?.recovery);
+  return st?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+}
+
+/** Polls until the operator has acted on `value` (see actedOn). */
 async function waitActedOn(
   client: KubeClient,
   ns: string,
-  args: PluginArgs & { command: 'resync' | 'recover' },
+  args: PluginArgs & { command: Operation },
   value: string,
 ): Promise<void> {
   const deadline = Date.now() + args.timeoutSeconds * 1000;
@@ -69,7 +107,7 @@ async function waitActedOn(
     const g = await client.get<SiteReplicationGroup>(SRG, ns, args.group);
     const ready = g.status?.conditions?.find((c) => c.type === 'Ready');
     if (actedOn(g, args.command, value)) {
-      process.stdout.write(`${args.command} done: ${ready?.message ?? ''}\n`);
+      process.stdout.write(`${args.command} done: ${outcomeLine(g, args.command)}\n`);
       return;
     }
     if (Date.now() > deadline) {

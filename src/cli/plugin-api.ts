@@ -13,7 +13,12 @@ export const SRG_API: ResourceType = {
 export const ANNOTATIONS = {
   resync: 'sitesync.io/resync',
   recover: 'sitesync.io/recover',
+  verify: 'sitesync.io/verify',
 } as const;
 
 /** The status field that records the annotation value last acted on. */
-export const LAST_ACTED = { resync: 'lastResync', recover: 'lastRecover' } as const;
+export const LAST_ACTED = {
+  resync: 'lastResync',
+  recover: 'lastRecover',
+  verify: 'lastVerify',
+} as const;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { RECOVER_ANNOTATION, RESYNC_ANNOTATION, SRG_RESOURCE } from '../api/names.js';
+import {
+  RECOVER_ANNOTATION,
+  RESYNC_ANNOTATION,
+  SRG_RESOURCE,
+  VERIFY_ANNOTATION,
+} from '../api/names.js';
 import { ANNOTATIONS, SRG_API } from './plugin-api.js';
 import { parsePluginArgs } from './plugin-args.js';
 
@@ -28,6 +33,18 @@ describe('parsePluginArgs', () => {
       ok: true,
       args: { command: 'recover', wait: false, timeoutSeconds: 300 },
     });
+  });
+
+  it('parses verify, and the kinds status may be limited to', () => {
+    expect(parsePluginArgs(['verify', 'g', '--wait'])).toMatchObject({
+      ok: true,
+      args: { command: 'verify', wait: true },
+    });
+    expect(parsePluginArgs(['status', 'g', '--buckets', '--users', '--objects'])).toMatchObject({
+      ok: true,
+      args: { only: ['buckets', 'users', 'objects'] },
+    });
+    expect(parsePluginArgs(['status', 'g'])).toMatchObject({ ok: true, args: { only: undefined } });
   });
 
   it('accepts -o json, yaml, table and wide', () => {
@@ -66,7 +83,11 @@ describe('parsePluginArgs', () => {
 
 describe('the plugin and the controller agree', () => {
   it('on the annotations the controller acts on and the resource it serves', () => {
-    expect(ANNOTATIONS).toEqual({ resync: RESYNC_ANNOTATION, recover: RECOVER_ANNOTATION });
+    expect(ANNOTATIONS).toEqual({
+      resync: RESYNC_ANNOTATION,
+      recover: RECOVER_ANNOTATION,
+      verify: VERIFY_ANNOTATION,
+    });
     expect(SRG_API).toEqual(SRG_RESOURCE);
   });
 });

@@ -4,9 +4,11 @@ import { parseArgs } from 'node:util';
 export const USAGE = `Usage: kubectl sitesync COMMAND GROUP [flags]
 
 Commands:
-  status GROUP    Per-site replication status of a SiteReplicationGroup
+  status GROUP    Per-site replication status of a SiteReplicationGroup: conditions, objects
+                  waiting per site, what differs where, the last verification and recovery
   resync GROUP    Rescan every site and re-replicate what differs (sets sitesync.io/resync)
-  recover GROUP   Retry everything that failed (sets sitesync.io/recover)
+  recover GROUP   Retry every failed object replication (sets sitesync.io/recover)
+  verify GROUP    Compare object versions site by site (sets sitesync.io/verify)
 
 Flags:
   -n, --namespace NS     Namespace of the group (default: the kubeconfig context's, or default)
@@ -14,13 +16,30 @@ Flags:
       --context NAME     Kubeconfig context to use
   -o, --output FORMAT    status: table (default), json or yaml
       --wide             status: show whole error messages
-      --wait             resync, recover: wait until the operator has acted and the group is Ready
+      --buckets, --bucket-configs, --policies, --users, --groups, --policy-mappings,
+      --service-accounts, --objects
+                         status: only these kinds of differences (like mc admin replicate status)
+      --wait             resync, recover, verify: wait until the operator has acted (resync: and
+                         the group is Ready; recover: the retry is done; verify: it completed)
       --timeout SECONDS  with --wait (default 300)
   -h, --help             Show this help
 `;
 
-export type Command = 'status' | 'resync' | 'recover';
-const COMMANDS: readonly Command[] = ['status', 'resync', 'recover'];
+export type Command = 'status' | 'resync' | 'recover' | 'verify';
+const COMMANDS: readonly Command[] = ['status', 'resync', 'recover', 'verify'];
+
+/** The `--kind` flags of status, and what each selects. */
+const KIND_FLAGS = {
+  buckets: 'buckets',
+  'bucket-configs': 'bucketConfigs',
+  policies: 'policies',
+  users: 'users',
+  groups: 'groups',
+  'policy-mappings': 'policyMappings',
+  'service-accounts': 'serviceAccounts',
+  objects: 'objects',
+} as const;
+export type OnlyKind = (typeof KIND_FLAGS)[keyof typeof KIND_FLAGS];
 
 export interface PluginArgs {
   command: Command;
@@ -32,6 +51,8 @@ export interface PluginArgs {
   wide: boolean;
   wait: boolean;
   timeoutSeconds: number;
+  /** status: only these kinds (undefined: everything). */
+  only?: OnlyKind[] | undefined;
 }
 
 export type Parsed = { ok: true; args: PluginArgs } | { ok: false; help: boolean; error?: string };
@@ -45,7 +66,24 @@ const OPTIONS = {
   wait: { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  buckets: { type: 'boolean' },
+  'bucket-configs': { type: 'boolean' },
+  policies: { type: 'boolean' },
+  users: { type: 'boolean' },
+  groups: { type: 'boolean' },
+  'policy-mappings': { type: 'boolean' },
+  'service-accounts': { type: 'boolean' },
+  objects: { type: 'boolean' },
 } as const;
+
+function onlyKinds(
+  values: Partial<Record<keyof typeof KIND_FLAGS, boolean>>,
+): OnlyKind[] | undefined {
+  const picked = (Object.keys(KIND_FLAGS) as (keyof typeof KIND_FLAGS)[])
+    .filter((f) => values[f] === true)
+    .map((f) => KIND_FLAGS[f]);
+  return picked.length === 0 ? undefined : picked;
+}
 
 function isCommand(s: string | undefined): s is Command {
   return COMMANDS.includes(s as Command);
@@ -98,6 +136,7 @@ export function parsePluginArgs(argv: readonly string[]): Parsed {
       wide: values.wide === true || values.output === 'wide',
       wait: values.wait === true,
       timeoutSeconds,
+      only: onlyKinds(values),
     },
   };
 }

@@ -51,6 +51,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
       mode: 'ActiveActive',
       primary: 'site-a',
       buckets: { include: ['*'], exclude: [] },
+      verify: {},
       replicate: {
         objects: true,
         deletes: true,
@@ -59,6 +60,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
         bucketConfig: { policy: true, tags: true, objectLock: true, encryption: true },
       },
       syncInterval: '30s',
+      deletionGuard: { maxCount: 10, maxPercent: 10 },
       paused: false,
       allowSiteRemoval: false,
     },
@@ -149,7 +151,7 @@ describe('renderStatus', () => {
       inSync: false,
       buckets: { inSync: 3, outOfSync: 1 },
       iam: { inSync: 5, outOfSync: 2 },
-      objects: { pending: 12, replicated: 100, failed: 3, bytes: 4096 },
+      objects: { pending: 12, replicated: 100, failed: 3, bytes: 4096, unknown: [], countedAt: 0 },
     });
     const [, row] = siteRows(group([outcome('site-a'), behind], { changes: 3 }), { now });
     expect(row?.slice(0, 6)).toEqual(['site-b', 'yes', '3/1', '5/2', '12/3', 'never']);
@@ -157,7 +159,15 @@ describe('renderStatus', () => {
     expect(text).toContain('Reconciling=True (Progressing: Applied 3 changes; verifying)');
     // With a lag, the age of the oldest waiting object follows.
     const late = outcome('site-b', {
-      objects: { pending: 2, replicated: 0, failed: 0, bytes: 0, lagSeconds: 200 },
+      objects: {
+        pending: 2,
+        replicated: 0,
+        failed: 0,
+        bytes: 0,
+        lagSeconds: 200,
+        unknown: [],
+        countedAt: 0,
+      },
     });
     expect(siteRows(group([late]), { now })[0]?.[4]).toBe('2/0 (oldest 3m20s)');
   });
@@ -202,5 +212,68 @@ describe('renderStatus', () => {
     expect(renderStatus(g, { now })).toContain(
       'Generation 3 not observed yet (status is of generation 2)',
     );
+  });
+
+  it('prints what differs where, the objects each site still has to send, the last verification and recovery', () => {
+    const b = outcome('site-b', {
+      inSync: false,
+      buckets: { inSync: 3, outOfSync: 2 },
+      outOfSync: {
+        buckets: { count: 2, items: ['photos (missing)', 'logs (extra)'] },
+        users: { count: 12, items: ['alice (differs)'] },
+      },
+      objects: {
+        pending: 12,
+        replicated: 100,
+        failed: 2,
+        bytes: 0,
+        pendingBytes: 3 * 1024 * 1024,
+        lagSeconds: 42,
+        etaSeconds: 10,
+        unknown: [],
+        countedAt: now.getTime() - 5000,
+      },
+      verification: {
+        objectsRoot: 'ff00ff00ff00ff00',
+        versions: 99,
+        bucketsDiffering: { count: 1, items: ['photos'] },
+        missing: { count: 1, items: ['photos/cat.jpg@v1'] },
+      },
+    });
+    const g = group([
+      outcome('site-a', { verification: { objectsRoot: 'aa11aa11aa11aa11', versions: 100 } }),
+      b,
+    ]);
+    g.status = {
+      ...g.status,
+      verification: {
+        requested: 'v1',
+        phase: 'Completed',
+        startedAt: '2026-11-23T09:59:00Z',
+        completedAt: '2026-11-23T09:59:30Z',
+        durationSeconds: 30,
+        buckets: 3,
+        bucketsDone: 3,
+        versionsCompared: 199,
+        percent: 100,
+        equal: false,
+      },
+      recovery: { requested: 'r1', phase: 'Completed', startedAt: 't', retried: 5, remaining: 0 },
+    };
+    const text = renderStatus(g, { now });
+    expect(text).toContain('Objects each site still has to replicate:');
+    expect(text).toMatch(/site-b\s+12\s+2\s+3\.0 MiB\s+42s\s+10s\s+5s ago/);
+    expect(text).toContain('Buckets out of sync:');
+    expect(text).toMatch(/site-b\s+2\s+photos \(missing\), logs \(extra\)/);
+    expect(text).toMatch(/site-b\s+12\s+alice \(differs\) and 11 more/);
+    expect(text).toContain(
+      'Verification (v1): Completed 30s ago in 30s, 3 buckets, 199 versions compared: sites differ',
+    );
+    expect(text).toMatch(/site-b\s+ff00ff00ff00\s+99\s+1: photos\s+1: photos\/cat\.jpg@v1\s+-/);
+    expect(text).toContain('Recovery (r1): Completed, retried 5, 0 left');
+    const users = renderStatus(g, { now, only: ['users'] });
+    expect(users).toContain('Users out of sync:');
+    expect(users).not.toContain('Buckets out of sync:');
+    expect(users).not.toContain('Objects each site');
   });
 });

@@ -3,18 +3,30 @@
  * of `mc admin replicate status`. Pure: the clock is passed in.
  */
 import type { Condition } from '../api/common.js';
-import type {
-  SiteReplicationGroup,
-  SiteReplicationGroupSpec,
-  SiteReplicationGroupStatus,
-  SiteStatus,
+import {
+  type BoundedList,
+  OUT_OF_SYNC_KINDS,
+  type OutOfSyncKind,
+  type SiteReplicationGroup,
+  type SiteReplicationGroupSpec,
+  type SiteReplicationGroupStatus,
+  type SiteStatus,
 } from '../api/site-replication-group.js';
+
+/** The sections of `kubectl sitesync status` below the site table. */
+export const SECTIONS = ['objects', 'entities', 'verification', 'recovery'] as const;
+export type Section = (typeof SECTIONS)[number];
 
 export interface RenderOptions {
   now: Date;
   /** Show whole error messages instead of cutting them to `errorWidth`. */
   wide?: boolean;
   errorWidth?: number;
+  /**
+   * Only these kinds in the out-of-sync section (like `mc admin replicate status --buckets`),
+   * and only the sections they belong to; all when undefined.
+   */
+  only?: readonly (OutOfSyncKind | 'objects')[] | undefined;
 }
 
 const HEADERS = [
@@ -134,9 +146,10 @@ function conditionLines(
   conditions: readonly Condition[] | undefined,
   opts: RenderOptions,
 ): string[] {
-  return ['Ready', 'Reconciling', 'Degraded', 'Stalled'].flatMap((type) => {
+  return ['Ready', 'InSync', 'Reconciling', 'Degraded', 'Stalled'].flatMap((type) => {
     const c = conditions?.find((x) => x.type === type);
-    return c && (type === 'Ready' || c.status === 'True') ? [conditionLine(c, opts)] : [];
+    const always = type === 'Ready' || type === 'InSync';
+    return c && (always || c.status === 'True') ? [conditionLine(c, opts)] : [];
   });
 }
 
@@ -154,8 +167,132 @@ export function summaryLines(group: SiteReplicationGroup, opts: RenderOptions): 
   ];
 }
 
+const bytes = (n: number | undefined): string => {
+  if (n === undefined || n === 0) return '-';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${String(n)} B` : `${v.toFixed(1)} ${units[u] ?? ''}`;
+};
+
+const seconds = (s: number | undefined) =>
+  s === undefined ? '-' : s === 0 ? '0s' : humanDuration(s * 1000);
+
+/** What each site still has to replicate to its peers (as the site lists it). */
+export function objectLines(group: SiteReplicationGroup, opts: RenderOptions): string[] {
+  const sites = (group.status?.sites ?? []).filter((s) => s.objects !== undefined);
+  if (sites.length === 0) return [];
+  const rows = sites.map((s) => {
+    const o = s.objects;
+    return [
+      s.name,
+      String(o?.pending ?? 0),
+      String(o?.failed ?? 0),
+      bytes(o?.pendingBytes),
+      seconds(o?.lagSeconds),
+      (o?.pending ?? 0) === 0 ? '-' : seconds(o?.etaSeconds),
+      age(o?.countedAt, opts.now),
+    ];
+  });
+  const head = ['SITE', 'PENDING', 'FAILED', 'QUEUED', 'OLDEST WAITING', 'ETA', 'COUNTED'];
+  return ['Objects each site still has to replicate:', formatTable([head, ...rows])];
+}
+
+const KIND_TITLE: Record<OutOfSyncKind, string> = {
+  buckets: 'Buckets',
+  bucketConfigs: 'Bucket configs',
+  policies: 'Policies',
+  users: 'Users',
+  groups: 'Groups',
+  policyMappings: 'Policy mappings',
+  serviceAccounts: 'Service accounts',
+};
+
+const listText = (l: BoundedList) =>
+  `${l.items.join(', ')}${l.count > l.items.length ? ` and ${String(l.count - l.items.length)} more` : ''}`;
+
+/** Per kind, what differs on which site (first names, with the count of all). */
+export function entityLines(group: SiteReplicationGroup, opts: RenderOptions): string[] {
+  const kinds = OUT_OF_SYNC_KINDS.filter((k) => opts.only === undefined || opts.only.includes(k));
+  const sites = group.status?.sites ?? [];
+  const lines: string[] = [];
+  for (const kind of kinds) {
+    const rows = sites.flatMap((s) => {
+      const l = s.outOfSyncEntities?.[kind];
+      return l ? [[s.name, String(l.count), listText(l)]] : [];
+    });
+    if (rows.length > 0) {
+      lines.push(
+        `${KIND_TITLE[kind]} out of sync:`,
+        formatTable([['SITE', 'COUNT', 'WHAT'], ...rows]),
+      );
+    } else if (opts.only !== undefined) {
+      lines.push(`${KIND_TITLE[kind]}: in sync on every site`);
+    }
+  }
+  return lines;
+}
+
+const root = (r: string | undefined) => (r === undefined ? '-' : r.slice(0, 12));
+const bounded = (l: BoundedList | undefined) =>
+  l === undefined ? '-' : `${String(l.count)}: ${listText(l)}`;
+
+/** The last object verification: its state and, per site, its root and what differs. */
+export function verificationLines(group: SiteReplicationGroup, opts: RenderOptions): string[] {
+  const v = group.status?.verification;
+  if (v === undefined) return [];
+  const head =
+    v.phase === 'Running'
+      ? `Verification (${v.requested}): running, ${String(v.percent ?? 0)}%, ${String(v.bucketsDone)}/${String(v.buckets)} buckets, ${String(v.versionsCompared)} versions compared${v.etaSeconds === undefined ? '' : `, about ${seconds(v.etaSeconds)} left`}`
+      : `Verification (${v.requested}): ${v.phase} ${age(v.completedAt, opts.now)} in ${seconds(v.durationSeconds)}, ${String(v.buckets)} buckets, ${String(v.versionsCompared)} versions compared${v.equal === undefined ? '' : v.equal ? ': every site holds the same versions' : ': sites differ'}`;
+  const lines = [head, ...(v.message ? [`  ${v.message}`] : [])];
+  const sites = (group.status?.sites ?? []).filter((s) => s.verification !== undefined);
+  if (sites.length === 0) return lines;
+  const rows = sites.map((s) => {
+    const x = s.verification;
+    return [
+      s.name,
+      root(x?.objectsRoot),
+      String(x?.versions ?? 0),
+      bounded(x?.bucketsDiffering),
+      bounded(x?.missing),
+      bounded(x?.different),
+    ];
+  });
+  const cols = ['SITE', 'OBJECTS ROOT', 'VERSIONS', 'BUCKETS DIFFERING', 'MISSING', 'DIFFERENT'];
+  return [...lines, formatTable([cols, ...rows])];
+}
+
+export function recoveryLines(group: SiteReplicationGroup): string[] {
+  const r = group.status?.recovery;
+  if (r === undefined) return [];
+  const left = r.remaining === undefined ? '' : `, ${String(r.remaining)} left`;
+  return [
+    `Recovery (${r.requested}): ${r.phase}, retried ${String(r.retried)}${left}${r.message ? ` (${r.message})` : ''}`,
+  ];
+}
+
+function sections(group: SiteReplicationGroup, opts: RenderOptions): string[][] {
+  const only = opts.only;
+  const wants = (s: Section) =>
+    only === undefined ||
+    (s === 'objects' && only.includes('objects')) ||
+    (s === 'entities' && only.some((k) => k !== 'objects'));
+  return [
+    wants('objects') ? objectLines(group, opts) : [],
+    wants('entities') ? entityLines(group, opts) : [],
+    wants('verification') ? verificationLines(group, opts) : [],
+    wants('recovery') ? recoveryLines(group) : [],
+  ].filter((s) => s.length > 0);
+}
+
 /** The whole `kubectl sitesync status` output. */
 export function renderStatus(group: SiteReplicationGroup, opts: RenderOptions): string {
   const table = formatTable([[...HEADERS], ...siteRows(group, opts)]);
-  return `${summaryLines(group, opts).join('\n')}\n\n${table}\n`;
+  const more = sections(group, opts).map((s) => `\n${s.join('\n')}\n`);
+  return `${summaryLines(group, opts).join('\n')}\n\n${table}\n${more.join('')}`;
 }

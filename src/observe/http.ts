@@ -3,7 +3,10 @@ import { type Server, createServer } from 'node:http';
 import type { Metrics } from './metrics.js';
 
 export interface ReplicationStatusSource {
-  /** Vault-style replication status of every group, keyed by namespace/name. */
+  /**
+   * Vault-style replication status of every group, keyed by namespace/name; undefined when
+   * this replica has none (it is not the leader, or its cache has not synced yet).
+   */
   replicationStatus(): unknown;
 }
 
@@ -45,9 +48,15 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
           },
         );
         return;
-      case '/v1/replication/status':
-        send(200, JSON.stringify(opts.status?.replicationStatus() ?? {}), 'application/json');
+      case '/v1/replication/status': {
+        const body = opts.status?.replicationStatus();
+        if (body === undefined) {
+          const why =
+            'no replication status on this replica: it is not the leader, or its cache has not synced yet';
+          send(503, JSON.stringify({ errors: [why] }), 'application/json');
+        } else send(200, JSON.stringify(body), 'application/json');
         return;
+      }
       default:
         send(404, 'not found\n');
     }

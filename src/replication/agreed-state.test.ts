@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -14,6 +14,7 @@ import {
   decodeAgreedState,
   emptyAgreedState,
   encodeAgreedState,
+  recordedIdentity,
   siteDeviations,
 } from './agreed-state.js';
 
@@ -72,6 +73,47 @@ describe('agreedDigest, agreedBase, siteDeviations', () => {
     expect(agreedBase(sample, 'hasOwnProperty', 'toString')).toBeNull();
     expect(siteDeviations(sample, '__proto__')).toEqual({});
     expect(siteDeviations(sample, 'c')).toEqual({ 'user:alice': 'cc33' });
+  });
+});
+
+describe('format 2: identities, members, adopting, refill', () => {
+  const member = {
+    endpoint: 'http://d:9000',
+    flavor: 'minio' as const,
+    region: 'us-east-1',
+    credentialsSecret: { name: 'd-creds', accessKeyKey: 'accessKey', secretKeyKey: 'secretKey' },
+  };
+  const v2: AgreedState = {
+    ...sample,
+    identities: { a: 'id-a', b: 'id-b' },
+    members: { d: { ...member, removed: true } },
+    adopting: ['c'],
+    refill: ['b'],
+  };
+
+  it('round-trips', () => {
+    expect(decodeAgreedState(encodeAgreedState(v2))).toEqual(v2);
+    expect(recordedIdentity(v2, 'a')).toBe('id-a');
+    expect(recordedIdentity(v2, 'c')).toBeUndefined();
+    expect(recordedIdentity(sample, 'a')).toBeUndefined();
+  });
+
+  it('reads format 1, which knows no identities yet', () => {
+    const v1 = { version: 1, sequence: 3, joined: ['a'], entities: { k: 'd' }, deviations: {} };
+    expect(decodeAgreedState(stored(v1))).toEqual({
+      entities: { k: 'd' },
+      deviations: {},
+      joined: ['a'],
+      sequence: 3,
+    });
+  });
+
+  it('refuses a member that is not a site', () => {
+    const doc = JSON.parse(
+      gunzipSync(Buffer.from(encodeAgreedState(v2)[AGREED_STATE_KEY] ?? '', 'base64')).toString(),
+    ) as Record<string, unknown>;
+    const bad = { ...doc, members: { d: { endpoint: 'ftp://x' } } };
+    expect(decodeError(stored(bad)).message).toMatch(/members\["d"\] is not a site/);
   });
 });
 
@@ -138,6 +180,7 @@ describe('encodeAgreedState / decodeAgreedState', () => {
       [[], /the document is not an object/],
       [{ ...good, version: 3 }, /unsupported format version 3/],
       [{ ...good, digestKeyId: 7 }, /digestKeyId is not a string/],
+      [{ ...good, version: 2 }, /identities is not an object/],
       [{ ...good, version: undefined }, /unsupported format version undefined/],
       [{ ...good, sequence: -1 }, /sequence is not a non-negative integer/],
       [{ ...good, sequence: 1.5 }, /sequence is not a non-negative integer/],

@@ -8,11 +8,26 @@
  *   `entities`: an apply that failed there, or a site that was unreachable when the key changed.
  * - `joined`: sites that have taken part in a merge; only they have a base and vote.
  * - `sequence`: the count of actions applied so far (Vault's `last_wal`); it only grows.
+ * - `identities` (format 2): site -> the identity it joined under (MinIO's deployment ID). A
+ *   joined site seen under another identity is no longer the site that agreed.
+ * - `members` (format 2): site -> where it is and which Secret logs in to it, as the spec last
+ *   said; kept after the site leaves the spec until the group's links on it are removed.
+ * - `adopting` (format 2): sites accepted with data of their own under a new identity, not
+ *   joined yet: they vote only to add what the group lacks.
+ * - `refill` (format 2): sites whose objects the others must send again (a wiped site that
+ *   rejoined): their targets towards it get a replication reset once.
+ *
  * - `digestKeyId`: which key sealed the digests of secret-bearing entities (users, service
- *   accounts; see secret-digest.ts). Absent in a state written before digests were keyed
- *   (format 1), whose digests of those entities are unkeyed.
+ *   accounts; see secret-digest.ts). Absent in a state written before digests were keyed, whose
+ *   digests of those entities are unkeyed (migrated on read).
+ *
+ * Format 1 (no identities, no members) is still read; it is written as format 2.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+
+import { z } from 'zod';
+
+import { type Site, SiteSchema } from '../api/common.js';
 
 /** A deviation value: the key is absent on the site. Digests are hex, so it never clashes. */
 export const ABSENT = '-';
@@ -20,12 +35,20 @@ export const ABSENT = '-';
 /** The `binaryData` key of the ConfigMap that holds the agreed state. */
 export const AGREED_STATE_KEY = 'state.json.gz';
 
-/** 2: with `digestKeyId` (keyed digests of secret-bearing entities). 1 is still read. */
 const _FORMAT_VERSION = 2;
-const _READ_VERSIONS: readonly unknown[] = [1, 2];
+/** Formats this version reads. */
+const _READABLE_VERSIONS = new Set([1, 2]);
 /** Refuse to inflate more than this: a damaged or hostile ConfigMap must not exhaust memory. */
 const _MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 const _BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Where a site is and how to log in to it (its spec entry without the name). */
+export type MemberRecord = Omit<Site, 'name'> & {
+  /** Removed from the spec, and the remaining sites' replication credentials were rotated. */
+  removed?: boolean | undefined;
+};
+
+const _MemberSchema = SiteSchema.omit({ name: true }).extend({ removed: z.boolean().optional() });
 
 export interface AgreedState {
   entities: Record<string, string>;
@@ -34,6 +57,10 @@ export interface AgreedState {
   sequence: number;
   /** The id of the key that sealed secret-bearing digests; undefined: unkeyed (or empty). */
   digestKeyId?: string | undefined;
+  identities?: Record<string, string> | undefined;
+  members?: Record<string, MemberRecord> | undefined;
+  adopting?: string[] | undefined;
+  refill?: string[] | undefined;
 }
 
 /** The stored agreed state cannot be read; the message says which part is wrong. */
@@ -50,6 +77,11 @@ export class AgreedStateDecodeError extends Error {
 
 export function emptyAgreedState(): AgreedState {
   return { entities: {}, deviations: {}, joined: [], sequence: 0 };
+}
+
+/** The identity `site` joined under, if recorded. */
+export function recordedIdentity(state: AgreedState, site: string): string | undefined {
+  return _own(state.identities ?? {}, site);
 }
 
 function _own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
@@ -93,6 +125,10 @@ export function encodeAgreedState(state: AgreedState): Record<string, string> {
     joined: state.joined,
     entities: _sorted(state.entities, (d) => d),
     deviations: _sorted(state.deviations, (r) => _sorted(r, (d) => d)),
+    identities: _sorted(state.identities ?? {}, (d) => d),
+    members: _sorted(state.members ?? {}, (m) => m),
+    adopting: [...(state.adopting ?? [])].sort(),
+    refill: [...(state.refill ?? [])].sort(),
   };
   const gz = gzipSync(Buffer.from(JSON.stringify(doc), 'utf8'), { level: 9 });
   return { [AGREED_STATE_KEY]: gz.toString('base64') };
@@ -144,17 +180,44 @@ function _deviations(value: unknown): Record<string, Record<string, string>> {
   );
 }
 
-function _joined(value: unknown): string[] {
+function _names(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((s): s is string => typeof s === 'string')) {
-    throw new AgreedStateDecodeError('joined is not a list of site names');
+    throw new AgreedStateDecodeError(`${field} is not a list of site names`);
   }
   return [...value];
+}
+
+function _members(value: unknown): Record<string, MemberRecord> {
+  if (!_isRecord(value)) throw new AgreedStateDecodeError('members is not an object');
+  return Object.fromEntries(
+    Object.entries(value).map(([site, m]) => {
+      const parsed = _MemberSchema.safeParse(m);
+      if (!parsed.success) {
+        throw new AgreedStateDecodeError(`members[${JSON.stringify(site)}] is not a site`);
+      }
+      return [site, parsed.data];
+    }),
+  );
+}
+
+/** The parts format 2 added (format 1 has none of them); empty parts are left out. */
+function _v2(doc: Record<string, unknown>): Partial<AgreedState> {
+  if (_own(doc, 'version') === 1) return {};
+  const parts: Partial<AgreedState> = {
+    identities: _stringRecord(_own(doc, 'identities'), 'identities'),
+    members: _members(_own(doc, 'members')),
+    adopting: _names(_own(doc, 'adopting'), 'adopting'),
+    refill: _names(_own(doc, 'refill'), 'refill'),
+  };
+  return Object.fromEntries(
+    Object.entries(parts).filter(([, v]) => Object.keys(v as object).length > 0),
+  );
 }
 
 function _state(doc: unknown): AgreedState {
   if (!_isRecord(doc)) throw new AgreedStateDecodeError('the document is not an object');
   const version = _own(doc, 'version');
-  if (!_READ_VERSIONS.includes(version)) {
+  if (typeof version !== 'number' || !_READABLE_VERSIONS.has(version)) {
     throw new AgreedStateDecodeError(`unsupported format version ${JSON.stringify(version)}`);
   }
   const sequence = _own(doc, 'sequence');
@@ -168,9 +231,10 @@ function _state(doc: unknown): AgreedState {
   return {
     entities: _stringRecord(_own(doc, 'entities'), 'entities'),
     deviations: _deviations(_own(doc, 'deviations')),
-    joined: _joined(_own(doc, 'joined')),
+    joined: _names(_own(doc, 'joined'), 'joined'),
     sequence,
     ...(digestKeyId === undefined ? {} : { digestKeyId }),
+    ..._v2(doc),
   };
 }
 

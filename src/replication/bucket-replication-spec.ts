@@ -15,6 +15,7 @@ import {
   BucketSourceSchema,
 } from '../api/bucket-replication.js';
 import type { CrossFieldRule } from '../api/common.js';
+import { normalizeEndpoint } from '../api/endpoint.js';
 import { RESERVED_PREFIX } from '../api/names.js';
 import {
   REPLICATION_DESTINATION_RULES,
@@ -286,15 +287,13 @@ export interface Claimant {
   spec?: unknown;
 }
 
-const _endpoint = (e: string) => e.replace(/\/+$/, '').toLowerCase();
-
 /** The source bucket a resource claims, as a comparable key, or undefined if unreadable. */
 export function sourceKey(namespace: string, rawSpec: unknown): string | undefined {
   const raw = (rawSpec as { source?: unknown } | undefined)?.source;
   const parsed = BucketSourceSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   const s = parsed.data;
-  if (s.siteSpec !== undefined) return `${_endpoint(s.siteSpec.endpoint)} ${s.bucket}`;
+  if (s.siteSpec !== undefined) return `${normalizeEndpoint(s.siteSpec.endpoint)} ${s.bucket}`;
   if (s.groupRef === undefined || s.site === undefined) return undefined;
   return `${namespace}/${s.groupRef.name}/${s.site} ${s.bucket}`;
 }

@@ -78,7 +78,9 @@ describe('planMerge: changes propagate', () => {
       agreed: agreed({ joined: ['a', 'b', 'c'] }),
     });
     expect(plan.bootstrap).toBe(false);
-    expect(plan.decisions).toEqual([{ key: 'bucket:new', target: 'd1', cause: 'changed' }]);
+    expect(plan.decisions).toEqual([
+      { key: 'bucket:new', target: 'd1', cause: 'changed', voters: ['b'] },
+    ]);
     expect(plan.actions).toEqual([
       { kind: 'Put', key: 'bucket:new', site: 'a', from: 'b', digest: 'd1' },
       { kind: 'Put', key: 'bucket:new', site: 'c', from: 'b', digest: 'd1' },
@@ -92,7 +94,9 @@ describe('planMerge: changes propagate', () => {
       sites: [site('a', { 'user:alice': 'd1' }), site('b', {}), site('c', { 'user:alice': 'd1' })],
       agreed: agreed({ entities: { 'user:alice': 'd1' }, joined: ['a', 'b', 'c'] }),
     });
-    expect(plan.decisions).toEqual([{ key: 'user:alice', target: null, cause: 'changed' }]);
+    expect(plan.decisions).toEqual([
+      { key: 'user:alice', target: null, cause: 'changed', voters: ['b'] },
+    ]);
     expect(plan.actions).toEqual([
       { kind: 'Delete', key: 'user:alice', site: 'a' },
       { kind: 'Delete', key: 'user:alice', site: 'c' },
@@ -122,7 +126,9 @@ describe('planMerge: changes propagate', () => {
       agreed: agreed({ entities: { 'bucket:x': 'd1' }, joined: ['a', 'b'] }),
     });
     expect(plan.actions).toEqual([]);
-    expect(plan.decisions).toEqual([{ key: 'bucket:x', target: 'd1', cause: 'unchanged' }]);
+    expect(plan.decisions).toEqual([
+      { key: 'bucket:x', target: 'd1', cause: 'unchanged', voters: [] },
+    ]);
   });
 });
 
@@ -146,7 +152,9 @@ describe('planMerge: failed applies', () => {
       sequence: 0,
     });
     const second = round({ sites: first.sites, agreed: first.agreed });
-    expect(second.plan.decisions).toEqual([{ key: 'bucket:x', target: 'd1', cause: 'unchanged' }]);
+    expect(second.plan.decisions).toEqual([
+      { key: 'bucket:x', target: 'd1', cause: 'unchanged', voters: [] },
+    ]);
     expect(second.plan.actions).toEqual([
       { kind: 'Put', key: 'bucket:x', site: 'b', from: 'a', digest: 'd1' },
     ]);
@@ -246,8 +254,8 @@ describe('planMerge: sites that have not joined', () => {
     expect(second.bootstrap).toBe(true);
     expect(second.conflicts).toEqual([]);
     expect(second.decisions).toEqual([
-      { key: 'k', target: 'd2', cause: 'unchanged' },
-      { key: 'x', target: 'd5', cause: 'unchanged' },
+      { key: 'k', target: 'd2', cause: 'unchanged', voters: [] },
+      { key: 'x', target: 'd5', cause: 'unchanged', voters: [] },
     ]);
   });
 
@@ -266,7 +274,7 @@ describe('planMerge: unreachable sites', () => {
       sites: [site('a', { k: 'd2' }), site('b', { other: 'x' }, { reachable: false })],
       agreed: agreed({ entities: { k: 'd1' }, joined: ['a', 'b'] }),
     });
-    expect(plan.decisions).toEqual([{ key: 'k', target: 'd2', cause: 'changed' }]);
+    expect(plan.decisions).toEqual([{ key: 'k', target: 'd2', cause: 'changed', voters: ['a'] }]);
     expect(plan.actions).toEqual([]);
   });
 
@@ -306,7 +314,7 @@ describe('planMerge: unreachable sites', () => {
       sites: [site('a', { k: 'd2' }), site('b', { k: 'd3' })],
       agreed: agreed({ entities: { k: 'd2' }, deviations: { b: { k: 'd1' } }, joined: ['a', 'b'] }),
     });
-    expect(plan.decisions).toEqual([{ key: 'k', target: 'd3', cause: 'changed' }]);
+    expect(plan.decisions).toEqual([{ key: 'k', target: 'd3', cause: 'changed', voters: ['b'] }]);
   });
 
   it('keep their base in the agreed state; a base equal to the target is dropped', () => {
@@ -357,7 +365,7 @@ describe('planMerge: conflicts', () => {
       agreed: base,
     });
     expect(plan.conflicts[0]).toMatchObject({ winner: 'b', reason: 'newest' });
-    expect(plan.decisions).toEqual([{ key: 'k', target: 'd3', cause: 'conflict' }]);
+    expect(plan.decisions).toEqual([{ key: 'k', target: 'd3', cause: 'conflict', voters: ['b'] }]);
   });
 
   it('a tie on timestamps goes to priority order', () => {
@@ -715,6 +723,172 @@ describe('planMerge properties', () => {
           p.actions.filter((a) => a.kind === 'Delete' && a.site !== emptied.name);
         const after = planMerge({ ...input, sites });
         for (const d of deletes(after)) expect(deletes(plan)).toContainEqual(d);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The deletion guard
+
+describe('planMerge: the deletion guard', () => {
+  const users = (n: number, from = 0) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`user:u${from + i}`, 'd1']));
+  const guard = { maxCount: 10, maxPercent: 10 };
+
+  it('holds a wave one site drives: no action anywhere, agreed state and deviations untouched', () => {
+    const all = users(50);
+    const start = agreed({
+      entities: all,
+      joined: ['a', 'b', 'c'],
+      deviations: { c: { 'user:u3': 'd0' } },
+    });
+    const plan = planMerge({
+      sites: [site('a', all), site('b', {}), site('c', { ...all, 'user:u3': 'd0' })],
+      agreed: start,
+      guard,
+    });
+    expect(plan.actions).toEqual([]);
+    expect(plan.decisions).toEqual([]);
+    expect(plan.held).toMatchObject({ drivenBy: ['b'], bound: 10 });
+    expect(plan.held?.keys).toHaveLength(50);
+    const next = nextAgreed(plan, []);
+    expect(next.entities).toEqual(start.entities);
+    expect(next.deviations).toEqual(start.deviations);
+  });
+
+  it('lets a wave within the bound, or one a majority drives, through', () => {
+    const all = users(50);
+    const small = planMerge({
+      sites: [site('a', users(40, 10)), site('b', all), site('c', all)],
+      agreed: agreed({ entities: all, joined: ['a', 'b', 'c'] }),
+      guard,
+    });
+    expect(small.held).toBeUndefined();
+    expect(small.actions.filter((a) => a.kind === 'Delete')).toHaveLength(20);
+    const majority = planMerge({
+      sites: [site('a', {}), site('b', {}), site('c', all)],
+      agreed: agreed({ entities: all, joined: ['a', 'b', 'c'] }),
+      guard,
+    });
+    expect(majority.held).toBeUndefined();
+    expect(majority.actions).toHaveLength(50);
+  });
+
+  it('the bound is the larger of maxCount and maxPercent of the agreed entities', () => {
+    const all = users(300);
+    const sites = [site('a', users(270, 30)), site('b', all)];
+    const input = { sites, agreed: agreed({ entities: all, joined: ['a', 'b'] }) };
+    expect(planMerge({ ...input, guard }).held).toBeUndefined(); // 30 <= 10 % of 300
+    expect(planMerge({ ...input, guard: { maxCount: 10, maxPercent: 5 } }).held?.bound).toBe(15);
+    expect(planMerge({ ...input, guard: { maxCount: 29, maxPercent: 0 } }).held?.bound).toBe(29);
+  });
+
+  it('carries out exactly the approved plan; a different wave needs its own approval', () => {
+    const all = users(50);
+    const input: MergeInput = {
+      sites: [site('a', all), site('b', users(10))],
+      agreed: agreed({ entities: all, joined: ['a', 'b'] }),
+      guard,
+    };
+    const held = planMerge(input).held;
+    expect(held?.keys).toHaveLength(40);
+    const approved = planMerge({ ...input, guard: { ...guard, approved: held?.digest } });
+    expect(approved.held).toBeUndefined();
+    expect(approved.approved?.digest).toBe(held?.digest);
+    expect(approved.actions).toHaveLength(40);
+    expect(approved.actions.every((a) => a.kind === 'Delete' && a.site === 'a')).toBe(true);
+    // One more user deleted: another plan, another digest, held again.
+    const wider = planMerge({
+      ...input,
+      sites: [site('a', all), site('b', users(9))],
+      guard: { ...guard, approved: held?.digest },
+    });
+    expect(wider.held?.keys).toHaveLength(41);
+    expect(wider.held?.digest).not.toBe(held?.digest);
+    expect(wider.actions).toEqual([]);
+  });
+
+  it('a site that has not joined still receives held keys, so it never joins without them', () => {
+    const all = users(20);
+    const plan = planMerge({
+      sites: [site('a', all), site('b', {}), site('c', {}, { joined: false })],
+      agreed: agreed({ entities: all, joined: ['a', 'b'] }),
+      guard,
+    });
+    expect(plan.held?.drivenBy).toEqual(['b']);
+    expect(plan.actions.every((a) => a.kind === 'Put' && a.site === 'c')).toBe(true);
+    expect(plan.actions).toHaveLength(20);
+    const next = nextAgreed(plan, allOk(plan));
+    expect(next.joined).toEqual(['a', 'b', 'c']);
+    expect(next.entities).toEqual(all);
+    expect(next.deviations).toEqual({});
+  });
+});
+
+describe('planMerge: a site accepted with data of its own (addsOnly)', () => {
+  it('adds what the group lacks, never deletes or changes what it agreed', () => {
+    const plan = planMerge({
+      sites: [
+        site('a', { k: 'd1', shared: 'd1' }),
+        { ...site('b', { shared: 'd9', mine: 'd5' }, { joined: false }), addsOnly: true },
+      ],
+      agreed: agreed({ entities: { k: 'd1', shared: 'd1' }, joined: ['a'] }),
+    });
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'k', site: 'b', from: 'a', digest: 'd1' },
+      { kind: 'Put', key: 'mine', site: 'a', from: 'b', digest: 'd5' },
+      { kind: 'Put', key: 'shared', site: 'b', from: 'a', digest: 'd1' },
+    ]);
+    expect(nextAgreed(plan, allOk(plan)).joined).toEqual(['a', 'b']);
+  });
+});
+
+describe('planMerge properties: the deletion guard', () => {
+  const ALL = Array.from({ length: 40 }, (_, i) => `user:u${i}`);
+  /** A converged group of 2..5 sites, one of which comes back empty or with a strict subset. */
+  const arbShrunk = fc.record({
+    sites: fc.integer({ min: 2, max: 5 }),
+    agreedKeys: fc.subarray(ALL, { minLength: 1 }),
+    kept: fc.func(fc.boolean()),
+    empty: fc.boolean(),
+    shrunk: fc.nat(),
+    maxCount: fc.integer({ min: 0, max: 20 }),
+    maxPercent: fc.integer({ min: 0, max: 50 }),
+  });
+
+  it('a joined site that comes back empty or with a strict subset deletes no more than the bound', () => {
+    fc.assert(
+      fc.property(arbShrunk, (g) => {
+        const entities = Object.fromEntries(g.agreedKeys.map((k) => [k, 'd1']));
+        const names = Array.from({ length: g.sites }, (_, i) => `s${i}`);
+        const victim = names[g.shrunk % names.length] ?? 's0';
+        const subset = g.empty ? [] : g.agreedKeys.filter((k) => g.kept(k));
+        fc.pre(subset.length < g.agreedKeys.length); // a strict subset
+        const held = Object.fromEntries(subset.map((k) => [k, 'd1']));
+        const sites = names.map((n) => site(n, n === victim ? held : entities));
+        const settings = { maxCount: g.maxCount, maxPercent: g.maxPercent };
+        const input = { sites, agreed: agreed({ entities, joined: names }), guard: settings };
+        const plan = planMerge(input);
+        const missing = g.agreedKeys.length - subset.length;
+        const bound = Math.max(g.maxCount, Math.ceil((g.maxPercent * g.agreedKeys.length) / 100));
+        const deleted = new Set(plan.actions.filter((a) => a.kind === 'Delete').map((a) => a.key));
+        expect(deleted.size).toBeLessThanOrEqual(bound);
+        if (missing > bound) {
+          // Held: reported with the site that drove it, not planned, the agreed state kept.
+          expect(plan.held?.keys).toHaveLength(missing);
+          expect(plan.held?.drivenBy).toEqual([victim]);
+          expect(plan.actions).toEqual([]);
+          const next = nextAgreed(plan, allOk(plan));
+          expect(next.entities).toEqual(entities);
+          expect(next.deviations).toEqual({});
+          // The held site keeps voting: the next pass holds the same plan.
+          expect(planMerge({ ...input, agreed: next }).held?.digest).toBe(plan.held?.digest);
+        } else {
+          expect(plan.held).toBeUndefined();
+          expect(deleted.size).toBe(missing);
+        }
       }),
       { numRuns: 500 },
     );

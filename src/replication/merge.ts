@@ -21,6 +21,14 @@
  *    first reachable site that holds the target digest) or a `Delete`. When no reachable site
  *    holds the target digest, the key is `blocked` and gets no action.
  *
+ * 5. Deletions of agreed keys that a minority of the joined sites drive, beyond the guard's
+ *    bound (deletion-guard.ts), are held: no action on any joined site and no decision, so the
+ *    agreed state and the deviations of those keys stay as they were and the driving sites
+ *    keep voting for them until a person approves that exact plan. Sites that have not joined
+ *    still receive the agreed value of a held key, so they never join without it.
+ * A site that has not joined votes only when it is `addsOnly` (accepted with data of its own):
+ * for its keys the agreed state lacks, never for a deletion or a change.
+ *
  * `nextAgreed` turns a plan and its outcomes into the next agreed state: targets become the
  * agreed digests, and a joined site whose value (or, unreachable, whose base) still differs from
  * the target keeps it as a deviation. A reachable site none of whose actions failed joins;
@@ -34,6 +42,12 @@ import {
   agreedDigest,
   siteDeviations,
 } from './agreed-state.js';
+import {
+  type DeletionCandidate,
+  type DeletionGuardSettings,
+  type HeldDeletions,
+  guardDeletions,
+} from './deletion-guard.js';
 
 export interface Entity {
   digest: string;
@@ -46,6 +60,8 @@ export interface MergeSite {
   reachable: boolean;
   /** Has taken part in a merge (is in `AgreedState.joined`): only joined sites have a base. */
   joined: boolean;
+  /** Not joined, accepted with data of its own: votes for its keys the agreed state lacks. */
+  addsOnly?: boolean | undefined;
   entities: ReadonlyMap<string, Entity>;
 }
 
@@ -55,6 +71,8 @@ export interface MergeInput {
   agreed: AgreedState;
   /** Keys the merge leaves alone: no action, and their agreed entries are carried over. */
   ignore?: ((key: string) => boolean) | undefined;
+  /** Hold deletion waves a minority of the joined sites drive (absent: no guard). */
+  guard?: DeletionGuardSettings | undefined;
 }
 
 /** Copy the entity `key` with digest `digest` from site `from` to site `site`. */
@@ -105,6 +123,8 @@ export interface MergeDecision {
   /** The digest every site should hold; null: absent everywhere. */
   target: string | null;
   cause: DecisionCause;
+  /** The sites whose votes made the target (none when unchanged). */
+  voters: readonly string[];
 }
 
 export interface MergePlan {
@@ -116,6 +136,10 @@ export interface MergePlan {
   actions: readonly MergeAction[];
   conflicts: readonly MergeConflict[];
   blocked: readonly BlockedKey[];
+  /** Deletions held by the guard: they have no decision and no action on joined sites. */
+  held?: HeldDeletions | undefined;
+  /** A held plan carried out because it was approved. */
+  approved?: HeldDeletions | undefined;
   /** What the plan was made from; `nextAgreed` reads it. */
   basis: { sites: readonly MergeSite[]; agreed: AgreedState };
 }
@@ -172,7 +196,8 @@ function _keys(input: MergeInput): string[] {
 
 function _isVote(ctx: _Context, site: MergeSite, key: string, value: string | null): boolean {
   if (ctx.bootstrap) return value !== null;
-  return site.joined && value !== agreedBase(ctx.agreed, site.name, key);
+  if (site.joined) return value !== agreedBase(ctx.agreed, site.name, key);
+  return site.addsOnly === true && value !== null && agreedDigest(ctx.agreed, key) === null;
 }
 
 function _votes(ctx: _Context, key: string): _Vote[] {
@@ -200,8 +225,9 @@ function _newest(votes: readonly _Vote[]): _Vote | undefined {
 function _conflict(key: string, votes: readonly _Vote[], first: _Vote): _Decided {
   const newest = _newest(votes);
   const winner = newest ?? first;
+  const voters = votes.filter((v) => v.value === winner.value).map((v) => v.site);
   return {
-    decision: { key, target: winner.value, cause: 'conflict' },
+    decision: { key, target: winner.value, cause: 'conflict', voters },
     conflict: {
       key,
       candidates: votes.map(({ site, value }) => ({ site, digest: value })),
@@ -219,7 +245,7 @@ function _standing(ctx: _Context, key: string): MergeDecision | undefined {
   const agreed = agreedDigest(ctx.agreed, key);
   if (!ctx.bootstrap || agreed === null) return undefined;
   if (!ctx.reachable.some((site) => _valueOf(site, key) === agreed)) return undefined;
-  return { key, target: agreed, cause: 'unchanged' };
+  return { key, target: agreed, cause: 'unchanged', voters: [] };
 }
 
 function _decide(ctx: _Context, key: string): _Decided {
@@ -228,18 +254,24 @@ function _decide(ctx: _Context, key: string): _Decided {
   const votes = _votes(ctx, key);
   const first = votes[0];
   if (first === undefined) {
-    return { decision: { key, target: agreedDigest(ctx.agreed, key), cause: 'unchanged' } };
+    const target = agreedDigest(ctx.agreed, key);
+    return { decision: { key, target, cause: 'unchanged', voters: [] } };
   }
   if (votes.every((vote) => vote.value === first.value)) {
-    return { decision: { key, target: first.value, cause: 'changed' } };
+    const voters = votes.map((v) => v.site);
+    return { decision: { key, target: first.value, cause: 'changed', voters } };
   }
   return _conflict(key, votes, first);
 }
 
-/** Actions bringing every reachable site to the target, or a blocked key. */
-function _act(ctx: _Context, decision: MergeDecision): MergeAction[] | BlockedKey {
+/** Actions bringing `to` (default: every reachable site) to the target, or a blocked key. */
+function _act(
+  ctx: _Context,
+  decision: { key: string; target: string | null },
+  to: readonly MergeSite[] = ctx.reachable,
+): MergeAction[] | BlockedKey {
   const { key, target } = decision;
-  const behind = ctx.reachable.filter((site) => _valueOf(site, key) !== target);
+  const behind = to.filter((site) => _valueOf(site, key) !== target);
   if (behind.length === 0) return [];
   if (target === null) return behind.map((site) => ({ kind: 'Delete', key, site: site.name }));
   const from = ctx.reachable.find((site) => _valueOf(site, key) === target);
@@ -253,6 +285,24 @@ function _act(ctx: _Context, decision: MergeDecision): MergeAction[] | BlockedKe
   }));
 }
 
+/** Deletions of keys the group agreed were present, with the sites that voted for them. */
+function _deletions(ctx: _Context, decided: readonly _Decided[]): DeletionCandidate[] {
+  return decided.flatMap(({ decision: d }) =>
+    d.target === null && d.voters.length > 0 && agreedDigest(ctx.agreed, d.key) !== null
+      ? [{ key: d.key, voters: d.voters }]
+      : [],
+  );
+}
+
+function _guard(input: MergeInput, ctx: _Context, decided: readonly _Decided[]) {
+  if (input.guard === undefined || ctx.bootstrap) return {};
+  return guardDeletions(_deletions(ctx, decided), {
+    joined: input.sites.filter((site) => site.joined).length,
+    agreedEntities: Object.keys(input.agreed.entities).length,
+    settings: input.guard,
+  });
+}
+
 /** Plans the actions that bring every reachable site to the merged state. Pure. */
 export function planMerge(input: MergeInput): MergePlan {
   _checkNames(input.sites);
@@ -262,20 +312,35 @@ export function planMerge(input: MergeInput): MergePlan {
     agreed: input.agreed,
     bootstrap: !input.sites.some((site) => site.joined),
   };
+  const decided = _keys(input).map((key) => _decide(ctx, key));
+  const { held, approved } = _guard(input, ctx, decided);
+  const heldKeys = new Set(held?.keys ?? []);
+  const receivers = ctx.reachable.filter((site) => !site.joined);
   const decisions: MergeDecision[] = [];
   const actions: MergeAction[] = [];
   const conflicts: MergeConflict[] = [];
   const blocked: BlockedKey[] = [];
-  for (const key of _keys(input)) {
-    const { decision, conflict } = _decide(ctx, key);
-    decisions.push(decision);
-    if (conflict !== undefined) conflicts.push(conflict);
-    const acted = _act(ctx, decision);
+  for (const { decision, conflict } of decided) {
+    const isHeld = heldKeys.has(decision.key);
+    if (!isHeld) decisions.push(decision);
+    if (conflict !== undefined && !isHeld) conflicts.push(conflict);
+    const acted = isHeld
+      ? _act(ctx, { key: decision.key, target: agreedDigest(ctx.agreed, decision.key) }, receivers)
+      : _act(ctx, decision);
     if (Array.isArray(acted)) actions.push(...acted);
     else blocked.push(acted);
   }
   const basis = { sites: input.sites, agreed: input.agreed };
-  return { bootstrap: ctx.bootstrap, decisions, actions, conflicts, blocked, basis };
+  return {
+    bootstrap: ctx.bootstrap,
+    decisions,
+    actions,
+    conflicts,
+    blocked,
+    ...(held ? { held } : {}),
+    ...(approved ? { approved } : {}),
+    basis,
+  };
 }
 
 /** site -> key -> whether the planned action succeeded (no outcome = failed). */
@@ -355,6 +420,7 @@ export function nextAgreed(plan: MergePlan, outcomes: Iterable<ActionOutcome>): 
     0,
   );
   return {
+    ...plan.basis.agreed,
     entities: _entities(plan, decided),
     deviations: Object.fromEntries(deviations),
     joined: joined.map(({ name }) => name),

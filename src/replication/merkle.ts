@@ -79,3 +79,84 @@ export function merkleRootsByPrefix(
     prefixes.map((prefix) => [prefix, merkleRoot(all.filter(([key]) => key.startsWith(prefix)))]),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Streamed trees: the same tree, built from leaves as they come, in O(log n) memory
+
+/** A leaf's hash from its parts, each length-prefixed, so no part can run into the next. */
+export function leafHash(...parts: readonly (string | Buffer)[]): Buffer {
+  const h = createHash('sha256');
+  h.update(_LEAF);
+  for (const p of parts) {
+    const bytes = typeof p === 'string' ? _utf8(p, 'a leaf part') : p;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    h.update(len);
+    h.update(bytes);
+  }
+  return h.digest();
+}
+
+/** A MerkleStream's state, as JSON: the leaf count and the roots of its complete subtrees. */
+export interface MerkleState {
+  n: number;
+  stack: string[];
+}
+
+/**
+ * The tree `merkleRoot` builds (pairs level by level, the odd last node promoted), fed one leaf
+ * at a time. It keeps the roots of its complete subtrees, largest first: one per set bit of the
+ * leaf count, so at most 53 hashes whatever the number of leaves. Its state is JSON, so a
+ * listing of millions of versions can stop and resume (a checkpoint) without rereading.
+ */
+export class MerkleStream {
+  private n: number;
+  private readonly stack: Buffer[];
+
+  constructor(state?: MerkleState) {
+    this.n = state?.n ?? 0;
+    this.stack = (state?.stack ?? []).map((h) => Buffer.from(h, 'hex'));
+    let bits = 0;
+    for (let k = this.n; k > 0; k = Math.floor(k / 2)) bits += k % 2;
+    if (bits !== this.stack.length || this.stack.some((h) => h.length !== 32)) {
+      throw new TypeError('MerkleStream: the state does not match its leaf count');
+    }
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Adds the next leaf (its 32-byte hash, e.g. from `leafHash`). */
+  add(leaf: Buffer): void {
+    let node = leaf;
+    // Merge complete subtrees of equal size: one merge per trailing 1 bit of the count.
+    for (let k = this.n; k % 2 === 1; k = Math.floor(k / 2)) {
+      const left = this.stack.pop();
+      if (left === undefined) throw new Error('MerkleStream: corrupt stack');
+      node = _hash(_NODE, left, node);
+    }
+    this.stack.push(node);
+    this.n += 1;
+  }
+
+  /** The root of the leaves so far, in hex (the empty tree: H('')). */
+  root(): string {
+    let acc: Buffer | undefined;
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const node = this.stack[i];
+      if (node !== undefined) acc = acc === undefined ? node : _hash(_NODE, node, acc);
+    }
+    return (acc ?? _hash()).toString('hex');
+  }
+
+  state(): MerkleState {
+    return { n: this.n, stack: this.stack.map((h) => h.toString('hex')) };
+  }
+}
+
+/** The leaf hash `merkleRoot` gives a `key -> digest` entry (for streaming the same tree). */
+export function entryLeaf(key: string, digest: string): Buffer {
+  if (key.includes('\0')) throw new TypeError('merkleRoot: a key contains NUL');
+  return _hash(_LEAF, _utf8(key, 'a key'), _SEPARATOR, _utf8(digest, 'a digest'));
+}

@@ -250,6 +250,14 @@ export class S3BucketOps implements BucketOps, ObjectOps {
           }
           out.push({ name: b.Name, createdAt: b.CreationDate?.toISOString() });
         }
+        if (r.ContinuationToken !== undefined && r.ContinuationToken === token) {
+          throw new SiteError(
+            this.conn.name,
+            'ListBuckets',
+            'NotReady',
+            'the listing repeats its continuation token: refusing a partial listing',
+          );
+        }
         token = r.ContinuationToken;
       } while (token);
       return out;

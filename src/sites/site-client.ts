@@ -286,9 +286,10 @@ export interface PeerLinkOps {
     target: RemoteTargetRequest,
     signal: AbortSignal,
   ): Promise<string>;
+  removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
   /**
-   * Replaces the credentials an existing target holds (its ARN, and so the rules using it,
-   * stay): how a rotated replication secret reaches the sites that replicate with it.
+   * Replaces the credentials (and endpoint) a target logs in to its peer with, keeping its ARN:
+   * the rules that use it keep working. The peer must accept the new credentials already.
    */
   updateRemoteTargetCredentials(
     bucket: string,
@@ -296,7 +297,6 @@ export interface PeerLinkOps {
     target: RemoteTargetRequest,
     signal: AbortSignal,
   ): Promise<void>;
-  removeRemoteTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
   /** Re-replicates the bucket's existing objects to one target (the rule must allow it). */
   resyncTarget(bucket: string, arn: string, signal: AbortSignal): Promise<void>;
 }
@@ -326,6 +326,30 @@ export interface ReplicationProgress {
   lagSeconds?: number | undefined;
   /** What the figures are, in words, when they are less than the site's own counters. */
   measured?: string | undefined;
+}
+
+/** A bucket's replication counters on its source site, summed over the bucket's targets. */
+export interface ReplicationCounters {
+  /** Seconds since the site's process started: the counters below count from then. */
+  uptimeSeconds: number;
+  /** Versions queued for replication now, and their bytes. */
+  queuedCount: number;
+  queuedBytes: number;
+  /** Replications that failed since the site started (retried ones included). */
+  failedCount: number;
+  replicatedCount: number;
+  replicatedBytes: number;
+}
+
+/** A version its source site still has to replicate to at least one peer. */
+export interface WaitingVersion {
+  key: string;
+  versionId: string;
+  deleteMarker: boolean;
+  /** ISO time the version was written. */
+  lastModified?: string | undefined;
+  /** Its replication (or its delete's) failed toward some peer; else it is pending. */
+  failed: boolean;
 }
 
 /** The port every controller talks to a site through; one driver per flavor implements it. */
@@ -360,5 +384,28 @@ export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
     overdueBefore: number,
     signal: AbortSignal,
   ): Promise<Record<string, TargetBacklog>>;
+  /**
+   * The replication counters of one bucket (cheap: no listing); undefined when the flavor keeps
+   * none.
+   */
+  replicationCounters(
+    bucket: string,
+    signal: AbortSignal,
+  ): Promise<ReplicationCounters | undefined>;
+  /**
+   * Every version of `bucket` not yet replicated to every peer (pending, failed, or existing
+   * and never replicated), handed to `onVersion` as the site lists them. The site walks the
+   * whole bucket to answer: for when the counters say something waits, or to be sure.
+   */
+  listWaitingVersions(
+    bucket: string,
+    onVersion: (v: WaitingVersion) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Asks the site to retry the replication of one version now (MinIO: reading the version's
+   * metadata re-queues a pending or failed replication at once). Never changes the version.
+   */
+  retryReplication(ref: VersionRef, signal: AbortSignal): Promise<void>;
   close(): void;
 }

@@ -8,6 +8,7 @@ export type SiteErrorKind =
   | 'Invalid'
   | 'Unsupported'
   | 'Timeout'
+  | 'NotReady'
   | 'Internal';
 
 /**
@@ -46,6 +47,7 @@ export const SITE_ERROR_REASONS: Readonly<Record<SiteErrorKind, string>> = {
   Throttled: 'SiteThrottled',
   Invalid: 'SiteError',
   Unsupported: 'SiteUnsupported',
+  NotReady: 'SiteNotReady',
   Internal: 'SiteError',
 };
 
@@ -100,9 +102,28 @@ export function networkErrorKind(e: unknown): SiteErrorKind | undefined {
   return undefined;
 }
 
+/**
+ * MinIO's answers while it starts: the object layer, IAM or the bucket metadata not loaded yet
+ * (docs/decisions.md #20). The site is up but cannot be observed whole.
+ */
+const NOT_READY_CODES: ReadonlySet<string> = new Set([
+  'XMinioServerNotInitialized',
+  'XMinioIAMNotInitialized',
+  'XMinioBucketMetadataNotInitialized',
+]);
+
+/** The kind an error code says by itself, whatever the status. */
+function codeKind(code: string | undefined): SiteErrorKind | undefined {
+  if (code === undefined) return undefined;
+  if (code === 'XMinioAdminVersionMismatch') return 'Unsupported';
+  if (NOT_READY_CODES.has(code)) return 'NotReady';
+  return undefined;
+}
+
 /** The kind of an HTTP error status. */
 export function httpStatusKind(status: number, code?: string): SiteErrorKind {
-  if (code === 'XMinioAdminVersionMismatch') return 'Unsupported';
+  const byCode = codeKind(code);
+  if (byCode !== undefined) return byCode;
   if (status === 401 || status === 403) return 'AuthFailed';
   if (status === 404) return 'NotFound';
   if (status === 409) return 'Conflict';

@@ -39,6 +39,11 @@ export interface RemoteTargetMeta {
   secure: boolean;
   /** The access key of the credentials stored in the target (never the secret). */
   accessKey?: string | undefined;
+  /**
+   * `secretDigest` of the secret stored in the target, when the site reveals it (MinIO's
+   * bucket-metadata export does): tells whether the target holds the current credentials.
+   */
+  secretDigest?: string | undefined;
 }
 
 export type AccountStatus = 'enabled' | 'disabled';

@@ -9,8 +9,12 @@ import { gzipSync } from 'node:zlib';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
   ListBucketsCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
@@ -257,6 +261,43 @@ async function expectSitesEqual(names: string[], seeded?: Seeded) {
   return snaps;
 }
 
+/** The IAM and bucket-config changes of the post-join test, as one site holds them. */
+function expectPostJoinConfigs(snap: SiteSnapshot, engineers: string[]) {
+  const { iam, buckets } = snap;
+  expect(iam.users.has('user-20')).toBe(false);
+  expect(iam.policies.has('read-bucket-004')).toBe(false);
+  expect(iam.userPolicies.get('user-9')?.policies).toEqual(['readonly']);
+  expect(iam.groups.has('auditors')).toBe(false);
+  expect([...(iam.groups.get('engineers')?.members ?? [])].sort()).toEqual([...engineers].sort());
+  expect(iam.serviceAccounts.has('svc-user-1')).toBe(false);
+  expect(iam.serviceAccounts.get('svc-made-on-c')?.parent).toBe('user-4');
+  expect(buckets.get('bucket-002')?.tags).toEqual({ team: 'changed-on-c' });
+  expect(buckets.get('bucket-003')?.encryption).toBeUndefined();
+  expect(buckets.get('bucket-004')?.encryption).toMatchObject({ algorithm: 'AES256' });
+  expect(buckets.get('bucket-005')?.objectLockConfig).toMatchObject({
+    defaultRetention: { mode: 'GOVERNANCE', days: 3 },
+  });
+}
+
+/** The object changes of the post-join test, as one site holds them. */
+async function expectPostJoinObjects(s: ThrowawayMinio, until: Date) {
+  const fromB = (await versionsOf(s, 'bucket-001')).filter((v) => v.startsWith('from-b.txt@'));
+  expect(fromB).toEqual([]);
+  const s3 = s3For(s);
+  try {
+    const r = await s3.send(
+      new GetObjectRetentionCommand({ Bucket: 'bucket-000', Key: 'data/obj-0.txt' }),
+    );
+    expect(r.Retention?.RetainUntilDate?.toISOString()).toBe(until.toISOString());
+    const h = await s3.send(
+      new GetObjectLegalHoldCommand({ Bucket: 'bucket-000', Key: 'data/obj-10.txt' }),
+    );
+    expect(h.LegalHold?.Status).toBe('ON');
+  } finally {
+    s3.destroy();
+  }
+}
+
 beforeAll(async () => {
   client = kubeClient();
   await applyCrds();
@@ -322,6 +363,44 @@ describe('a group refused at creation', () => {
     }
     await mustKubectl(['delete', 'srg', 'refused', '-n', ns, '--wait=true', '--timeout=60s']);
   }, 120_000);
+  it('a primary that is not the seed: PrimaryNotSeed; corrected, the group forms, and a site joining with data of its own is refused with NewSiteNotEmpty', async () => {
+    const z = await addSite('site-z');
+    await mustKubectl(
+      ['apply', '-n', ns, '-f', '-'],
+      stringify(group('wrong-primary', ['site-z', 'site-x'])),
+    );
+    const why = await eventually(async () => {
+      const r = await getGroup('wrong-primary');
+      const ready = findCondition(r.status?.conditions, 'Ready');
+      expect(ready?.reason).toBe('PrimaryNotSeed');
+      return ready;
+    });
+    expect(why?.status).toBe('False');
+    expect(why?.message).toContain('site-x');
+    expect((await snapshotOf(z)).buckets.size).toBe(0);
+    // x seeds z once it is the primary.
+    await client.patch(
+      SRG_RESOURCE,
+      { namespace: ns, name: 'wrong-primary' },
+      { spec: { primary: 'site-x' } },
+    );
+    await waitReady('wrong-primary');
+    expect((await snapshotOf(z)).buckets.has('x-data')).toBe(true);
+    // y holds a bucket of its own: it may not join.
+    const sites = group('wrong-primary', ['site-x', 'site-z', 'site-y']).spec.sites;
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'wrong-primary' }, { spec: { sites } });
+    const refused = await eventually(async () => {
+      const r = await getGroup('wrong-primary');
+      const ready = findCondition(r.status?.conditions, 'Ready');
+      expect(ready?.reason).toBe('NewSiteNotEmpty');
+      return ready;
+    });
+    expect(refused?.message).toContain('site-y');
+    const y = await snapshotOf(servers.get('site-y')!);
+    expect([...y.buckets.keys()]).toEqual(['y-data']);
+    expect(y.iam.policies.has('sitesync-replication')).toBe(false);
+    await mustKubectl(['delete', 'srg', 'wrong-primary', '-n', ns, '--wait=true', '--timeout=60s']);
+  }, 180_000);
 });
 
 describe('a group of three sites', () => {
@@ -561,6 +640,93 @@ describe('a group of three sites', () => {
     await expectSitesEqual(['site-a', 'site-b', 'site-c']);
   }, 300_000);
 
+  it('post-join changes on b and c reach every site: IAM deletions, membership, service accounts, bucket configs, versioned deletes, retention and legal hold', async () => {
+    const [a, b, c] = ['site-a', 'site-b', 'site-c'].map((n) => servers.get(n)!) as [
+      ThrowawayMinio,
+      ThrowawayMinio,
+      ThrowawayMinio,
+    ];
+    const [db, dc] = [driver(b), driver(c)];
+    // IAM on b: a user deleted, a policy deleted once nobody maps it, a group deleted, a
+    // group's members changed, a service account deleted.
+    await db.deleteUser('user-20');
+    for (const u of ['user-9', 'user-19', 'user-29'])
+      await db.setPolicyMapping('user', u, ['readonly']);
+    await db.deletePolicy('read-bucket-004');
+    await db.deleteGroup('auditors', ['user-10', 'user-11', 'user-12', 'user-13', 'user-14']);
+    const engineers = [...Array.from({ length: 9 }, (_, i) => `user-${i}`), 'user-25'];
+    await db.putGroup('engineers', { members: engineers, status: 'enabled' }, [
+      ...Array.from({ length: 10 }, (_, i) => `user-${i}`),
+    ]);
+    await db.deleteServiceAccount('svc-user-1');
+    // On c: a service account created, bucket tags, encryption and object-lock changed.
+    await dc.putServiceAccount(
+      {
+        accessKey: 'svc-made-on-c',
+        secretKey: 'svc-made-on-c-secret',
+        parent: 'user-4',
+        status: 'enabled',
+        groups: [],
+      },
+      false,
+    );
+    secrets.push('svc-made-on-c-secret');
+    await dc.putBucketTags('bucket-002', { team: 'changed-on-c' });
+    await dc.deleteEncryption('bucket-003');
+    await dc.putEncryption('bucket-004', { algorithm: 'AES256' });
+    await dc.putObjectLockConfig('bucket-005', {
+      enabled: true,
+      defaultRetention: { mode: 'GOVERNANCE', days: 3 },
+    });
+    db.close();
+    dc.close();
+    // Objects on a: the versions of from-b.txt (an object and its delete marker) deleted for
+    // good; a retention extended and a legal hold set in the object-lock bucket-000.
+    const s3a = s3For(a);
+    const fromB = await versionsOf(a, 'bucket-001');
+    const doomed = fromB.filter((v) => v.startsWith('from-b.txt@'));
+    expect(doomed).toHaveLength(2);
+    for (const v of doomed) {
+      const versionId = (v.split('@')[1] ?? '').replace(' (delete marker)', '');
+      await s3a.send(
+        new DeleteObjectCommand({ Bucket: 'bucket-001', Key: 'from-b.txt', VersionId: versionId }),
+      );
+    }
+    const until = new Date(Date.now() + 3 * 86_400_000);
+    until.setUTCMilliseconds(0);
+    await s3a.send(
+      new PutObjectRetentionCommand({
+        Bucket: 'bucket-000',
+        Key: 'data/obj-0.txt',
+        Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until },
+      }),
+    );
+    await s3a.send(
+      new PutObjectLegalHoldCommand({
+        Bucket: 'bucket-000',
+        Key: 'data/obj-10.txt',
+        LegalHold: { Status: 'ON' },
+      }),
+    );
+    s3a.destroy();
+
+    await eventually(
+      async () => {
+        for (const s of [a, b, c]) {
+          expectPostJoinConfigs(await snapshotOf(s), engineers);
+          await expectPostJoinObjects(s, until);
+        }
+      },
+      { timeoutMs: 120_000, intervalMs: 2000 },
+    );
+    // The service account made on c logs in on a with the same keys.
+    const login = s3For(a, { accessKey: 'svc-made-on-c', secretKey: 'svc-made-on-c-secret' });
+    expect((await login.send(new ListBucketsCommand({}))).Buckets).toBeDefined();
+    login.destroy();
+    await waitReady('trio');
+    await expectSitesEqual(['site-a', 'site-b', 'site-c']);
+  }, 300_000);
+
   it('a fourth site added to the group converges', async () => {
     await addSite('site-d');
     const g = await getGroup('trio');
@@ -737,7 +903,7 @@ describe('a group of three sites', () => {
         const a = await snapshotOf(servers.get('site-a')!);
         const toD = a.buckets.get('bucket-001')?.targets.filter((t) => t.endpoint === d.endpoint);
         expect(toD).toEqual([]);
-        expect(a.buckets.get('bucket-001')?.replicationXML ?? '').not.toContain('sitesync-site-d');
+        expect(a.buckets.get('bucket-001')?.replicationXML ?? '').not.toContain('-site-d<');
       },
       { timeoutMs: 60_000 },
     );
@@ -802,7 +968,7 @@ describe('a group of three sites', () => {
       const snap = await snapshotOf(servers.get(n)!);
       expect(snap.buckets.has('bucket-001')).toBe(true);
       expect(snap.iam.users.has('user-3')).toBe(true);
-      expect(snap.iam.users.has('sitesync-replicator')).toBe(false);
+      expect([...snap.iam.users.keys()].filter((u) => u.startsWith('sitesync-'))).toEqual([]);
       expect(snap.buckets.get('bucket-001')?.targets).toEqual([]);
       expect(snap.buckets.get('bucket-001')?.replicationXML ?? '').not.toContain('sitesync-');
     }

@@ -494,6 +494,10 @@ describe('sitesync copy (a process)', () => {
     };
     expect(report.bytes).toBe(size);
     expect(peak).toBeGreaterThan(0);
+    const peakMiB = Math.round(Math.max(peak, report.maxRssBytes) / MiB);
+    console.log(
+      `copier: a 200 MiB object copied with a peak RSS (VmHWM) of ${String(peakMiB)} MiB`,
+    );
     expect(Math.max(peak, report.maxRssBytes)).toBeLessThan(200 * MiB);
     const v = (await checkMoto.listVersionPage(bucket, {}, signal)).versions[0]!;
     const r = await checkMoto.getObjectVersion(

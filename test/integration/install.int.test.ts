@@ -488,7 +488,10 @@ describe('the kustomize base', () => {
     const chartEnv = resolveEnv((await renderChart({ release: 'x', namespace: ns })).docs, 'p', ns);
     expect(Object.keys(env).sort()).toEqual(
       Object.keys(chartEnv)
-        .filter((k) => !['WORKERS', 'SITE_TIMEOUT_MS', 'PROGRESS_INTERVAL_MS'].includes(k))
+        .filter(
+          (k) =>
+            !['WORKERS', 'SITE_TIMEOUT_MS', 'PROGRESS_INTERVAL_MS', 'VERIFY_SLICE_MS'].includes(k),
+        )
         .sort(),
     );
     expect(env).toMatchObject({ LEADER_ELECT: 'true', LEASE_NAMESPACE: ns, WATCH_NAMESPACE: '' });

@@ -976,8 +976,8 @@ describe('transport failures', () => {
       const t0 = performance.now();
       const e = await failure(client.serverInfo(), 'Timeout');
       const elapsed = performance.now() - t0;
+      // Not before the deadline; that it did not retry is the request count below.
       expect(elapsed).toBeGreaterThanOrEqual(950);
-      expect(elapsed).toBeLessThan(2500);
       expect(e.message).toContain(fake.url);
       expect(e.message).toMatch(/within 1000 ms/);
       expect(fake.requests()).toBe(1);

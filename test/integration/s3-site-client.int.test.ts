@@ -454,6 +454,8 @@ describe('an s3 site in a SiteReplicationGroup', () => {
         },
       ],
       newSite: newSiteClient,
+      // moto serves plain http (the stack's MinIO sites are https).
+      allowInsecure: true,
       signal: AbortSignal.timeout(10_000),
     });
     const [aws] = observed;

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
 
-import { deflatedZeros, oneFileZip, overlappingZip } from './hostile-zip.js';
+import { deflatedZeros, overlappingZip, zipOf } from './hostile-zip.js';
 import { STACK_DIR, sitesCa } from './stack.js';
 
 const MiB = 1024 * 1024;
@@ -158,10 +158,20 @@ export async function startHostileSite(mode: HostileMode): Promise<HostileSite> 
       entries: 1000,
       name: (i) => `iam-assets/users-${i}.json`,
     }),
-    malformed: oneFileZip(
-      'iam-assets/users.json',
-      Buffer.from(`{"alice":{"status":"enabled","secretKey":${MALFORMED_SECRET}}}`),
-    ),
+    // Every file export-iam holds; only users.json is malformed, right after a secret key.
+    malformed: zipOf({
+      ...Object.fromEntries(
+        [
+          'policies.json',
+          'groups.json',
+          'user_mappings.json',
+          'group_mappings.json',
+          'stsuser_mappings.json',
+          'svcaccts.json',
+        ].map((f) => [`iam-assets/${f}`, '{}']),
+      ),
+      'iam-assets/users.json': `{"alice":{"status":"enabled","secretKey":${MALFORMED_SECRET}}}`,
+    }),
   };
   const state: State = { mode, served: [] };
   const pki = join(STACK_DIR, 'pki');

@@ -40,9 +40,45 @@ export function deflated(data: Buffer): Deflated {
   return { packed: deflateRawSync(data), size: data.length, crc: crc32(data) };
 }
 
-/** An honest zip of one file (`overlappingZip` with one entry overlaps nothing). */
-export function oneFileZip(name: string, data: Buffer): Buffer {
-  return overlappingZip(deflated(data), { entries: 1, name: () => name });
+/** An honest zip of `files` (name -> content), each deflated, none overlapping. */
+export function zipOf(files: Readonly<Record<string, string>>): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const d = deflated(Buffer.from(text));
+    const n = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(d.crc, 14);
+    local.writeUInt32LE(d.packed.length, 18);
+    local.writeUInt32LE(d.size, 22);
+    local.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(0x0314, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(8, 10);
+    c.writeUInt32LE(d.crc, 16);
+    c.writeUInt32LE(d.packed.length, 20);
+    c.writeUInt32LE(d.size, 24);
+    c.writeUInt16LE(n.length, 28);
+    c.writeUInt32LE(offset, 42);
+    locals.push(local, n, d.packed);
+    central.push(c, n);
+    offset += local.length + n.length + d.packed.length;
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  const count = Object.keys(files).length;
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(count, 8);
+  eocd.writeUInt16LE(count, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
 }
 
 export interface BombOptions {

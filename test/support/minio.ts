@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 
-import { stopProcess } from './processes.js';
+import { readProcessSpec, startProcess, stopProcess } from './processes.js';
 import {
   type MinioServer,
   readStack,
@@ -18,6 +20,13 @@ export type ThrowawayMinio = MinioServer & {
   stop(): Promise<void>;
   /** Starts the server again with the same data, port and credentials. */
   restart(opts?: { downMs?: number }): Promise<void>;
+  /** Restarts it without waiting until it serves (to watch it start). */
+  restartNoWait(): Promise<void>;
+  /**
+   * Stops it, deletes its drive (a replaced disk, a recreated volume) and starts it again on
+   * the same port with the same root credentials: a new deployment ID, nothing in it.
+   */
+  wipe(): Promise<void>;
 };
 
 /**
@@ -45,6 +54,16 @@ export async function startThrowawayMinio(
     stop: () => stopProcess(STACK_DIR, proc),
     restart: async (opts = {}) => {
       await restartProcess(proc, opts);
+      await waitMinioReady(server.endpoint);
+    },
+    restartNoWait: () => restartProcess(proc),
+    wipe: async () => {
+      const spec = readProcessSpec(STACK_DIR, proc);
+      await stopProcess(STACK_DIR, proc);
+      // startMinio keeps the drive in STACK_DIR/minio-<name>, the process's own name.
+      rmSync(join(STACK_DIR, proc), { recursive: true, force: true });
+      mkdirSync(join(STACK_DIR, proc), { recursive: true });
+      startProcess(STACK_DIR, spec);
       await waitMinioReady(server.endpoint);
     },
   };

@@ -61,6 +61,7 @@ const openid = { configURL: 'https://sso.example/.well-known/openid-configuratio
 /** What every invalid case below changes one thing of: both verdicts accept these. */
 export const VALID: [string, object][] = [
   ['a group', srg({})],
+  ['a group synced every second (the minimum)', srg({ syncInterval: '1s' })],
   ['a bucket replication', brep({})],
   ['an LDAP provider', idp({ ldap })],
   ['an OpenID provider', idp({ openid })],
@@ -105,6 +106,23 @@ export const INVALID: [string, object, string][] = [
   ['site name not a DNS label', srg({ sites: [site('Site_A'), site('b')] }), 'spec.sites[0].name'],
   ['bad syncInterval', srg({ syncInterval: 'soon' }), 'spec.syncInterval'],
   ['a number where a string goes', srg({ syncInterval: 30 }), 'spec.syncInterval'],
+  ['syncInterval 0s', srg({ syncInterval: '0s' }), 'spec.syncInterval must be at least 1s'],
+  ['syncInterval 500ms', srg({ syncInterval: '500ms' }), 'spec.syncInterval must be at least 1s'],
+  [
+    'two spellings of one endpoint',
+    srg({
+      sites: [
+        site('a', { endpoint: 'http://A.Example:80/' }),
+        site('b', { endpoint: 'http://a.example' }),
+      ],
+    }),
+    'spec.sites[].endpoint must be unique',
+  ],
+  [
+    'a deletion guard over 100 %',
+    srg({ deletionGuard: { maxPercent: 101 } }),
+    'spec.deletionGuard.maxPercent',
+  ],
   [
     'two sites on one endpoint',
     srg({ sites: [site('a'), site('b', { endpoint: 'http://a.example:9000' })] }),

@@ -5,6 +5,7 @@
  * bucket that already exists (the user's, or a group's peer link) is used as it is and never
  * owned.
  */
+import { sameEndpoint } from '../../api/endpoint.js';
 import {
   type ReplicationAccount,
   credentialsFingerprint,
@@ -22,9 +23,6 @@ export interface DestinationKey {
 }
 
 export const destinationId = (d: DestinationKey) => `${d.site}/${d.bucket}`;
-
-const sameEndpoint = (a: string, b: string) =>
-  a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
 
 /**
  * The bucket exists on the destination with versioning on (replication requires both). Returns

@@ -4,10 +4,19 @@
  * links for the buckets every site holds. What fails is recorded, never thrown; an aborted
  * pass is thrown.
  */
+import { sameEndpoint } from '../../api/endpoint.js';
 import { RESYNC_ANNOTATION } from '../../api/names.js';
+import { canonicalJSON } from '../../replication/digest.js';
 import { encodeKey, keyFamily } from '../../replication/entity-key.js';
 import type { MergePlan } from '../../replication/merge.js';
+import { canonicalPolicy } from '../../replication/policy.js';
 import { settleLimit } from '../../runtime/concurrency.js';
+import {
+  LEGACY_REPLICATOR_POLICY,
+  LEGACY_REPLICATOR_USER,
+  ensureReplicationAccount,
+  removeReplicationAccount,
+} from '../../sites/replication-account.js';
 import {
   type EntityAction,
   actionLane,
@@ -18,8 +27,9 @@ import {
 import { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { type PeerSite, REPLICATOR_USER, ensurePeerLinks, ensureReplicator } from './peer-links.js';
+import { type GroupOwnership, type PeerSite, ensurePeerLinks, ownership } from './peer-links.js';
 import { phases, replicatedBuckets } from './plan.js';
+import { memberSite, removedMembers } from './removal.js';
 import { loadReplicatorSecrets } from './state.js';
 import { describeError, loggableError } from '../../runtime/messages.js';
 
@@ -178,15 +188,25 @@ function resyncRequested(pass: Pass): boolean {
   return v !== undefined && v !== pass.obj.status?.lastResync;
 }
 
-async function peerSites(pass: Pass, ok: readonly Reachable[]): Promise<PeerSite[]> {
+/** The group's account names and what it owns on the sites, current and removed members. */
+export function groupOwnership(pass: Pass): GroupOwnership {
+  const removed = removedMembers(pass.agreed, pass.spec).map(memberSite);
+  return ownership(pass.obj.metadata.uid ?? pass.ref.name, [...pass.spec.sites, ...removed]);
+}
+
+const samePolicy = (a: unknown, b: unknown) =>
+  canonicalJSON(canonicalPolicy(a)) === canonicalJSON(canonicalPolicy(b));
+
+async function peerSites(
+  pass: Pass,
+  ok: readonly Reachable[],
+  opts: { rotate: boolean; user: string },
+): Promise<PeerSite[]> {
   const secrets = await loadReplicatorSecrets(
     pass.kube,
-    {
-      ...pass.ref,
-      uid: pass.obj.metadata.uid ?? '',
-      apiVersion: pass.obj.apiVersion,
-    },
+    { ...pass.ref, uid: pass.obj.metadata.uid ?? '', apiVersion: pass.obj.apiVersion },
     pass.spec.sites.map((s) => s.name),
+    { rotate: opts.rotate },
   );
   return ok.map((o) => ({
     name: o.site.name,
@@ -194,46 +214,130 @@ async function peerSites(pass: Pass, ok: readonly Reachable[]): Promise<PeerSite
     region: o.site.region,
     client: o.client,
     snap: o.snap,
-    replicator: { accessKey: REPLICATOR_USER, secretKey: secrets.get(o.site.name) ?? '' },
+    replicator: { accessKey: opts.user, secretKey: secrets.get(o.site.name) ?? '' },
   }));
 }
 
-/** Replication accounts and peer links for the buckets every reachable site holds now. */
-export async function linkSites(pass: Pass, plan: MergePlan, failures: Failures): Promise<number> {
-  const ok = reachable(pass.observed);
-  if (ok.length < 2) return 0;
+/** Each site's replication account of the group, with its current secret. */
+async function ensureAccounts(
+  pass: Pass,
+  peers: readonly PeerSite[],
+  ctx: { own: GroupOwnership; failures: Failures; changes: string[] },
+): Promise<void> {
   const signal = pass.ctx.signal;
-  const peers = await peerSites(pass, ok);
-  let changes = 0;
   for (const p of peers) {
     try {
-      if (await ensureReplicator(p, signal)) changes++;
+      const changed = await ensureReplicationAccount(p.client, p.snap.iam, {
+        names: ctx.own.names,
+        secretKey: p.replicator.secretKey,
+        samePolicy,
+        signal,
+      });
+      for (const c of changed) ctx.changes.push(`${p.name}: ${c}`);
     } catch (e: unknown) {
       signal.throwIfAborted();
-      failures.other(p.name, describeError(e));
+      ctx.failures.other(p.name, describeError(e));
     }
   }
+}
+
+/**
+ * The legacy shared account (`sitesync-replicator`) goes from a site once no target of the
+ * group's sites logs in to it with it any more (they were switched to the group's account in
+ * an earlier pass). Only when every site is seen: a site not seen may still use it.
+ */
+async function cleanLegacyAccounts(
+  pass: Pass,
+  peers: readonly PeerSite[],
+  ctx: { failures: Failures; changes: string[] },
+): Promise<void> {
+  if (peers.length !== pass.spec.sites.length) return;
+  const usesLegacy = (p: PeerSite) =>
+    peers.some((q) =>
+      [...q.snap.buckets.values()].some((b) =>
+        b.targets.some(
+          (t) => t.accessKey === LEGACY_REPLICATOR_USER && sameEndpoint(t.endpoint, p.endpoint),
+        ),
+      ),
+    );
+  for (const p of peers) {
+    const iam = p.snap.iam;
+    if (!iam.users.has(LEGACY_REPLICATOR_USER) && !iam.policies.has(LEGACY_REPLICATOR_POLICY))
+      continue;
+    if (usesLegacy(p)) continue;
+    try {
+      const legacy = { user: LEGACY_REPLICATOR_USER, policy: LEGACY_REPLICATOR_POLICY };
+      const removed = await removeReplicationAccount(p.client, iam, legacy, pass.ctx.signal);
+      for (const r of removed) ctx.changes.push(`${p.name}: removed legacy ${r}`);
+    } catch (e: unknown) {
+      pass.ctx.signal.throwIfAborted();
+      ctx.failures.other(p.name, describeError(e));
+    }
+  }
+}
+
+export interface LinkOutcome {
+  changes: number;
+  /** The replication credentials were rotated (a new Secret written) in this pass. */
+  rotated: boolean;
+  /** Sites to refill whose every replicated bucket got its replication reset in this pass. */
+  refilled: string[];
+}
+
+/**
+ * Replication accounts and peer links for the buckets every reachable site holds now; a held
+ * site (identity changed) gets none. With `rotate`, every site's replication credentials are
+ * new, and pushed to every target that uses them.
+ */
+export async function linkSites(
+  pass: Pass,
+  plan: MergePlan,
+  failures: Failures,
+  opts: { rotate: boolean },
+): Promise<LinkOutcome> {
+  const ok = reachable(pass.observed).filter((o) => !pass.identity.held.has(o.site.name));
+  // One site alone needs no account, unless its credentials must change (a peer was removed).
+  if (ok.length === 0 || (ok.length < 2 && !opts.rotate)) {
+    return { changes: 0, rotated: false, refilled: [] };
+  }
+  const signal = pass.ctx.signal;
+  const own = groupOwnership(pass);
+  const peers = await peerSites(pass, ok, { rotate: opts.rotate, user: own.names.user });
+  const changes: string[] = [];
+  await ensureAccounts(pass, peers, { own, failures, changes });
+  if (ok.length < 2) return { changes: changes.length, rotated: opts.rotate, refilled: [] };
   const created = (site: string, b: string) =>
     !failures.hasEntity(site, encodeKey({ kind: 'bucket', bucket: b }));
-  const buckets = replicatedBuckets(plan).filter((b) =>
+  const wanted = replicatedBuckets(plan);
+  const buckets = wanted.filter((b) =>
     ok.every((o) => o.snap.buckets.has(b) || created(o.site.name, b)),
   );
+  const refill = new Set(
+    (pass.agreed.refill ?? []).filter((s) => ok.some((o) => o.site.name === s)),
+  );
   const result = await ensurePeerLinks(peers, buckets, {
+    own,
     replicate: pass.spec.replicate,
     resync: resyncRequested(pass),
+    refill,
     groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
     groupSites: pass.spec.sites.map((s) => s.name),
-    unreachable: pass.observed.filter((o) => !o.ok).map((o) => o.site.name),
+    unreachable: pass.observed
+      .filter((o) => !o.ok || pass.identity.held.has(o.site.name))
+      .map((o) => o.site.name),
     signal,
   });
   for (const e of result.errors) failures.other(e.site, describeError(e.error));
-  if (result.changes.length > 0) {
+  changes.push(...result.changes);
+  await cleanLegacyAccounts(pass, peers, { failures, changes });
+  if (changes.length > 0) {
     await pass.events.record(
       pass.obj,
       'Normal',
       'PeerLinksUpdated',
-      `${result.changes.length} peer link change(s): ${result.changes.slice(0, 3).join('; ')}`,
+      `${changes.length} peer link change(s): ${changes.slice(0, 3).join('; ')}`,
     );
   }
-  return changes + result.changes.length;
+  const complete = buckets.length === wanted.length && wanted.every((b) => result.refilled.has(b));
+  return { changes: changes.length, rotated: opts.rotate, refilled: complete ? [...refill] : [] };
 }

@@ -1,7 +1,9 @@
 /**
- * Deleting a group removes only what the operator created: the peer links and replication
- * accounts on every reachable site, its ConfigMap and Secret; never buckets, objects, users or
- * policies. An unreachable site keeps its links (logged); the finalizer goes anyway.
+ * Deleting a group removes only what the operator created for it: its peer links and
+ * replication account on every reachable site (removed sites still pending cleanup included),
+ * its ConfigMaps (agreed state, verification checkpoint) and Secret; never buckets, objects,
+ * users or policies, and nothing of another group sharing a site. An unreachable site keeps its
+ * links (logged); the finalizer goes anyway.
  */
 import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
 import {
@@ -12,10 +14,13 @@ import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { secretReader } from '../../runtime/secrets.js';
+import { removeReplicationAccount } from '../../sites/replication-account.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
-import { REPLICATOR_USER, removePeerLinks } from './peer-links.js';
-import { deleteOwnedObjects } from './state.js';
+import { ownership, removePeerLinks } from './peer-links.js';
+import { memberSite, removedMembers } from './removal.js';
+import { deleteOwnedObjects, loadAgreed } from './state.js';
+import { deleteRun } from './verify.js';
 
 export interface FinalizeDeps {
   /** The apiserver under the pass's signal. */
@@ -34,9 +39,12 @@ export async function finalize(
   if (!hasFinalizer(obj, FINALIZER)) return;
   const spec = SiteReplicationGroupSpecSchema.safeParse(obj.spec);
   if (spec.success) {
+    const { state } = await loadAgreed(deps.kube, ref);
+    const sites = [...spec.data.sites, ...removedMembers(state, spec.data).map(memberSite)];
+    const own = ownership(obj.metadata.uid ?? ref.name, sites);
     const observed = await observeSites({
       readSecret: secretReader(deps.kube, ref.namespace),
-      sites: spec.data.sites,
+      sites,
       newSite: deps.newSite,
       timeoutMs: deps.siteTimeoutMs,
       allowInsecure: deps.allowInsecureSites,
@@ -48,25 +56,18 @@ export async function finalize(
         ctx.log.warn({ sites: unreachable }, 'Could not clean up peer links on unreachable sites');
       }
       await Promise.all(
-        reachable(observed).map((o) =>
-          removePeerLinks(
-            {
-              name: o.site.name,
-              endpoint: o.site.endpoint,
-              region: o.site.region,
-              client: o.client,
-              snap: o.snap,
-              replicator: { accessKey: REPLICATOR_USER, secretKey: '' },
-            },
-            ctx.signal,
-          ),
-        ),
+        reachable(observed).map(async (o) => {
+          const site = { name: o.site.name, client: o.client, snap: o.snap };
+          await removePeerLinks(site, own, ctx.signal);
+          await removeReplicationAccount(o.client, o.snap.iam, own.names, ctx.signal);
+        }),
       );
     } finally {
       closeObserved(observed);
     }
   }
   await deleteOwnedObjects(deps.kube, ref);
+  await deleteRun(deps.kube, ref);
   await removeFinalizer(deps.kube, SRG_RESOURCE, obj, FINALIZER);
   ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
 }

@@ -23,6 +23,8 @@ export const reachable = (observed: readonly Observed[]): Reachable[] =>
 export interface ObserveOptions {
   readSecret: SecretReader;
   sites: readonly Site[];
+  /** How messages name site `i` (default `spec.sites[i]`). */
+  field?: ((site: Site, index: number) => string) | undefined;
   newSite: (conn: SiteConnection) => SiteClient;
   onCall?: ((site: string, op: string) => void) | undefined;
   timeoutMs?: number | undefined;
@@ -39,7 +41,7 @@ async function observeOne(opts: ObserveOptions, site: Site, index: number): Prom
   const connected = await connectSite(site, {
     readSecret: opts.readSecret,
     newSite: opts.newSite,
-    field: `spec.sites[${index}]`,
+    field: opts.field ? opts.field(site, index) : `spec.sites[${index}]`,
     timeoutMs: opts.timeoutMs,
     allowInsecure: opts.allowInsecure,
     onCall: onCall

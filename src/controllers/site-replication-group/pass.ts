@@ -9,9 +9,13 @@ import type { DigestKey } from '../../replication/secret-digest.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
-import type { ReplicationProgress } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import type { Observed } from './observe.js';
+import type { IdentityJudgement } from './site-identity.js';
+import type { LoadedAgreed } from './state.js';
+import type { SiteObjects } from './progress.js';
+import type { RecoveryStep } from './recover.js';
+import type { VerifyRun } from './verify-run.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -25,12 +29,27 @@ export interface Pass {
   /** The IdentityProvider the group references, from the cache. */
   idp: IdentityProvider | undefined;
   observed: Observed[];
-  /** The last agreed state, its secret-bearing digests sealed with `digestKey`. */
+  /** Sites removed from the spec whose group links may remain: observed with what was stored. */
+  removed: Observed[];
+  /**
+   * The agreed state this pass works from (identity changes applied, or rebuilt), its
+   * secret-bearing digests sealed with `digestKey`.
+   */
   agreed: AgreedState;
+  /** What was wrong with the stored agreed state, if anything. */
+  agreedProblem?: LoadedAgreed['problem'];
+  /** The agreed state was rebuilt in this pass: how. */
+  rebuilt?: { from: 'sites' | 'union'; message: string } | undefined;
+  /** Joined sites seen under another identity, and what became of them. */
+  identity: IdentityJudgement;
   /** The group's digest key (seals the digests of users and service accounts). */
   digestKey: DigestKey;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
   /** Object replication counts per site, when collected. */
-  objects?: Map<string, ReplicationProgress> | undefined;
+  objects?: Map<string, SiteObjects> | undefined;
+  /** The object verification this pass worked on, if one is due or running. */
+  verification?: VerifyRun | undefined;
+  /** The retry of failed object replications this pass worked on (sitesync.io/recover). */
+  recovery?: RecoveryStep | undefined;
 }

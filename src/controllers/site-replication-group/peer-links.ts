@@ -2,62 +2,28 @@
  * Peer links: for every replicated bucket, MinIO bucket replication between every pair of
  * sites — a remote target on each site for each other site, and one replication rule per
  * target (active-active, deletes, delete markers, existing objects, replica metadata). Object
- * data then flows server to server. Every site uses its own least-privilege replication account
- * (`sitesync-replicator`), never root credentials, in the targets other sites hold for it.
+ * data then flows server to server. Each site has one replication account per group
+ * (sites/replication-account.ts), never root credentials, in the targets other sites hold for
+ * it; a group touches only its own account, rules (`sitesync-<id>-<peer>`) and targets (those
+ * logging in with its account), so groups sharing a site leave each other alone. The legacy
+ * fixed account (`sitesync-replicator`, rules `sitesync-<peer>`) is adopted: its targets to
+ * the group's sites are switched to the group's account in place, its rules replaced.
  */
+import { sameEndpoint } from '../../api/endpoint.js';
 import { RESERVED_PREFIX } from '../../api/names.js';
 import type { Replicate } from '../../api/site-replication-group.js';
 import { canonicalJSON } from '../../replication/digest.js';
-import { canonicalPolicy } from '../../replication/policy.js';
 import type { ReplicationConfig, ReplicationRule } from '../../replication/replication-config.js';
 import { buildReplicationXML, parseReplicationXML } from '../../replication/xml-codec.js';
 import { mapLimit } from '../../runtime/concurrency.js';
+import {
+  LEGACY_REPLICATOR_USER,
+  type ReplicationAccountNames,
+  replicationAccountNames,
+  secretDigest,
+} from '../../sites/replication-account.js';
 import type { SiteClient } from '../../sites/site-client.js';
 import type { RemoteTargetMeta, SiteSnapshot } from '../../sites/snapshot.js';
-
-export const REPLICATOR_USER = `${RESERVED_PREFIX}replicator`;
-export const REPLICATOR_POLICY = `${RESERVED_PREFIX}replication`;
-/** Our rule towards a peer is `sitesync-<peer>`. */
-const RULE_PREFIX = RESERVED_PREFIX;
-
-/** What a replication target needs on the site that receives replicas, and nothing more. */
-export const REPLICATOR_POLICY_DOC = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Effect: 'Allow',
-      Action: [
-        's3:GetReplicationConfiguration',
-        's3:ListBucket',
-        's3:ListBucketMultipartUploads',
-        's3:GetBucketLocation',
-        's3:GetBucketVersioning',
-        's3:GetBucketObjectLockConfiguration',
-        's3:GetEncryptionConfiguration',
-      ],
-      Resource: ['arn:aws:s3:::*'],
-    },
-    {
-      Effect: 'Allow',
-      Action: [
-        's3:GetObject',
-        's3:GetObjectVersion',
-        's3:GetObjectVersionTagging',
-        's3:GetObjectRetention',
-        's3:GetObjectLegalHold',
-        's3:PutObject',
-        's3:PutObjectRetention',
-        's3:PutObjectLegalHold',
-        's3:DeleteObject',
-        's3:AbortMultipartUpload',
-        's3:ReplicateObject',
-        's3:ReplicateDelete',
-        's3:ReplicateTags',
-      ],
-      Resource: ['arn:aws:s3:::*/*'],
-    },
-  ],
-};
 
 export interface PeerSite {
   name: string;
@@ -65,47 +31,76 @@ export interface PeerSite {
   region: string;
   client: SiteClient;
   snap: SiteSnapshot;
-  /** This site's replication account (its secret lives only here and in the site). */
+  /** This site's replication account of the group (its secret lives only here and in the site). */
   replicator: { accessKey: string; secretKey: string };
 }
+
+/**
+ * What a group owns on a bucket: rules with its prefix (or the legacy `sitesync-<peer>` towards
+ * one of its sites) and targets logging in with its account (or with the legacy account to
+ * one of its sites, past or present).
+ */
+export interface GroupOwnership {
+  names: ReplicationAccountNames;
+  /** The group's site names, current and removed: legacy rules towards them are the group's. */
+  sites: readonly string[];
+  /** The group's endpoints, current and removed: legacy targets to them are the group's. */
+  endpoints: readonly string[];
+}
+
+/** What a group (by UID) owns, given its sites, current and removed. */
+export function ownership(
+  groupUid: string,
+  sites: readonly { name: string; endpoint: string }[],
+): GroupOwnership {
+  return {
+    names: replicationAccountNames(groupUid),
+    sites: sites.map((s) => s.name),
+    endpoints: sites.map((s) => s.endpoint),
+  };
+}
+
+export function isOwnRule(id: string | undefined, own: GroupOwnership): boolean {
+  if (id === undefined) return false;
+  return id.startsWith(own.names.rulePrefix) || own.sites.some((s) => id === legacyRuleId(s));
+}
+
+export function isOwnTarget(t: RemoteTargetMeta, own: GroupOwnership): boolean {
+  if (t.accessKey === own.names.user) return true;
+  return (
+    t.accessKey === LEGACY_REPLICATOR_USER && own.endpoints.some((e) => sameEndpoint(e, t.endpoint))
+  );
+}
+
+const legacyRuleId = (peer: string) => `${RESERVED_PREFIX}${peer}`;
+const ruleId = (own: GroupOwnership, peer: string) => `${own.names.rulePrefix}${peer}`;
 
 export interface LinkResult {
   changes: string[];
   errors: { site: string; bucket?: string | undefined; error: unknown }[];
+  /** Buckets whose links were ensured with a replication reset towards every `refill` site. */
+  refilled: Set<string>;
 }
 
-/** Makes `site` hold its replication account with exactly the replication policy. */
-export async function ensureReplicator(site: PeerSite, signal: AbortSignal): Promise<boolean> {
-  const iam = site.snap.iam;
-  let changed = false;
-  const policy = iam.policies.get(REPLICATOR_POLICY);
-  if (
-    policy === undefined ||
-    canonicalJSON(canonicalPolicy(policy)) !== canonicalJSON(canonicalPolicy(REPLICATOR_POLICY_DOC))
-  ) {
-    await site.client.putPolicy(REPLICATOR_POLICY, REPLICATOR_POLICY_DOC, signal);
-    changed = true;
-  }
-  const user = iam.users.get(REPLICATOR_USER);
-  if (user?.secretKey !== site.replicator.secretKey || user.status !== 'enabled') {
-    await site.client.putUser(
-      REPLICATOR_USER,
-      { secretKey: site.replicator.secretKey, status: 'enabled' },
-      signal,
-    );
-    changed = true;
-  }
-  const mapped = iam.userPolicies.get(REPLICATOR_USER)?.policies ?? [];
-  if (mapped.length !== 1 || mapped[0] !== REPLICATOR_POLICY) {
-    await site.client.setPolicyMapping('user', REPLICATOR_USER, [REPLICATOR_POLICY], signal);
-    changed = true;
-  }
-  return changed;
+interface LinkContext {
+  own: GroupOwnership;
+  replicate: Replicate;
+  changes: string[];
+  resync: boolean;
+  /** Sites whose objects must be sent again: every target towards them gets a reset. */
+  refill: ReadonlySet<string>;
+  unreachable: readonly string[];
+  /** Site names in the group's order (stable rule priorities). */
+  groupSites: readonly string[];
+  signal: AbortSignal;
 }
 
-const sameEndpoint = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
-
-/** The ARN of the target on `site`/`bucket` pointing at `peer`, creating it when missing. */
+/**
+ * The ARN of the target on `site`/`bucket` pointing at `peer`, creating it when missing and
+ * giving it the current credentials when it holds others (in place: same ARN, rules intact).
+ * MinIO keeps one target per endpoint and bucket: one that is not the group's is left alone
+ * and the link cannot be made.
+ */
 async function ensureTarget(
   site: PeerSite,
   bucket: string,
@@ -115,29 +110,38 @@ async function ensureTarget(
   const existing = site.snap.buckets
     .get(bucket)
     ?.targets.find((t) => sameEndpoint(t.endpoint, peer.endpoint) && t.targetBucket === bucket);
-  if (existing?.accessKey === peer.replicator.accessKey) {
-    return { arn: existing.arn, created: false };
+  const request = {
+    endpoint: peer.endpoint,
+    targetBucket: bucket,
+    accessKey: peer.replicator.accessKey,
+    secretKey: peer.replicator.secretKey,
+    region: peer.region,
+  };
+  if (existing === undefined) {
+    const arn = await site.client.setRemoteTarget(bucket, request, ctx.signal);
+    ctx.changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
+    return { arn, created: true };
   }
-  if (existing) await site.client.removeRemoteTarget(bucket, existing.arn, ctx.signal);
-  const arn = await site.client.setRemoteTarget(
-    bucket,
-    {
-      endpoint: peer.endpoint,
-      targetBucket: bucket,
-      accessKey: peer.replicator.accessKey,
-      secretKey: peer.replicator.secretKey,
-      region: peer.region,
-    },
-    ctx.signal,
-  );
-  ctx.changes.push(`${site.name}: remote target ${bucket} -> ${peer.name}`);
-  return { arn, created: true };
+  if (!isOwnTarget(existing, ctx.own)) {
+    throw new Error(
+      `${site.name}: bucket ${bucket} has a remote target to ${peer.name} that is not this group's (access key ${existing.accessKey ?? 'unknown'}); MinIO keeps one target per endpoint, so the group cannot link it`,
+    );
+  }
+  const current =
+    existing.accessKey === request.accessKey &&
+    (existing.secretDigest === undefined ||
+      existing.secretDigest === secretDigest(request.secretKey));
+  if (!current) {
+    await site.client.updateRemoteTargetCredentials(bucket, existing.arn, request, ctx.signal);
+    ctx.changes.push(`${site.name}: credentials of remote target ${bucket} -> ${peer.name}`);
+  }
+  return { arn: existing.arn, created: false };
 }
 
-function sitesyncRule(peer: string, arn: string, priority: number, r: Replicate): ReplicationRule {
+function sitesyncRule(id: string, arn: string, priority: number, r: Replicate): ReplicationRule {
   const on = (b: boolean) => ({ status: b ? 'Enabled' : 'Disabled' });
   return {
-    id: `${RULE_PREFIX}${peer}`,
+    id,
     status: 'Enabled',
     priority,
     filter: { prefix: '' },
@@ -160,34 +164,68 @@ function comparable(config: ReplicationConfig): string {
 }
 
 /**
- * Desired config: the bucket's own (user) rules kept, ours replaced; our rules towards group
- * sites that are unreachable right now (`keep`) stay as they are. Our rule towards a peer has a
- * stable priority: above every user rule, then the peer's place in the group.
+ * Priorities for the group's rules: above every rule of the bucket's own (not `sitesync-`),
+ * unique among all rules of the bucket (MinIO demands it), and stable: a rule keeps the
+ * priority it has while nobody else holds it, so two groups on one bucket never renumber each
+ * other. A new rule takes the first free priority from its peer's place in the group up.
+ */
+function priorities(
+  current: ReplicationConfig,
+  others: readonly ReplicationRule[],
+  peers: readonly string[],
+  ctx: { own: GroupOwnership; groupSites: readonly string[] },
+): Map<string, number> {
+  const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RESERVED_PREFIX));
+  const base = Math.max(0, ...userRules.map((r) => r.priority ?? 0));
+  const taken = new Set(others.map((r) => r.priority ?? 0));
+  const out = new Map<string, number>();
+  const byId = new Map(current.rules.map((r) => [r.id ?? '', r.priority ?? 0]));
+  for (const peer of peers) {
+    const p = byId.get(ruleId(ctx.own, peer));
+    if (p !== undefined && p > base && !taken.has(p)) {
+      out.set(peer, p);
+      taken.add(p);
+    }
+  }
+  for (const peer of peers) {
+    if (out.has(peer)) continue;
+    let p = base + 1 + Math.max(0, ctx.groupSites.indexOf(peer));
+    while (taken.has(p)) p++;
+    out.set(peer, p);
+    taken.add(p);
+  }
+  return out;
+}
+
+/**
+ * Desired config: every rule that is not the group's kept as it is (the bucket's own, other
+ * groups'), the group's replaced; its rules towards group sites that are unreachable right
+ * now stay as they are (under the current or the legacy ID).
  */
 function desiredConfig(
   current: ReplicationConfig,
   arns: ReadonlyMap<string, string>,
-  opts: { replicate: Replicate; keep: ReadonlySet<string>; groupSites: readonly string[] },
+  ctx: LinkContext,
 ): ReplicationConfig {
-  const isOurs = (r: ReplicationRule) => (r.id ?? '').startsWith(RULE_PREFIX);
-  const userRules = current.rules.filter((r) => !isOurs(r));
-  const kept = current.rules.filter((r) => isOurs(r) && opts.keep.has(r.id ?? ''));
-  const base = Math.max(0, ...userRules.map((r) => r.priority ?? 0));
-  const priority = (peer: string) => base + 1 + Math.max(0, opts.groupSites.indexOf(peer));
-  const ours = opts.replicate.objects
-    ? [...arns].map(([peer, arn]) => sitesyncRule(peer, arn, priority(peer), opts.replicate))
-    : [];
-  return { role: '', rules: [...userRules, ...kept, ...ours] };
+  const keep = new Set(ctx.unreachable.flatMap((n) => [ruleId(ctx.own, n), legacyRuleId(n)]));
+  const others = current.rules.filter((r) => !isOwnRule(r.id, ctx.own));
+  const kept = current.rules.filter((r) => isOwnRule(r.id, ctx.own) && keep.has(r.id ?? ''));
+  if (!ctx.replicate.objects) return { role: '', rules: [...others, ...kept] };
+  const prio = priorities(current, [...others, ...kept], [...arns.keys()], ctx);
+  const ours = [...arns].map(([peer, arn]) =>
+    sitesyncRule(ruleId(ctx.own, peer), arn, prio.get(peer) ?? 0, ctx.replicate),
+  );
+  return { role: '', rules: [...others, ...kept, ...ours] };
 }
 
-interface LinkContext {
-  replicate: Replicate;
-  changes: string[];
-  resync: boolean;
-  unreachable: readonly string[];
-  /** Site names in the group's order (stable rule priorities). */
-  groupSites: readonly string[];
-  signal: AbortSignal;
+/** Starts a replication reset; one already running for the target counts as started. */
+async function resync(site: PeerSite, bucket: string, arn: string, ctx: LinkContext) {
+  try {
+    await site.client.resyncTarget(bucket, arn, ctx.signal);
+  } catch (e: unknown) {
+    ctx.signal.throwIfAborted();
+    if (!(e instanceof Error && /already in progress/i.test(e.message))) throw e;
+  }
 }
 
 async function linkBucket(
@@ -201,39 +239,33 @@ async function linkBucket(
   for (const peer of peers) {
     const t = await ensureTarget(site, bucket, peer, ctx);
     arns.set(peer.name, t.arn);
-    if (t.created || ctx.resync) fresh.push(t.arn);
+    if (t.created || ctx.resync || ctx.refill.has(peer.name)) fresh.push(t.arn);
   }
   const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
-  const keep = new Set(ctx.unreachable.map((n) => `${RULE_PREFIX}${n}`));
-  const desired = desiredConfig(current, arns, {
-    replicate: ctx.replicate,
-    keep,
-    groupSites: ctx.groupSites,
-  });
+  const desired = desiredConfig(current, arns, ctx);
   if (comparable(current) !== comparable(desired)) {
     if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket, ctx.signal);
     else
       await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), ctx.signal);
     ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
   }
-  // A new target (a new site, or a re-created link) gets the objects that already exist.
+  // A new target (a new site, a re-created link, a refilled site) gets the objects that exist.
   if (!ctx.replicate.objects) return;
-  for (const arn of fresh) await site.client.resyncTarget(bucket, arn, ctx.signal);
+  for (const arn of fresh) await resync(site, bucket, arn, ctx);
 }
 
 /**
- * Removes our targets that point at sites no longer in the group. A site that is only
+ * Removes the group's targets that point at sites no longer in the group. A site that is only
  * unreachable keeps its links: MinIO queues what it could not replicate and retries.
  */
 async function unlinkRemoved(
   site: PeerSite,
   bucket: string,
-  opts: { groupEndpoints: readonly string[]; signal: AbortSignal },
+  opts: { own: GroupOwnership; groupEndpoints: readonly string[]; signal: AbortSignal },
 ) {
   const stale: RemoteTargetMeta[] = (site.snap.buckets.get(bucket)?.targets ?? []).filter(
     (t) =>
-      t.accessKey === REPLICATOR_USER &&
-      !opts.groupEndpoints.some((e) => sameEndpoint(e, t.endpoint)),
+      isOwnTarget(t, opts.own) && !opts.groupEndpoints.some((e) => sameEndpoint(e, t.endpoint)),
   );
   for (const t of stale) await site.client.removeRemoteTarget(bucket, t.arn, opts.signal);
   return stale.length;
@@ -256,21 +288,27 @@ async function ensureVersioning(
  */
 const BUCKETS_IN_PARALLEL = 4;
 
+export interface PeerLinkOptions {
+  own: GroupOwnership;
+  replicate: Replicate;
+  resync: boolean;
+  /** Sites whose objects the others must send again (a wiped site that rejoined). */
+  refill: ReadonlySet<string>;
+  /** The endpoints of the sites in the group now. */
+  groupEndpoints: readonly string[];
+  groupSites: readonly string[];
+  /** Group sites not reachable now: their links are left as they are. */
+  unreachable: readonly string[];
+  signal: AbortSignal;
+}
+
 /** Ensures peer links for `buckets` on every site, each site and bucket independently. */
 export async function ensurePeerLinks(
   sites: readonly PeerSite[],
   buckets: readonly string[],
-  opts: {
-    replicate: Replicate;
-    resync: boolean;
-    groupEndpoints: readonly string[];
-    groupSites: readonly string[];
-    /** Group sites not reachable now: their links are left as they are. */
-    unreachable: readonly string[];
-    signal: AbortSignal;
-  },
+  opts: PeerLinkOptions,
 ): Promise<LinkResult> {
-  const result: LinkResult = { changes: [], errors: [] };
+  const result: LinkResult = { changes: [], errors: [], refilled: new Set() };
   const unversioned = new Set<string>();
   await Promise.all(
     sites.map((site) =>
@@ -285,6 +323,7 @@ export async function ensurePeerLinks(
       }),
     ),
   );
+  const failed = new Set<string>(unversioned);
   await Promise.all(
     sites.map((site) => {
       const peers = sites.filter((p) => p !== site);
@@ -298,30 +337,57 @@ export async function ensurePeerLinks(
           }
         } catch (error: unknown) {
           opts.signal.throwIfAborted();
+          failed.add(bucket);
           result.errors.push({ site: site.name, bucket, error });
         }
       });
     }),
   );
+  for (const b of buckets) if (!failed.has(b)) result.refilled.add(b);
   return result;
 }
 
-/** Removes every peer link and the replication account the operator created (finalizer). */
-export async function removePeerLinks(site: PeerSite, signal: AbortSignal): Promise<void> {
+/**
+ * Removes the group's peer links from one site: its rules (the bucket's other rules stay), then
+ * its targets. Returns what it removed, in words. The finalizer and the cleanup of a removed
+ * site run it; the replication account goes separately.
+ */
+export async function removePeerLinks(
+  site: { name: string; client: SiteClient; snap: SiteSnapshot },
+  own: GroupOwnership,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const removed: string[] = [];
   for (const [bucket, meta] of site.snap.buckets) {
     const current = currentConfig(meta.replicationXML);
-    const userRules = current.rules.filter((r) => !(r.id ?? '').startsWith(RULE_PREFIX));
-    if (userRules.length !== current.rules.length) {
-      const xml = buildReplicationXML({ role: '', rules: userRules });
-      if (userRules.length === 0) await site.client.deleteReplicationConfig(bucket, signal);
-      else await site.client.putReplicationConfigXML(bucket, xml, signal);
+    const rest = current.rules.filter((r) => !isOwnRule(r.id, own));
+    if (rest.length !== current.rules.length) {
+      // Without rules MinIO drops the whole configuration, and every target of the bucket.
+      if (rest.length === 0) await site.client.deleteReplicationConfig(bucket, signal);
+      else
+        await site.client.putReplicationConfigXML(
+          bucket,
+          buildReplicationXML({ role: '', rules: rest }),
+          signal,
+        );
+      removed.push(`rules of ${bucket}`);
     }
     for (const t of meta.targets) {
-      if (t.accessKey !== REPLICATOR_USER) continue;
+      if (!isOwnTarget(t, own)) continue;
       await site.client.removeRemoteTarget(bucket, t.arn, signal);
+      removed.push(`target ${bucket} -> ${t.endpoint}`);
     }
   }
-  const { users, policies } = site.snap.iam;
-  if (users.has(REPLICATOR_USER)) await site.client.deleteUser(REPLICATOR_USER, signal);
-  if (policies.has(REPLICATOR_POLICY)) await site.client.deletePolicy(REPLICATOR_POLICY, signal);
+  return removed;
+}
+
+/** What of the group is still on a site: its rules and targets, by bucket. */
+export function linksLeft(snap: SiteSnapshot, own: GroupOwnership): string[] {
+  const left: string[] = [];
+  for (const [bucket, meta] of snap.buckets) {
+    const rules = currentConfig(meta.replicationXML).rules.filter((r) => isOwnRule(r.id, own));
+    const targets = meta.targets.filter((t) => isOwnTarget(t, own));
+    if (rules.length + targets.length > 0) left.push(bucket);
+  }
+  return left;
 }

@@ -3,6 +3,7 @@
  * three-way merge of the reachable sites' entities against the last agreed state, and the
  * order actions run in.
  */
+import { APPROVE_DELETIONS_ANNOTATION } from '../../api/names.js';
 import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
 import { type Entity, type MergePlan, planMerge } from '../../replication/merge.js';
 import type { Why } from '../../runtime/kstatus.js';
@@ -22,14 +23,16 @@ export function priorityOrder(pass: Pass): Observed[] {
 /**
  * A site joining an existing group must be empty: it only receives, so anything of its own
  * would be overwritten. What it holds that equals the agreed state (a partial earlier copy)
- * is fine.
+ * is fine, and so is a site a person accepted with its data (it adds what the group lacks).
  */
 function newSitesEmpty(pass: Pass): Why | undefined {
   const { agreed } = pass;
+  const adopting = new Set(agreed.adopting ?? []);
   const foreign = pass.observed.filter(
     (o) =>
       o.ok &&
       !agreed.joined.includes(o.site.name) &&
+      !adopting.has(o.site.name) &&
       [...pass.entities(o.snap)].some(([k, e]) => agreed.entities[k] !== e.digest),
   );
   if (foreign.length === 0) return undefined;
@@ -38,6 +41,15 @@ function newSitesEmpty(pass: Pass): Why | undefined {
     reason: 'NewSiteNotEmpty',
     message: `A site joining the group must be empty, but ${names} holds buckets or IAM entities of its own`,
   };
+}
+
+/** The entity maps of these sites are equal (same keys, same digests). */
+export function identicalMaps(maps: readonly ReadonlyMap<string, Entity>[]): boolean {
+  const [first, ...rest] = maps;
+  if (first === undefined) return true;
+  return rest.every(
+    (m) => m.size === first.size && [...m].every(([k, e]) => first.get(k)?.digest === e.digest),
+  );
 }
 
 /** MinIO's rules for a group: what must hold before anything is written. */
@@ -51,17 +63,19 @@ export function prerequisites(pass: Pass): Why | undefined {
     };
   }
   if (agreed.joined.length > 0) return newSitesEmpty(pass);
-  const withData = observed
-    .filter((o) => o.ok && pass.entities(o.snap).size > 0)
-    .map((o) => o.site.name);
-  if (withData.length > 1) {
+  if (pass.rebuilt?.from === 'union') return undefined;
+  const holding = observed.filter((o) => o.ok && pass.entities(o.snap).size > 0);
+  const withData = holding.map((o) => o.site.name);
+  // Sites that hold exactly the same are no conflict: they join as they are.
+  const same = identicalMaps(holding.map((o) => (o.ok ? pass.entities(o.snap) : new Map())));
+  if (withData.length > 1 && !same) {
     return {
       reason: 'MultipleSitesWithData',
       message: `At creation at most one site may hold data, but ${withData.join(' and ')} do; empty all but one (the seed)`,
     };
   }
   const seed = withData[0];
-  if (seed && spec.primary && seed !== spec.primary) {
+  if (seed && withData.length === 1 && spec.primary && seed !== spec.primary) {
     return {
       reason: 'PrimaryNotSeed',
       message: `spec.primary is ${spec.primary} but only ${seed} holds data; name ${seed} as primary or empty it`,
@@ -70,17 +84,28 @@ export function prerequisites(pass: Pass): Why | undefined {
   return undefined;
 }
 
-/** The three-way merge of every site (unreachable ones keep their base) against the agreed state. */
+/**
+ * The three-way merge of every site against the agreed state: unreachable and held sites keep
+ * their base (neither vote nor receive), sites accepted with data add what the group lacks,
+ * and deletion waves past `spec.deletionGuard` are held unless approved.
+ */
 export function planPass(pass: Pass): MergePlan {
   const { agreed } = pass;
+  const adopting = new Set(agreed.adopting ?? []);
+  const approved = pass.obj.metadata.annotations?.[APPROVE_DELETIONS_ANNOTATION];
   return planMerge({
-    sites: priorityOrder(pass).map((o) => ({
-      name: o.site.name,
-      reachable: o.ok,
-      joined: agreed.joined.includes(o.site.name),
-      entities: o.ok ? pass.entities(o.snap) : new Map<string, Entity>(),
-    })),
+    sites: priorityOrder(pass).map((o) => {
+      const seen = o.ok && !pass.identity.held.has(o.site.name);
+      return {
+        name: o.site.name,
+        reachable: seen,
+        joined: agreed.joined.includes(o.site.name),
+        addsOnly: adopting.has(o.site.name),
+        entities: seen ? pass.entities(o.snap) : new Map<string, Entity>(),
+      };
+    }),
     agreed,
+    guard: { ...pass.spec.deletionGuard, approved: approved?.trim() },
   });
 }
 

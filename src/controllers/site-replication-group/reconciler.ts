@@ -7,15 +7,25 @@
  */
 import { checkSpec, parseDuration } from '../../api/common.js';
 import type { IdentityProvider } from '../../api/identity-provider.js';
-import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
+import {
+  ACCEPT_SITE_ANNOTATION,
+  FINALIZER,
+  ROTATE_CREDENTIALS_ANNOTATION,
+  SRG_RESOURCE,
+} from '../../api/names.js';
 import {
   SRG_SPEC_RULES,
   type SiteReplicationGroup,
   type SiteReplicationGroupSpec,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
+import type { AgreedState } from '../../replication/agreed-state.js';
 import { nextAgreed } from '../../replication/merge.js';
-import { digestKey as newDigestKey, sealAgreed } from '../../replication/secret-digest.js';
+import {
+  type DigestKey,
+  digestKey as newDigestKey,
+  sealAgreed,
+} from '../../replication/secret-digest.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -23,6 +33,7 @@ import type {
   ReconcileResult,
 } from '../../runtime/controller.js';
 import { TerminalError } from '../../runtime/errors.js';
+import type { Why } from '../../runtime/kstatus.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -30,17 +41,29 @@ import type { KubeClient } from '../../runtime/kube-client.js';
 import { INSECURE_TRANSPORT, withWarning } from '../../runtime/kstatus.js';
 import { secretReader } from '../../runtime/secrets.js';
 import { INSECURE_ENDPOINT, insecureRefusal, insecureSites } from '../../sites/connect.js';
-import type { ReplicationProgress, SiteClient, SiteConnection } from '../../sites/site-client.js';
+import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import { applyPlan, linkSites } from './apply.js';
+import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { REPLICATOR_USER } from './peer-links.js';
 import { planPass, prerequisites, replicatedBuckets } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
+import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
+import { recoverAgreed } from './recovery.js';
+import { recordPassEvents } from './safety-status.js';
+import {
+  type Disconnected,
+  disconnectRemoved,
+  forgetMembers,
+  memberSite,
+  needsRotation,
+  recordMembers,
+  removedMembers,
+} from './removal.js';
+import { type SiteSeen, judgeIdentities, parseAccept, recordIdentities } from './site-identity.js';
 import { loadAgreed, loadDigestKey, saveAgreed } from './state.js';
 import {
   type PassResult,
@@ -50,6 +73,7 @@ import {
   siteOutcome,
   writeStatus,
 } from './status.js';
+import { stepVerification } from './verify.js';
 
 /** What the reconciler reports besides status; main wires it to Prometheus. */
 export interface SrgObserver {
@@ -57,7 +81,16 @@ export interface SrgObserver {
   siteSynced(group: ObjectRef, site: string, outOfSync: { buckets: number; iam: number }): void;
   changesApplied(group: ObjectRef, action: string, count: number): void;
   siteCall(site: string, op: string): void;
-  siteObjects(group: ObjectRef, site: string, progress: ReplicationProgress): void;
+  siteObjects(
+    group: ObjectRef,
+    site: string,
+    progress: {
+      pending: number;
+      replicated: number;
+      failed: number;
+      lagSeconds?: number | undefined;
+    },
+  ): void;
 }
 
 export interface SrgReconcilerDeps {
@@ -78,12 +111,18 @@ export interface SrgReconcilerDeps {
   allowInsecureSites?: boolean | undefined;
   /** How often object replication counts are collected (default 60 s; one call per bucket). */
   progressEveryMs?: number | undefined;
+  /** Time one pass may spend listing versions for a verification (default 20 s). */
+  verifySliceMs?: number | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
 const ACTIONS_PER_SITE = 8;
 /** After a pass that changed something: look again soon, to verify and continue. */
 const VERIFY_AFTER_MS = 2000;
+/** While object versions are on their way: count them again this soon. */
+const MOVING_AFTER_MS = 2000;
+/** While a verification runs: its next slice. */
+const NEXT_SLICE_MS = 200;
 
 /** zod (defaults, shapes) then the cross-field rules; an invalid spec is terminal. */
 export function validateSpec(obj: SiteReplicationGroup): SiteReplicationGroupSpec {
@@ -120,10 +159,14 @@ export class SiteReplicationGroupReconciler {
       return await this.sync(pass);
     } finally {
       closeObserved(pass.observed);
+      closeObserved(pass.removed);
     }
   };
 
-  /** Everything a pass reads before it decides: every site, and the last agreed state. */
+  /**
+   * Everything a pass reads before it decides: the last agreed state, every site, and the
+   * sites removed from the spec that may still hold the group's links.
+   */
   private async start(p: {
     obj: SiteReplicationGroup;
     ref: ObjectRef;
@@ -132,30 +175,39 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<Pass> {
     const { ref, spec, ctx } = p;
+    const loaded = await loadAgreed(p.kube, ref);
+    const { agreed, digestKey } = await this.sealedState(p, loaded.state);
     const observer = this.deps.observer;
     const idpName = spec.identityProviderRef?.name;
-    const observed = await observeSites({
+    const common = {
       readSecret: secretReader(p.kube, ref.namespace),
-      sites: spec.sites,
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
       allowInsecure: this.deps.allowInsecureSites,
       onCall: observer
-        ? (site, op) => {
+        ? (site: string, op: string) => {
             observer.siteCall(site, op);
           }
         : undefined,
       signal: ctx.signal,
-    });
+    };
+    const removed = removedMembers(loaded.state, spec).map(memberSite);
+    const [observed, removedObserved] = await Promise.all([
+      observeSites({ ...common, sites: spec.sites }),
+      removed.length === 0
+        ? Promise.resolve([])
+        : observeSites({ ...common, sites: removed, field: (s) => `removed site ${s.name}` }),
+    ]);
     const pass: Pass = {
       ...p,
       events: this.deps.recorder.withSignal(ctx.signal),
       idp: idpName ? this.deps.identityProviders.get(`${ref.namespace}/${idpName}`) : undefined,
       observed,
-      ...(await this.loadState(p).catch((e: unknown) => {
-        closeObserved(observed);
-        throw e;
-      })),
+      removed: removedObserved,
+      agreed,
+      agreedProblem: loaded.problem,
+      identity: { state: agreed, outcomes: [], held: new Map() },
+      digestKey,
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
@@ -163,60 +215,130 @@ export class SiteReplicationGroupReconciler {
   }
 
   /**
-   * The last agreed state with its secret-bearing digests sealed with the group's key: one
-   * written before digests were keyed is migrated here, on read (replication/secret-digest.ts).
+   * The group's digest key, and the stored agreed state with its secret-bearing digests sealed
+   * with it: one written before digests were keyed is migrated here, on read
+   * (replication/secret-digest.ts).
    */
-  private async loadState(p: {
-    obj: SiteReplicationGroup;
-    ref: ObjectRef;
-    ctx: ReconcileContext;
-    kube: KubeClient;
-  }): Promise<Pick<Pass, 'agreed' | 'digestKey'>> {
+  private async sealedState(
+    p: { obj: SiteReplicationGroup; ref: ObjectRef; ctx: ReconcileContext; kube: KubeClient },
+    stored: AgreedState,
+  ): Promise<{ agreed: AgreedState; digestKey: DigestKey }> {
     const owner = { ...p.ref, uid: p.obj.metadata.uid ?? '', apiVersion: p.obj.apiVersion };
     const digestKey = newDigestKey(await loadDigestKey(p.kube, owner));
-    const { state, outcome } = sealAgreed(await loadAgreed(p.kube, p.ref), digestKey);
+    const { state, outcome } = sealAgreed(stored, digestKey);
     if (outcome === 'keyChanged') {
       p.ctx.log.warn({}, 'Found the agreed state of SiteReplicationGroup sealed with another key');
     }
     return { agreed: state, digestKey };
   }
 
+  /** Recovers a lost agreed state, then judges the sites' identities: the base of the pass. */
+  private prepare(pass: Pass): Why | undefined {
+    const recovery = recoverAgreed(pass);
+    if (recovery.blocker) return recovery.blocker;
+    if (recovery.agreed) {
+      pass.agreed = recovery.agreed;
+      pass.rebuilt = recovery.rebuilt;
+    }
+    const fallback = Object.fromEntries(
+      (pass.obj.status?.sites ?? []).flatMap((s) =>
+        s.deploymentID ? [[s.name, s.deploymentID] as const] : [],
+      ),
+    );
+    pass.identity = judgeIdentities(pass.agreed, seenSites(pass), {
+      accept: acceptRequested(pass),
+      fallback,
+    });
+    pass.agreed = pass.identity.state;
+    return prerequisites(pass);
+  }
+
   private async sync(pass: Pass): Promise<ReconcileResult> {
-    const { spec, agreed } = pass;
+    const { spec } = pass;
     const interval = parseDuration(spec.syncInterval);
     for (const o of pass.observed) this.deps.observer?.siteObserved(pass.ref, o.site.name, o.ok);
-    const blocker = prerequisites(pass);
-    const none = { failures: new Failures(), changes: 0, state: agreed };
+    const blocker = this.prepare(pass);
+    const none = { failures: new Failures(), changes: 0, state: pass.agreed };
     if (blocker) {
       await this.report(pass, { ...none, blocker, plan: undefined }, interval);
       return { requeueAfterMs: interval };
     }
     const plan = planPass(pass);
     if (spec.paused) {
+      // Observing only: counts and verification read, nothing is written to a site.
+      const buckets = replicatedBuckets(plan);
+      pass.objects = await this.collectProgress(pass, buckets);
+      pass.verification = await this.verify(pass, buckets);
       await this.report(pass, { ...none, plan }, interval);
-      return { requeueAfterMs: interval };
+      return { requeueAfterMs: this.soon(pass, interval) };
     }
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
     });
-    const state = nextAgreed(
-      plan,
-      plan.actions.map((a) => ({
-        site: a.site,
-        key: a.key,
-        ok: !failures.hasEntity(a.site, a.key),
-      })),
-    );
-    const links = await linkSites(pass, plan, failures);
-    pass.objects = await this.collectProgress(pass, replicatedBuckets(plan));
+    const outcomes = plan.actions.map((a) => ({
+      site: a.site,
+      key: a.key,
+      ok: !failures.hasEntity(a.site, a.key),
+    }));
+    const removed = removedMembers(pass.agreed, spec);
+    const rotateValue = rotateRequested(pass);
+    const links = await linkSites(pass, plan, failures, {
+      rotate: needsRotation(removed) || rotateValue !== undefined,
+    });
+    const own = groupOwnership(pass);
+    const gone = await disconnectRemoved(pass.removed, {
+      own,
+      names: own.names,
+      signal: pass.ctx.signal,
+    });
+    const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
+    const buckets = replicatedBuckets(plan);
+    const group = `${pass.ref.namespace}/${pass.ref.name}`;
+    if (changes + links.changes > 0) this.progress.invalidate(group);
+    pass.recovery = await stepRecovery(pass, buckets, this.now());
+    if (pass.recovery) this.progress.invalidate(group);
+    pass.objects = await this.collectProgress(pass, buckets);
+    pass.verification = await this.verify(pass, buckets);
     await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
-    const total = changes + links;
-    await this.report(pass, { plan, failures, changes: total, state }, interval);
+    const total = changes + links.changes + gone.cleaned.length;
+    await this.report(
+      pass,
+      {
+        plan,
+        failures,
+        changes: total,
+        state,
+        removedLeft: gone.left,
+        rotated: links.rotated ? rotateValue : undefined,
+        credentialsRotated: links.rotated,
+        disconnected: gone.cleaned,
+      },
+      interval,
+    );
     if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     // A site that keeps failing is retried with this group's exponential backoff.
-    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0;
-    return { requeueAfterMs: interval, backoff: failing };
+    const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
+    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+  }
+
+  /** The next pass: soon while a verification, a recovery or object versions are under way. */
+  private soon(pass: Pass, interval: number): number {
+    let after = interval;
+    if (pass.verification?.phase === 'Running') after = Math.min(after, NEXT_SLICE_MS);
+    if (pass.recovery && !pass.recovery.done) after = Math.min(after, CHECK_EVERY_MS);
+    if (this.progress.moving(`${pass.ref.namespace}/${pass.ref.name}`)) {
+      after = Math.min(after, MOVING_AFTER_MS);
+    }
+    return after;
+  }
+
+  private verify(pass: Pass, buckets: readonly string[]) {
+    if (!pass.spec.replicate.objects) return Promise.resolve(undefined);
+    return stepVerification(pass, buckets, {
+      sliceMs: this.deps.verifySliceMs ?? 20_000,
+      now: this.now,
+    });
   }
 
   private owner(pass: Pass) {
@@ -225,7 +347,15 @@ export class SiteReplicationGroupReconciler {
 
   private async collectProgress(pass: Pass, buckets: readonly string[]) {
     if (!pass.spec.replicate.objects) return undefined;
-    const sites = reachable(pass.observed).map((o) => ({ name: o.site.name, client: o.client }));
+    const sites = reachable(pass.observed).map((o) => ({
+      name: o.site.name,
+      client: o.client,
+      targetsOf: (b: string) =>
+        (o.snap.buckets.get(b)?.targets ?? [])
+          .map((t) => t.arn)
+          .sort()
+          .join(','),
+    }));
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const progress = await this.progress.get(key, sites, buckets, pass.ctx.signal);
     for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
@@ -240,7 +370,11 @@ export class SiteReplicationGroupReconciler {
     }
     const identity = identityCheck(pass);
     const now = this.now();
-    const status = deriveStatus(pass.obj.status, groupOutcome(pass, r, sites, identity), now);
+    const status = deriveStatus(
+      pass.obj.status,
+      groupOutcome(pass, { ...r, now }, sites, identity),
+      now,
+    );
     // Only reached with ALLOW_INSECURE_SITES: the group says so, every pass.
     const insecure = insecureSites(pass.spec.sites);
     const warning =
@@ -252,13 +386,55 @@ export class SiteReplicationGroupReconciler {
     );
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
-    if (r.blocker) {
-      await pass.events.record(pass.obj, 'Warning', r.blocker.reason, r.blocker.message);
-    }
+    await recordPassEvents(pass, r);
     if (identity) {
       await pass.events.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
   }
+}
+
+/** The sites observed whole in this pass, with their identity and how much they hold. */
+function seenSites(pass: Pass): SiteSeen[] {
+  return reachable(pass.observed).map((o) => ({
+    name: o.site.name,
+    identity: o.snap.deploymentID,
+    entities: pass.entities(o.snap).size,
+  }));
+}
+
+/** An accept-site annotation value not acted on yet. */
+function acceptRequested(pass: Pass) {
+  const v = pass.obj.metadata.annotations?.[ACCEPT_SITE_ANNOTATION];
+  return v === pass.obj.status?.lastAcceptSite ? undefined : parseAccept(v);
+}
+
+/** A rotate-credentials annotation value not acted on yet. */
+function rotateRequested(pass: Pass): string | undefined {
+  const v = pass.obj.metadata.annotations?.[ROTATE_CREDENTIALS_ANNOTATION];
+  return v !== undefined && v !== pass.obj.status?.lastRotateCredentials ? v : undefined;
+}
+
+/**
+ * The agreed state to save after a pass: joined sites under the identities they were seen
+ * with, every spec site a member (removed ones marked once the credentials were rotated, and
+ * forgotten once clean), refilled sites no longer pending.
+ */
+function settleState(
+  pass: Pass,
+  next: AgreedState,
+  done: { links: LinkOutcome; gone: Disconnected },
+): AgreedState {
+  const held = new Set(pass.identity.held.keys());
+  let state = recordIdentities(next, seenSites(pass), held);
+  state = recordMembers(state, pass.spec, done.links.rotated);
+  state = forgetMembers(
+    state,
+    done.gone.cleaned.map((c) => c.name),
+  );
+  const refill = (state.refill ?? []).filter(
+    (s) => !done.links.refilled.includes(s) && pass.spec.sites.some((x) => x.name === s),
+  );
+  return { ...state, refill };
 }
 
 /**
@@ -267,11 +443,7 @@ export class SiteReplicationGroupReconciler {
  */
 function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   const cache = new WeakMap<SiteSnapshot, Map<string, Entity>>();
-  const operatorUsers = new Set(
-    reachable(pass.observed)
-      .map((o) => o.conn.accessKey)
-      .concat(REPLICATOR_USER),
-  );
+  const operatorUsers = new Set(reachable(pass.observed).map((o) => o.conn.accessKey));
   const scope = {
     replicate: pass.spec.replicate,
     buckets: pass.spec.buckets,

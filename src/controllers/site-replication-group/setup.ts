@@ -9,6 +9,7 @@ import type { Controller } from '../../runtime/controller.js';
 import { objectKey } from '../../runtime/meta.js';
 import type { Manager } from '../../runtime/manager.js';
 import { SiteReplicationGroupReconciler, type SrgReconcilerDeps } from './reconciler.js';
+import { vaultReplicationStatus } from './vault-status.js';
 
 type Named<T> = T & { metadata: { name: string } };
 
@@ -55,4 +56,17 @@ export function setupSiteReplicationGroup(
       now: deps.now,
     })
     .watches(identityProviders, (p) => groupsReferencing(informer.list(), p));
+}
+
+/**
+ * The groups' replication status in Vault's shape (`GET /v1/replication/status`), from the
+ * manager's cache; undefined until the cache has synced (a replica that is not the leader
+ * runs no informer, and answers that it has no status).
+ */
+export function srgReplicationStatus(manager: Manager): { replicationStatus(): unknown } {
+  const informer = manager.informer<Named<SiteReplicationGroup>>(SRG_RESOURCE);
+  return {
+    replicationStatus: () =>
+      informer.hasSynced() ? vaultReplicationStatus(informer.list()) : undefined,
+  };
 }

@@ -4,11 +4,10 @@
  * one key per site). Every call goes through the pass's client, so nothing is written once the
  * pass is aborted.
  */
-import { randomBytes } from 'node:crypto';
-
 import { SRG_KIND } from '../../api/site-replication-group.js';
 import {
   type AgreedState,
+  AgreedStateDecodeError,
   decodeAgreedState,
   emptyAgreedState,
   encodeAgreedState,
@@ -16,6 +15,7 @@ import {
 import { CONFIGMAPS, type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
 import type { Secret } from '../../runtime/secrets.js';
 import { FIELD_MANAGER } from '../../runtime/status.js';
+import { newReplicationSecret } from '../../sites/replication-account.js';
 
 /** The group that owns the objects. */
 export interface Owner {
@@ -25,7 +25,7 @@ export interface Owner {
   apiVersion: string;
 }
 
-const agreedStateName = (group: string) => `${group}-sitesync-state`;
+export const agreedStateName = (group: string) => `${group}-sitesync-state`;
 const replicatorSecretName = (group: string) => `${group}-sitesync-replicator`;
 
 const labels = (group: string) => ({
@@ -46,15 +46,30 @@ interface ConfigMap {
   binaryData?: Record<string, string>;
 }
 
+/** The agreed state as stored, and what is wrong with it when it cannot be used as it is. */
+export interface LoadedAgreed {
+  state: AgreedState;
+  /** `missing`: no ConfigMap (new group, or lost); `corrupt`: it cannot be decoded. */
+  problem?: { kind: 'missing' | 'corrupt'; message: string } | undefined;
+}
+
 export async function loadAgreed(
   kube: KubeClient,
   group: { namespace: string; name: string },
-): Promise<AgreedState> {
+): Promise<LoadedAgreed> {
+  const name = agreedStateName(group.name);
   try {
-    const cm = await kube.get<ConfigMap>(CONFIGMAPS, group.namespace, agreedStateName(group.name));
-    return decodeAgreedState(cm.binaryData);
+    const cm = await kube.get<ConfigMap>(CONFIGMAPS, group.namespace, name);
+    return { state: decodeAgreedState(cm.binaryData) };
   } catch (e: unknown) {
-    if (isNotFound(e)) return emptyAgreedState();
+    if (isNotFound(e)) {
+      const message = `the agreed state (ConfigMap ${name}) does not exist`;
+      return { state: emptyAgreedState(), problem: { kind: 'missing', message } };
+    }
+    if (e instanceof AgreedStateDecodeError) {
+      const message = `ConfigMap ${name}: ${e.message}`;
+      return { state: emptyAgreedState(), problem: { kind: 'corrupt', message } };
+    }
     throw e;
   }
 }
@@ -82,28 +97,53 @@ export async function saveAgreed(kube: KubeClient, owner: Owner, state: AgreedSt
 const decode = (v: string | undefined) =>
   v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 
-/** The replication accounts' secrets, one per site, generated for sites that have none yet. */
+async function readSecret(kube: KubeClient, namespace: string, name: string) {
+  try {
+    return await kube.get<Secret>(SECRETS, namespace, name);
+  } catch (e: unknown) {
+    if (!isNotFound(e)) throw e;
+    return undefined;
+  }
+}
+
+/**
+ * The secrets of `sites` and the Secret data to write: kept where there is one (unless
+ * `rotate`), new where there is none; with `rotate`, keys of other sites dropped (null).
+ */
+function secretValues(
+  data: Readonly<Record<string, string>> | undefined,
+  sites: readonly string[],
+  rotate: boolean,
+): { values: Map<string, string>; write: Record<string, string | null> } {
+  const values = new Map<string, string>();
+  const write: Record<string, string | null> = {};
+  for (const site of sites) {
+    const existing = rotate ? undefined : decode(data?.[site]);
+    const value = existing ?? newReplicationSecret();
+    if (existing === undefined) write[site] = Buffer.from(value).toString('base64');
+    values.set(site, value);
+  }
+  if (rotate)
+    for (const key of Object.keys(data ?? {}))
+      // The digest key is not a site's: it stays (it seals the agreed state, not a link).
+      if (!sites.includes(key) && key !== DIGEST_KEY_ENTRY) write[key] = null;
+  return { values, write };
+}
+
+/**
+ * The replication accounts' secrets, one per site, generated for sites that have none yet;
+ * with `rotate`, new ones for every site, and the keys of sites no longer listed dropped.
+ */
 export async function loadReplicatorSecrets(
   kube: KubeClient,
   owner: Owner,
   sites: readonly string[],
+  opts: { rotate?: boolean } = {},
 ): Promise<Map<string, string>> {
   const name = replicatorSecretName(owner.name);
-  let secret: Secret | undefined;
-  try {
-    secret = await kube.get<Secret>(SECRETS, owner.namespace, name);
-  } catch (e: unknown) {
-    if (!isNotFound(e)) throw e;
-  }
-  const out = new Map<string, string>();
-  const missing: Record<string, string> = {};
-  for (const site of sites) {
-    const existing = decode(secret?.data?.[site]);
-    const value = existing ?? randomBytes(24).toString('base64url');
-    if (existing === undefined) missing[site] = Buffer.from(value).toString('base64');
-    out.set(site, value);
-  }
-  if (Object.keys(missing).length === 0) return out;
+  const secret = await readSecret(kube, owner.namespace, name);
+  const { values, write } = secretValues(secret?.data, sites, opts.rotate === true);
+  if (Object.keys(write).length === 0) return values;
   if (secret === undefined) {
     await kube.create(SECRETS, owner.namespace, {
       apiVersion: 'v1',
@@ -115,16 +155,16 @@ export async function loadReplicatorSecrets(
         ownerReferences: [ownerReference(owner)],
       },
       type: 'Opaque',
-      data: missing,
+      data: Object.fromEntries(Object.entries(write).filter(([, v]) => v !== null)),
     });
   } else {
     await kube.patch(
       SECRETS,
       { namespace: owner.namespace, name },
-      { metadata: { resourceVersion: secret.metadata.resourceVersion }, data: missing },
+      { metadata: { resourceVersion: secret.metadata.resourceVersion }, data: write },
     );
   }
-  return out;
+  return values;
 }
 
 /**

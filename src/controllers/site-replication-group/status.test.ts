@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { findCondition } from '../../runtime/conditions.js';
-import { type GroupOutcome, type SiteOutcome, deriveStatus, statusDue } from './status.js';
+import {
+  type GroupOutcome,
+  type SiteOutcome,
+  deriveStatus,
+  statusDue,
+  statusPatch,
+} from './status.js';
 
 const site = (name: string, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
   name,
@@ -120,5 +126,75 @@ describe('statusDue', () => {
       '2026-11-23T10:00:15Z',
       '2026-11-23T10:00:15Z',
     ]);
+  });
+});
+
+describe('statusPatch', () => {
+  const base = { observedGeneration: 1, conditions: [] };
+  it('sets fields a pass dropped to null, so the merge patch removes them', () => {
+    const prev = {
+      ...base,
+      removedSites: [{ name: 'c', message: 'cannot reach it' }],
+      deletionsHeld: { total: 50, byKind: { user: 50 }, drivenBy: ['b'], digest: 'abc', bound: 10 },
+    };
+    expect(statusPatch(prev, base)).toEqual({ ...base, removedSites: null, deletionsHeld: null });
+  });
+
+  it('leaves fields alone that were absent before or are still set', () => {
+    const removed = [{ name: 'c', message: 'cannot reach it' }];
+    expect(statusPatch(undefined, base)).toEqual(base);
+    expect(
+      statusPatch({ ...base, removedSites: removed }, { ...base, removedSites: removed }),
+    ).toEqual({ ...base, removedSites: removed });
+  });
+});
+
+describe('deriveStatus: InSync, roots and operations', () => {
+  it('adds InSync beside the kstatus conditions, as the outcome says', () => {
+    const ok = outcome({ inSync: { ok: true, why: { reason: 'InSync', message: 'all' } } });
+    expect(cond(ok, 'InSync')).toMatchObject({ status: 'True', reason: 'InSync' });
+    const moving = outcome({
+      inSync: { ok: false, why: { reason: 'ObjectsPending', message: 'a: 3 pending' } },
+    });
+    expect(cond(moving, 'InSync')).toMatchObject({ status: 'False', message: 'a: 3 pending' });
+    // Ready keeps its kstatus meaning: the configuration is reconciled.
+    expect(cond(moving, 'Ready')).toMatchObject({ status: 'True' });
+  });
+
+  it('counts the sites whose root equals the group root as in sync', () => {
+    const o = outcome({ sites: [site('a'), site('b', { merkleRoot: 'other' })] });
+    expect(deriveStatus(undefined, o, now).sitesInSync).toBe('1/2');
+  });
+
+  it('records last_wal per site while in sync, and keeps the last verification per site', () => {
+    const verification = { objectsRoot: 'r', versions: 3 };
+    const first = deriveStatus(
+      undefined,
+      outcome({ sites: [site('a', { verification }), site('b')] }),
+      now,
+    );
+    expect(first.sites?.[0]).toMatchObject({ lastSequence: 12, verification });
+    const later = deriveStatus(
+      first,
+      outcome({ lastSequence: 13, sites: [site('a', { inSync: false }), site('b')] }),
+      now,
+    );
+    expect(later.sites?.[0]).toMatchObject({ lastSequence: 12, verification });
+    expect(later.sites?.[1]?.lastSequence).toBe(13);
+  });
+
+  it('records lastRecover only when the outcome says the recovery is done', () => {
+    const recovery = {
+      requested: 'r1',
+      phase: 'Retrying' as const,
+      startedAt: '2026-11-23T09:59:00Z',
+      retried: 4,
+    };
+    const checking = deriveStatus(undefined, outcome({ recovery }), now);
+    expect(checking.lastRecover).toBeUndefined();
+    expect(checking.recovery).toEqual(recovery);
+    const done = deriveStatus(checking, outcome({ lastRecover: 'r1' }), now);
+    expect(done.lastRecover).toBe('r1');
+    expect(done.recovery).toEqual(recovery);
   });
 });

@@ -10,12 +10,15 @@ const pieces = (s: string, n: number) =>
 
 describe('an export that is not what MinIO writes', () => {
   it('malformed JSON next to a secret key: the error names the file, not what it holds', () => {
-    const files = new Map([
-      [
-        'iam-assets/users.json',
-        Buffer.from(`{"alice":{"status":"enabled","secretKey":${SECRET}}}`),
-      ],
-    ]);
+    const files = new Map(
+      ['policies.json', 'groups.json', 'user_mappings.json', 'group_mappings.json']
+        .concat(['stsuser_mappings.json', 'svcaccts.json'])
+        .map((f) => [`iam-assets/${f}`, Buffer.from('{}')] as const),
+    );
+    files.set(
+      'iam-assets/users.json',
+      Buffer.from(`{"alice":{"status":"enabled","secretKey":${SECRET}}}`),
+    );
     let caught: unknown;
     try {
       parseIamExport(files);

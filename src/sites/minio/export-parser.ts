@@ -4,6 +4,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 
+import { secretDigest } from '../replication-account.js';
 import type { VersioningState } from '../site-client.js';
 import {
   type AccountStatus,
@@ -96,7 +97,7 @@ function encryptionOf(doc: Json | undefined): unknown {
 
 /**
  * Remote targets from the export (an XML document despite the file name). The export carries
- * the target credentials; only the access key is kept, never the secret.
+ * the target credentials; only the access key and a digest of the secret are kept.
  */
 function targetsOf(doc: Json | undefined): RemoteTargetMeta[] {
   const targets = doc?.['Targets'];
@@ -104,12 +105,15 @@ function targetsOf(doc: Json | undefined): RemoteTargetMeta[] {
   return targets.map((t) => {
     const o = asObject(t);
     const secure = o['Secure'] === 'true';
+    const credentials = asObject(o['Credentials']);
+    const secret = str(credentials['SecretAccessKey']);
     return {
       arn: str(o['Arn']),
       endpoint: `${secure ? 'https' : 'http'}://${str(o['Endpoint'])}`,
       targetBucket: str(o['TargetBucket']),
       secure,
-      accessKey: str(asObject(o['Credentials'])['AccessKeyId']),
+      accessKey: str(credentials['AccessKeyId']),
+      ...(secret === '' ? {} : { secretDigest: secretDigest(secret) }),
     };
   });
 }
@@ -203,10 +207,18 @@ function serviceAccount(accessKey: string, o: Json): ServiceAccountMeta {
   };
 }
 
-/** Parses an `export-iam` zip (already unpacked) into the IAM state. */
+/**
+ * Parses an `export-iam` zip (already unpacked) into the IAM state. Every file must be there:
+ * a missing `users.json` is a partial export, never "no users" (the admin client refuses such
+ * an export first; this is the second line).
+ */
 export function parseIamExport(files: Map<string, Buffer>): IamState {
   const iam = emptyIamState();
-  const file = (n: string) => parseJSON(files.get(`iam-assets/${n}`), `iam-assets/${n}`);
+  const file = (n: string) => {
+    const data = files.get(`iam-assets/${n}`);
+    if (data === undefined) throw new Error(`export-iam: iam-assets/${n} is missing`);
+    return parseJSON(data, `iam-assets/${n}`);
+  };
   for (const [name, doc] of Object.entries(asObject(file('policies.json'))))
     iam.policies.set(name, doc);
   for (const [name, u] of Object.entries(asObject(file('users.json')))) {

@@ -4,14 +4,19 @@
  * bucket-metadata export), whatever the number of buckets and users.
  */
 import { S3BucketOps, newS3Client } from '../s3-bucket-ops.js';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+
 import type {
   MappingKind,
   RemoteTargetRequest,
+  ReplicationCounters,
   ReplicationProgress,
   SiteCapabilities,
   SiteClient,
   SiteConnection,
   TargetReplicationCounters,
+  VersionRef,
+  WaitingVersion,
 } from '../site-client.js';
 import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
 import { SiteError, isSiteError } from '../site-error.js';
@@ -212,6 +217,62 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     return by;
   }
 
+  async replicationCounters(bucket: string, signal?: AbortSignal): Promise<ReplicationCounters> {
+    const m = await this.adm(signal).bucketReplicationMetrics(bucket);
+    return {
+      uptimeSeconds: m.uptimeSeconds,
+      queuedCount: m.queuedCount,
+      queuedBytes: m.queuedBytes,
+      failedCount: m.failedCount,
+      replicatedCount: m.replicatedCount,
+      replicatedBytes: m.replicatedBytes,
+    };
+  }
+
+  /**
+   * `replication/diff`: without `verbose` MinIO lists only versions not replicated to every
+   * target (pending, failed, or existing ones never replicated yet: no target status at all).
+   */
+  async listWaitingVersions(
+    bucket: string,
+    onVersion: (v: WaitingVersion) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.adm(signal).replicationDiff(bucket, { timeoutMs: BACKLOG_TIMEOUT_MS }, (e) => {
+      const failed = Object.values(e.targets).some(
+        (t) => t.status === 'FAILED' || t.deleteStatus === 'FAILED',
+      );
+      onVersion({
+        key: e.object,
+        versionId: e.versionId === '' ? 'null' : e.versionId,
+        deleteMarker: e.deleteMarker,
+        lastModified: e.lastModified,
+        failed,
+      });
+    });
+  }
+
+  /**
+   * A HEAD of the version: MinIO re-queues a pending or failed replication of the version it
+   * serves (with its retry count reset); a delete marker answers 405 and is queued all the same.
+   */
+  async retryReplication(ref: VersionRef, signal?: AbortSignal): Promise<void> {
+    const head = new HeadObjectCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      ...(ref.versionId === 'null' ? {} : { VersionId: ref.versionId }),
+    });
+    await this.call('HeadObject', signal, async () => {
+      try {
+        await this.s3.send(head, signal ? { abortSignal: signal } : {});
+      } catch (e: unknown) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        // 405: a delete marker (queued all the same); 404: gone since it was listed.
+        if (status !== 405 && status !== 404) throw e;
+      }
+    });
+  }
+
   // IAM ----------------------------------------------------------------------------------------
 
   async putPolicy(name: string, doc: unknown, signal?: AbortSignal): Promise<void> {
@@ -342,6 +403,10 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     return this.adm(signal).setRemoteTarget(bucket, target);
   }
 
+  async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
+    await this.adm(signal).removeRemoteTarget(bucket, arn);
+  }
+
   async updateRemoteTargetCredentials(
     bucket: string,
     arn: string,
@@ -349,10 +414,6 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     signal?: AbortSignal,
   ): Promise<void> {
     await this.adm(signal).updateRemoteTarget(bucket, arn, target, ['creds']);
-  }
-
-  async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
-    await this.adm(signal).removeRemoteTarget(bucket, arn);
   }
 
   /** `PUT /{bucket}?replication-reset&arn=`: replicate existing objects to that target again. */

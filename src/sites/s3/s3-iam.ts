@@ -129,6 +129,15 @@ export class S3Iam {
         ),
       );
       pages.push(page);
+      if (page.IsTruncated === true && (page.Marker === undefined || page.Marker === marker)) {
+        // A listing that says "more" but gives no way on is cut short: never read as absence.
+        throw new SiteError(
+          this.conn.name,
+          'GetAccountAuthorizationDetails',
+          'NotReady',
+          'the listing is truncated without a new marker: refusing a partial listing',
+        );
+      }
       marker = page.IsTruncated === true ? page.Marker : undefined;
       if (marker !== undefined && pages.length >= MAX_PAGES) {
         // A partial answer is never read as absence: refuse it whole.

@@ -18,11 +18,13 @@ import type {
   BucketSummary,
   MappingKind,
   RemoteTargetRequest,
+  ReplicationCounters,
   ReplicationProgress,
   SiteCapabilities,
   SiteClient,
   SiteConnection,
   TargetReplicationCounters,
+  VersionRef,
 } from '../site-client.js';
 import { SiteError } from '../site-error.js';
 import type {
@@ -219,6 +221,22 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
     return Promise.resolve(undefined);
   }
 
+  replicationCounters(): Promise<ReplicationCounters | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  listWaitingVersions(): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'listWaitingVersions', 'S3 cannot list a replication backlog'),
+    );
+  }
+
+  retryReplication(ref: VersionRef): Promise<void> {
+    return Promise.reject(
+      unsupported(this.name, 'retryReplication', `${ref.bucket}: S3 retries by itself`),
+    );
+  }
+
   replicationBacklog(): Promise<Record<string, TargetBacklog>> {
     return Promise.reject(
       unsupported(this.name, 'replicationBacklog', 'S3 cannot list a replication backlog'),
@@ -302,14 +320,14 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
     );
   }
 
+  removeRemoteTarget(bucket: string): Promise<void> {
+    return Promise.reject(unsupported(this.name, 'removeRemoteTarget', `${bucket}: ${NOT_PEERS}`));
+  }
+
   updateRemoteTargetCredentials(bucket: string): Promise<void> {
     return Promise.reject(
       unsupported(this.name, 'updateRemoteTargetCredentials', `${bucket}: ${NOT_PEERS}`),
     );
-  }
-
-  removeRemoteTarget(bucket: string): Promise<void> {
-    return Promise.reject(unsupported(this.name, 'removeRemoteTarget', `${bucket}: ${NOT_PEERS}`));
   }
 
   resyncTarget(bucket: string): Promise<void> {

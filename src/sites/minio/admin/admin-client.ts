@@ -30,6 +30,7 @@ import {
 import { ConfigKVSyntaxError, parseConfigKV, parseKeyValues } from './config-kv.js';
 import {
   DecodeError,
+  NotReadyError,
   EMPTY_IAM_ENTITIES,
   decodeArn,
   decodeBucketMetadataImport,
@@ -108,6 +109,18 @@ const OCTET_STREAM = 'application/octet-stream';
 const ALREADY_APPLIED = 'XMinioAdminPolicyChangeAlreadyApplied';
 const REMOTE_TARGET_NOT_FOUND = 'XMinioAdminRemoteTargetNotFoundError';
 const NO_SUCH_USER = 'XMinioAdminNoSuchUser';
+/** export-iam's answer while the service accounts are not in MinIO's IAM cache yet. */
+const IAM_NOT_LOADED_SVCACCT = 'XMinioInvalidIAMCredentials';
+/** Every file a complete `export-iam` holds (MinIO cmd/admin-handlers-users.go ExportIAM). */
+export const IAM_EXPORT_ENTRIES = [
+  'iam-assets/policies.json',
+  'iam-assets/users.json',
+  'iam-assets/groups.json',
+  'iam-assets/svcaccts.json',
+  'iam-assets/user_mappings.json',
+  'iam-assets/group_mappings.json',
+  'iam-assets/stsuser_mappings.json',
+] as const;
 const CONFIG_APPLIED_HEADER = 'x-minio-config-applied';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_BULK_TIMEOUT_MS = 120_000;
@@ -492,10 +505,31 @@ export class MinioAdminClient {
     return this.getZip(this.exportIAMCall());
   }
 
-  /** The files of `export-iam`, unzipped within the caps of response-limits.ts. */
+  /**
+   * The files of `export-iam`, unzipped within the caps of response-limits.ts, all seven of
+   * them: MinIO always writes every file of a complete export (an empty set as `{}`), so a
+   * missing one is a partial answer (IAM still loading, a stream cut short) and the site is
+   * not ready; so is the "service account not found" MinIO answers while it loads IAM.
+   */
   async exportIAMFiles(opts: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
     const call = { ...this.exportIAMCall(), signal: opts.signal };
-    return this.unzip(call, await this.getZip(call));
+    let zip: Buffer;
+    try {
+      zip = await this.getZip(call);
+    } catch (e: unknown) {
+      if (e instanceof SiteError && e.code === IAM_NOT_LOADED_SVCACCT) {
+        const why = `${call.method} ${call.path}: HTTP 404 ${IAM_NOT_LOADED_SVCACCT}: a service account is not loaded yet (IAM still loading)`;
+        throw this.transport.error(call, 'NotReady', why, { code: e.code, status: 404 });
+      }
+      throw e;
+    }
+    const files = this.unzip(call, zip);
+    const missing = IAM_EXPORT_ENTRIES.filter((name) => !files.has(name));
+    if (missing.length > 0) {
+      const why = `export-iam answered without ${missing.join(', ')}: a partial export (IAM still loading?) is never read as absence`;
+      throw this.transport.error(call, 'NotReady', why);
+    }
+    return files;
   }
 
   private exportIAMCall(): Call {
@@ -820,6 +854,7 @@ export class MinioAdminClient {
     try {
       return decode(value);
     } catch (e: unknown) {
+      if (e instanceof NotReadyError) throw this.transport.error(call, 'NotReady', e.message);
       if (e instanceof DecodeError) throw this.malformed(call, e.message);
       throw e;
     }

@@ -76,7 +76,9 @@ describe('adminStatusKind', () => {
     [409, 'BucketAlreadyExists', 'Conflict'],
     [503, 'SlowDown', 'Throttled'],
     [429, undefined, 'Throttled'],
-    [503, 'XMinioServerNotInitialized', 'Internal'],
+    [503, 'XMinioServerNotInitialized', 'NotReady'],
+    [503, 'XMinioIAMNotInitialized', 'NotReady'],
+    [503, 'XMinioBucketMetadataNotInitialized', 'NotReady'],
     [500, undefined, 'Internal'],
     [501, 'NotImplemented', 'Unsupported'],
   ] as const)('HTTP %i %s → %s', (status, code, kind) => {

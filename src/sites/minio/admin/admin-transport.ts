@@ -94,7 +94,12 @@ export interface HttpAnswer {
 }
 
 const SUCCESS = new Set([200, 204, 206]);
-const RETRY_KINDS: ReadonlySet<SiteErrorKind> = new Set(['Unreachable', 'Throttled', 'Internal']);
+const RETRY_KINDS: ReadonlySet<SiteErrorKind> = new Set([
+  'Unreachable',
+  'Throttled',
+  'Internal',
+  'NotReady',
+]);
 const defaultRetryDelay = (): number => 200 + Math.floor(Math.random() * 200);
 
 /** Checks an endpoint URL and returns its origin (`http(s)://host[:port]`, default port dropped). */

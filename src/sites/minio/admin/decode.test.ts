@@ -13,6 +13,7 @@ import {
   decodeReplicationDiffEntry,
   decodeImportIAMResult,
   decodePolicyEntities,
+  NotReadyError,
   decodeServerInfo,
   decodeServiceAccountDetails,
   decodeServiceAccountList,
@@ -49,7 +50,8 @@ describe('decodeServerInfo', () => {
 
   it('rejects an answer without a deployment ID', () => {
     expect(() => decodeServerInfo({ mode: 'online' })).toThrow(DecodeError);
-    expect(() => decodeServerInfo({ deploymentID: '' })).toThrow(/empty/);
+    expect(() => decodeServerInfo({ deploymentID: '' })).toThrow(/no deployment ID yet/);
+    expect(() => decodeServerInfo({ mode: 'initializing' })).toThrow(NotReadyError);
     expect(() => decodeServerInfo('<html>')).toThrow(/not a JSON object/);
   });
 });

@@ -35,6 +35,9 @@ export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
 
+/** A well-formed answer of a server that is still starting: not malformed, not ready. */
+export class NotReadyError extends DecodeError {}
+
 type Obj = Readonly<Record<string, unknown>>;
 
 export function isObject(v: unknown): v is Obj {
@@ -122,8 +125,13 @@ function optTime(o: Obj, key: string, what: string): string | undefined {
 
 export function decodeServerInfo(v: unknown): ServerInfo {
   const o = asObject(v, 'info');
-  const deploymentID = str(o, 'deploymentID', 'info');
-  if (deploymentID === '') throw new DecodeError('info.deploymentID is empty');
+  // MinIO leaves the ID out until its drives' format is loaded: unknown, never "changed".
+  const deploymentID = strOr(o, 'deploymentID', 'info');
+  if (deploymentID === '') {
+    throw new NotReadyError(
+      'the server reports no deployment ID yet (its drives are still loading)',
+    );
+  }
   const servers = list(o['servers'], 'info.servers').map((s) => asObject(s, 'info.servers[]'));
   const versions = [
     ...new Set(servers.map((s) => strOr(s, 'version', 'server')).filter((x) => x !== '')),
