@@ -7,7 +7,10 @@ const bool = z
 /** The operator's configuration: environment variables, parsed once, frozen. */
 export const OperatorConfigSchema = z.object({
   KUBECONFIG: z.string().optional(),
-  /** Watch one namespace; empty: all namespaces. */
+  /**
+   * The namespaces watched, comma-separated (the chart's default: the release namespace only);
+   * empty: every namespace.
+   */
   WATCH_NAMESPACE: z.string().default(''),
   LEADER_ELECT: bool.default(false),
   LEASE_NAMESPACE: z.string().default('default'),

@@ -31,11 +31,13 @@ async function main(): Promise<number> {
   else kc.loadFromDefault();
   const metrics = new Metrics();
   const sites = new SiteClientPool(newSiteClient);
-  const namespace = config.WATCH_NAMESPACE === '' ? undefined : config.WATCH_NAMESPACE;
+  const namespaces = config.WATCH_NAMESPACE.split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const identity = config.POD_NAME ?? `${hostname()}-${process.pid}`;
   const manager = new Manager({
     client: new KubeClient(kc),
-    namespace,
+    namespaces,
     log,
     controllers: { workers: config.WORKERS, observer: metrics.observer() },
     leaderElection: config.LEADER_ELECT
@@ -112,7 +114,7 @@ async function main(): Promise<number> {
   }
   log.info(
     {
-      namespace: namespace ?? '(all)',
+      namespaces: namespaces.length === 0 ? '(all)' : namespaces.join(','),
       leaderElection: config.LEADER_ELECT,
       identity,
       allowInsecureSites,

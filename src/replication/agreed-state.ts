@@ -17,6 +17,10 @@
  * - `refill` (format 2): sites whose objects the others must send again (a wiped site that
  *   rejoined): their targets towards it get a replication reset once.
  *
+ * - `digestKeyId`: which key sealed the digests of secret-bearing entities (users, service
+ *   accounts; see secret-digest.ts). Absent in a state written before digests were keyed, whose
+ *   digests of those entities are unkeyed (migrated on read).
+ *
  * Format 1 (no identities, no members) is still read; it is written as format 2.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -51,6 +55,8 @@ export interface AgreedState {
   deviations: Record<string, Record<string, string>>;
   joined: string[];
   sequence: number;
+  /** The id of the key that sealed secret-bearing digests; undefined: unkeyed (or empty). */
+  digestKeyId?: string | undefined;
   identities?: Record<string, string> | undefined;
   members?: Record<string, MemberRecord> | undefined;
   adopting?: string[] | undefined;
@@ -115,6 +121,7 @@ export function encodeAgreedState(state: AgreedState): Record<string, string> {
   const doc = {
     version: _FORMAT_VERSION,
     sequence: state.sequence,
+    ...(state.digestKeyId === undefined ? {} : { digestKeyId: state.digestKeyId }),
     joined: state.joined,
     entities: _sorted(state.entities, (d) => d),
     deviations: _sorted(state.deviations, (r) => _sorted(r, (d) => d)),
@@ -217,11 +224,16 @@ function _state(doc: unknown): AgreedState {
   if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw new AgreedStateDecodeError('sequence is not a non-negative integer');
   }
+  const digestKeyId = _own(doc, 'digestKeyId');
+  if (digestKeyId !== undefined && typeof digestKeyId !== 'string') {
+    throw new AgreedStateDecodeError('digestKeyId is not a string');
+  }
   return {
     entities: _stringRecord(_own(doc, 'entities'), 'entities'),
     deviations: _deviations(_own(doc, 'deviations')),
     joined: _names(_own(doc, 'joined'), 'joined'),
     sequence,
+    ...(digestKeyId === undefined ? {} : { digestKeyId }),
     ..._v2(doc),
   };
 }

@@ -1,3 +1,5 @@
+import { MAX_CONDITION_MESSAGE, bounded } from './messages.js';
+
 /** The metav1.Condition shape. */
 export interface Condition {
   type: string;
@@ -26,7 +28,11 @@ export function setCondition(
     prev?.status === next.status
       ? prev.lastTransitionTime
       : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const cond: Condition = { ...next, lastTransitionTime };
+  const cond: Condition = {
+    ...next,
+    message: bounded(next.message, MAX_CONDITION_MESSAGE),
+    lastTransitionTime,
+  };
   if (i >= 0) list[i] = cond;
   else list.push(cond);
   return list;

@@ -13,6 +13,7 @@ import {
   TokenBucket,
 } from './rate-limiter.js';
 import { WorkQueue } from './work-queue.js';
+import { loggableError } from './messages.js';
 
 export interface ObjectRef {
   namespace: string;
@@ -257,7 +258,7 @@ export class Controller<T extends MetaObject> {
     }
     const retries = this.queue.numRequeues(key);
     const why = ctx.signal.aborted ? 'Reconcile timed out' : 'Reconcile failed';
-    ctx.log.error({ err: errorMessage(e), retries }, `${why}, retrying with backoff`);
+    ctx.log.error({ err: loggableError(e), retries }, `${why}, retrying with backoff`);
     this.queue.addRateLimited(key);
   }
 }

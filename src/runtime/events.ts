@@ -4,6 +4,7 @@ import { type Clock, systemClock } from './clock.js';
 import { aborted } from './signals.js';
 import { EVENTS, type KubeClient, isNotFound } from './kube-client.js';
 import { type Logger, errorMessage, silentLogger } from './logger.js';
+import { MAX_EVENT_MESSAGE, bounded } from './messages.js';
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -48,13 +49,9 @@ export class EventRecorder {
     }) as EventRecorder;
   }
 
-  async record(
-    obj: InvolvedObject,
-    type: EventType,
-    reason: string,
-    message: string,
-  ): Promise<void> {
+  async record(obj: InvolvedObject, type: EventType, reason: string, text: string): Promise<void> {
     if (this.signal?.aborted === true) return;
+    const message = bounded(text, MAX_EVENT_MESSAGE);
     const key = JSON.stringify([obj.metadata.uid ?? obj.metadata.name, type, reason, message]);
     try {
       if (await this.bump(key)) return;

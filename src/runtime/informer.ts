@@ -8,6 +8,8 @@ export { desiredStateChanged, objectKey } from './meta.js';
 
 export interface InformerOptions {
   namespace?: string;
+  /** Several namespaces, each listed and watched on its own (instead of `namespace`). */
+  namespaces?: readonly string[];
   labelSelector?: string;
   /** A full relist this often, to heal any missed event (default 5 min). */
   relistMs?: number;
@@ -27,6 +29,8 @@ export class Informer<T extends MetaObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private synced = false;
+  /** The namespaces (or all: undefined) listed at least once. */
+  private readonly listed = new Set<string | undefined>();
   private syncWaiters: (() => void)[] = [];
   private readonly log: Logger;
 
@@ -64,7 +68,8 @@ export class Informer<T extends MetaObject> {
    * while it runs joins the run in progress.
    */
   run(signal: AbortSignal): Promise<void> {
-    this.running ??= this.loop(signal).finally(() => {
+    const scopes = this.opts.namespaces ?? [this.opts.namespace];
+    this.running ??= Promise.all(scopes.map((ns) => this.loop(ns, signal))).then(() => {
       this.running = undefined;
     });
     return this.running;
@@ -72,13 +77,13 @@ export class Informer<T extends MetaObject> {
 
   private running: Promise<void> | undefined;
 
-  private async loop(signal: AbortSignal): Promise<void> {
+  private async loop(namespace: string | undefined, signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const rv = await this.relist(signal);
+        const rv = await this.relist(namespace, signal);
         failures = 0;
-        await this.watchUntilRelist(rv, signal);
+        await this.watchUntilRelist(namespace, rv, signal);
       } catch (e: unknown) {
         if (aborted(signal)) break;
         if (isGone(e)) {
@@ -98,14 +103,14 @@ export class Informer<T extends MetaObject> {
     }
   }
 
-  private async relist(signal: AbortSignal): Promise<string> {
+  private async relist(namespace: string | undefined, signal: AbortSignal): Promise<string> {
     const seen = new Map<string, T>();
     let cont: string | undefined;
     let rv = '';
     do {
       const page = await this.client.list<T>(
         this.type,
-        this.opts.namespace,
+        namespace,
         { labelSelector: this.opts.labelSelector, limit: 500, continue: cont },
         signal,
       );
@@ -113,28 +118,40 @@ export class Informer<T extends MetaObject> {
       cont = page.metadata.continue === '' ? undefined : page.metadata.continue;
       rv = page.metadata.resourceVersion ?? '';
     } while (cont);
+    this.replaceListed(namespace, seen);
+    return rv;
+  }
+
+  /** The cache of `namespace` (or all) replaced by a list of it; synced once all were listed. */
+  private replaceListed(namespace: string | undefined, seen: Map<string, T>): void {
     for (const [key, old] of this.cache) {
-      if (!seen.has(key)) {
+      const mine = namespace === undefined || old.metadata.namespace === namespace;
+      if (mine && !seen.has(key)) {
         this.cache.delete(key);
         this.emit(old, 'deleted');
       }
     }
     for (const [key, obj] of seen) this.upsert(key, obj);
-    if (!this.synced) {
+    this.listed.add(namespace);
+    const scopes = this.opts.namespaces ?? [this.opts.namespace];
+    if (!this.synced && scopes.every((ns) => this.listed.has(ns))) {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
     }
-    return rv;
   }
 
-  private async watchUntilRelist(startRV: string, signal: AbortSignal): Promise<void> {
+  private async watchUntilRelist(
+    namespace: string | undefined,
+    startRV: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     let rv = startRV;
     const relistAt = Date.now() + (this.opts.relistMs ?? 300_000);
     while (!signal.aborted && Date.now() < relistAt) {
       await this.client.watch<T>(
         this.type,
         {
-          namespace: this.opts.namespace,
+          namespace,
           query: {
             resourceVersion: rv,
             labelSelector: this.opts.labelSelector,

@@ -62,8 +62,10 @@ export type ControllerDefaults = Pick<
 
 export interface ManagerConfig {
   client: KubeClient;
-  /** Watch one namespace; undefined: all. */
+  /** Watch one namespace (as `namespaces: [namespace]`). */
   namespace?: string | undefined;
+  /** The namespaces watched (each listed and watched on its own); neither set, or empty: all. */
+  namespaces?: readonly string[] | undefined;
   leaderElection?: Omit<LeaderElectionOptions, 'log'> | undefined;
   /** The Event source (`kubectl describe` shows it). */
   component?: string | undefined;
@@ -86,13 +88,20 @@ export class Manager {
     });
   }
 
+  /** The informers' namespaces: every namespace when none is named. */
+  private scope(): { namespaces?: readonly string[] } {
+    const { namespace, namespaces } = this.config;
+    const list = namespaces ?? (namespace === undefined ? [] : [namespace]);
+    return list.length === 0 ? {} : { namespaces: list };
+  }
+
   /** The shared informer of `type` (created on first use; it runs with the controllers). */
   informer<T extends MetaObject>(type: ResourceType): Informer<T> {
     const key = `${type.group}/${type.version}/${type.plural}`;
     let informer = this.informers.get(key);
     if (!informer) {
       informer = new Informer<MetaObject>(this.client, type, {
-        ...(this.config.namespace === undefined ? {} : { namespace: this.config.namespace }),
+        ...this.scope(),
         log: this.log,
       });
       this.informers.set(key, informer);

@@ -16,7 +16,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import { RESERVED_PREFIX } from '../api/names.js';
 import type { IamState } from './snapshot.js';
-import type { SiteClient } from './site-client.js';
+import type { RemoteTargetRequest, SiteClient } from './site-client.js';
+import { isSiteError } from './site-error.js';
 
 /** The fixed account of versions before per-group accounts. */
 export const LEGACY_REPLICATOR_USER = `${RESERVED_PREFIX}replicator`;
@@ -152,4 +153,136 @@ export async function removeReplicationAccount(
     removed.push(`policy ${account.policy}`);
   }
   return removed;
+}
+
+/*
+ * A replication account whose secret the caller holds (a BucketReplication's, on each managed
+ * destination): written when a call made with its keys is refused, pushed into the targets
+ * that use it when it rotates, removed with its owner.
+ */
+
+export interface ReplicationAccount {
+  /** The user name, also its access key (MinIO: 3 to 20 characters). */
+  user: string;
+  /** The policy mapped to it, and only it. */
+  policy: string;
+  secretKey: string;
+  /** The policy document (default: the replication actions). */
+  policyDoc?: unknown;
+}
+
+/** What of the account a site does not hold as it should, read from its IAM state. */
+export type AccountPart = 'policy' | 'user' | 'mapping';
+
+/**
+ * The parts of `account` that `iam` (a snapshot of the site) does not hold as they should be.
+ * `samePolicy` compares policy documents as the site may rewrite them (the caller's canonical
+ * form: sites depend on api only).
+ */
+export function accountDrift(
+  iam: IamState,
+  account: ReplicationAccount,
+  samePolicy: (held: unknown, wanted: unknown) => boolean,
+): AccountPart[] {
+  const doc = account.policyDoc ?? REPLICATION_POLICY_DOC;
+  const drift: AccountPart[] = [];
+  const policy = iam.policies.get(account.policy);
+  if (policy === undefined || !samePolicy(policy, doc)) drift.push('policy');
+  const user = iam.users.get(account.user);
+  if (user?.secretKey !== account.secretKey || user.status !== 'enabled') drift.push('user');
+  const mapped = iam.userPolicies.get(account.user)?.policies ?? [];
+  if (mapped.length !== 1 || mapped[0] !== account.policy) drift.push('mapping');
+  return drift;
+}
+
+const ALL_PARTS: readonly AccountPart[] = ['policy', 'user', 'mapping'];
+
+/**
+ * Makes `site` hold the account with exactly its policy: the parts named (all three when the
+ * caller does not know what the site holds). Returns what it wrote, in words.
+ */
+export async function ensureAccount(
+  site: SiteClient,
+  account: ReplicationAccount,
+  signal: AbortSignal,
+  parts: readonly AccountPart[] = ALL_PARTS,
+): Promise<string[]> {
+  const done: string[] = [];
+  if (parts.includes('policy')) {
+    await site.putPolicy(account.policy, account.policyDoc ?? REPLICATION_POLICY_DOC, signal);
+    done.push(`policy ${account.policy}`);
+  }
+  if (parts.includes('user')) {
+    await site.putUser(account.user, { secretKey: account.secretKey, status: 'enabled' }, signal);
+    done.push(`replication account ${account.user}`);
+  }
+  if (parts.includes('mapping')) {
+    await site.setPolicyMapping('user', account.user, [account.policy], signal);
+    done.push(`policy mapping of ${account.user}`);
+  }
+  return done.map((d) => `${site.name}: ${d}`);
+}
+
+/**
+ * Whether the account works on the site without reading its IAM: one call made with the
+ * account's own keys (`asAccount`, a client of the site logged in as it), which the policy
+ * allows. Refused (AuthFailed: an unknown user, another secret, a missing policy) is false;
+ * any other failure is thrown (the site is down: nothing is known).
+ */
+export async function accountWorks(
+  asAccount: SiteClient,
+  bucket: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    await asAccount.getVersioning(bucket, signal);
+    return true;
+  } catch (e: unknown) {
+    if (isSiteError(e, 'AuthFailed')) return false;
+    throw e;
+  }
+}
+
+/**
+ * A short fingerprint of the keys a target was given, to tell later whether it holds the
+ * current secret (a target never shows its secret). The secret is 192 random bits, so its
+ * fingerprint gives nothing away.
+ */
+export function credentialsFingerprint(account: { user: string; secretKey: string }): string {
+  return createHash('sha256')
+    .update(`sitesync:target-credentials:${account.user}:${account.secretKey}`, 'utf8')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Puts the account's current keys into existing remote targets on `source`/`bucket` (each
+ * keeps its ARN). Returns the ARNs updated.
+ */
+export async function pushAccountSecret(
+  source: { client: SiteClient; bucket: string },
+  targets: readonly { arn: string; target: Omit<RemoteTargetRequest, 'accessKey' | 'secretKey'> }[],
+  account: ReplicationAccount,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const updated: string[] = [];
+  for (const t of targets) {
+    const request = { ...t.target, accessKey: account.user, secretKey: account.secretKey };
+    await source.client.updateRemoteTargetCredentials(source.bucket, t.arn, request, signal);
+    updated.push(t.arn);
+  }
+  return updated;
+}
+
+/** Removes the account and its policy from `site` (what is already gone is fine). */
+export async function removeAccount(
+  site: SiteClient,
+  account: Pick<ReplicationAccount, 'user' | 'policy'>,
+  signal: AbortSignal,
+): Promise<void> {
+  const gone = (e: unknown) => {
+    if (!isSiteError(e, 'NotFound')) throw e;
+  };
+  await site.deleteUser(account.user, signal).catch(gone);
+  await site.deletePolicy(account.policy, signal).catch(gone);
 }

@@ -5,6 +5,8 @@
  * replicated is checked on the destination servers themselves; status is checked against them.
  */
 import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -14,6 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { BucketReplication } from '../../src/api/bucket-replication.js';
 import { BREP_RESOURCE, SRG_RESOURCE } from '../../src/api/names.js';
+import {
+  TARGET_CREDENTIALS_ANNOTATION,
+  accountNames,
+} from '../../src/controllers/bucket-replication/account.js';
 import { OWNED_TARGETS_ANNOTATION } from '../../src/controllers/bucket-replication/apply.js';
 import { setupBucketReplication } from '../../src/controllers/bucket-replication/setup.js';
 import { parseReplicationXML } from '../../src/replication/xml-codec.js';
@@ -318,6 +324,96 @@ describe('BucketReplication on real MinIO servers', () => {
     expect((await driver('src').listRemoteTargets(bucket)).map((t) => t.arn)).toEqual([groupArn]);
     expect(await held('d1', bucket)).toEqual(['raw/match.jpg']);
   });
+
+  it('replicates to a managed site with a least-privilege account of its own, never the root keys; rotates and removes it', async () => {
+    const bucket = 'least';
+    await makeBucket('src', bucket);
+    await createFromGroup('least', bucket, [wholeBucket('all', { site: 'd1' })]);
+    const ready = await waitReady('least');
+    const account = accountNames(ready.metadata.uid ?? '');
+    await put(bucket, 'one.txt');
+    await settled('least', [[bucket, 'one.txt']]);
+    expect(await held('d1', bucket)).toEqual(['one.txt']);
+
+    // The source's bucket metadata export: no remote target holds a destination's root key.
+    const roots = SITES.filter((s) => s !== 'src').map((s) => server(s).accessKey);
+    const exported = await driver('src').snapshot();
+    const targets = [...exported.buckets.values()]
+      .filter((b) => b.name !== 'photos') // that test made a group-like target itself, by hand
+      .flatMap((b) => b.targets.map((t) => ({ bucket: b.name, accessKey: t.accessKey })));
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.filter((t) => roots.includes(t.accessKey ?? ''))).toEqual([]);
+    expect(exported.buckets.get(bucket)?.targets.map((t) => t.accessKey)).toEqual([account.user]);
+
+    // On d1 the account has exactly the replication policy: it cannot create or delete buckets.
+    const d1 = await driver('d1').snapshot();
+    expect(d1.iam.userPolicies.get(account.user)?.policies).toEqual([account.policy]);
+    const secret = await client.get<{ data?: Record<string, string> }>(
+      SECRETS,
+      ns,
+      'least-sitesync-replicator',
+    );
+    const key = Buffer.from(secret.data?.['d1'] ?? '', 'base64').toString();
+    expect(d1.iam.users.get(account.user)?.secretKey).toBe(key);
+    const asAccount = s3For(server('d1'), { accessKey: account.user, secretKey: key });
+    try {
+      await expect(asAccount.send(new DeleteBucketCommand({ Bucket: bucket }))).rejects.toThrow(
+        /Access Denied/,
+      );
+      await expect(
+        asAccount.send(new CreateBucketCommand({ Bucket: 'not-allowed' })),
+      ).rejects.toThrow(/Access Denied/);
+    } finally {
+      asAccount.destroy();
+    }
+
+    // Rotation: the entry removed from the Secret, a new secret reaches d1 and the target.
+    await client.patch(
+      SECRETS,
+      { namespace: ns, name: 'least-sitesync-replicator' },
+      { data: { d1: null } },
+    );
+    const rotated = await eventually(
+      async () => {
+        const s = await client.get<{ data?: Record<string, string> }>(
+          SECRETS,
+          ns,
+          'least-sitesync-replicator',
+        );
+        const k = Buffer.from(s.data?.['d1'] ?? '', 'base64').toString();
+        expect(k).not.toBe('');
+        expect(k).not.toBe(key);
+        expect((await driver('d1').snapshot()).iam.users.get(account.user)?.secretKey).toBe(k);
+        const b = await getBrep('least');
+        expect(b.metadata.annotations?.[TARGET_CREDENTIALS_ANNOTATION]).not.toBe(
+          ready.metadata.annotations?.[TARGET_CREDENTIALS_ANNOTATION],
+        );
+        return k;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(rotated).not.toBe(key);
+    await put(bucket, 'two.txt');
+    await settled('least', [[bucket, 'two.txt']]);
+    expect(await held('d1', bucket)).toEqual(['one.txt', 'two.txt']);
+
+    // Deleted: its target and its account go; the objects and the bucket stay.
+    await client.delete(BREP_RESOURCE, ns, 'least');
+    await eventually(
+      async () => {
+        const names = (await client.list<BucketReplication>(BREP_RESOURCE, ns)).items.map(
+          (b) => b.metadata.name,
+        );
+        expect(names).not.toContain('least');
+      },
+      { timeoutMs: 60_000 },
+    );
+    const after = await driver('d1').snapshot();
+    expect(after.iam.users.has(account.user)).toBe(false);
+    expect(after.iam.policies.has(account.policy)).toBe(false);
+    expect(await driver('src').listRemoteTargets(bucket)).toEqual([]);
+    expect(await held('d1', bucket)).toEqual(['one.txt', 'two.txt']);
+  }, 180_000);
 
   it('gives overlapping rules what S3 says: the higher priority wins per destination; counts match the destinations', async () => {
     const bucket = 'prio';

@@ -2,7 +2,9 @@
  * SiteReplicationGroup end to end: the built operator process, the real apiserver and real
  * MinIO sites. Every check lists the sites themselves; status is checked, never trusted.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 
 import {
   DeleteObjectCommand,
@@ -18,11 +20,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 
 import { SRG_RESOURCE } from '../../src/api/names.js';
-import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
+import {
+  type SiteReplicationGroup,
+  SiteReplicationGroupSpecSchema,
+} from '../../src/api/site-replication-group.js';
+import { entitiesOf } from '../../src/controllers/site-replication-group/entities.js';
+import { digestKey, isSecretBearing } from '../../src/replication/secret-digest.js';
 import { canonicalJSON } from '../../src/replication/digest.js';
 import { canonicalPolicy } from '../../src/replication/policy.js';
 import { findCondition } from '../../src/runtime/conditions.js';
-import { type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
+import { CONFIGMAPS, type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
 import type { SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -35,6 +42,7 @@ import {
 } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
+import { configMapTexts } from '../support/secret-scan.js';
 import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 import { freePort } from '../support/stack.js';
 import { type Seeded, s3For, seedSite, seededConfigs } from '../support/seed.js';
@@ -111,6 +119,56 @@ async function waitReady(name: string, timeoutMs = 120_000): Promise<SiteReplica
     { timeoutMs, intervalMs: 500 },
   );
 }
+
+interface StoredState {
+  version: number;
+  digestKeyId?: string;
+  sequence: number;
+  joined: string[];
+  entities: Record<string, string>;
+  deviations: Record<string, Record<string, string>>;
+}
+
+/** The group's agreed state as its ConfigMap holds it, decompressed. */
+async function agreedState(group: string): Promise<StoredState> {
+  const texts = await configMapTexts(ns);
+  const t = texts.find((x) => x.where.endsWith(`/${group}-sitesync-state state.json.gz`));
+  if (!t) throw new Error(`no agreed state of ${group}`);
+  return JSON.parse(t.text) as StoredState;
+}
+
+function heldDigests(doc: StoredState): Set<string> {
+  return new Set([
+    ...Object.values(doc.entities),
+    ...Object.values(doc.deviations).flatMap((r) => Object.values(r)),
+  ]);
+}
+
+/** What a dictionary attack would compare with a stored digest, for one guessed secret. */
+function digestGuesses(word: string): string[] {
+  const hashes = ['sha256', 'sha1', 'md5', 'sha512'].map((h) => createHash(h).update(word));
+  const out = hashes.flatMap((h) => {
+    const bytes = h.digest();
+    return [bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url')];
+  });
+  const chained = (status: string) =>
+    createHash('sha256')
+      .update(canonicalJSON({ status, secret: createHash('sha256').update(word).digest('hex') }))
+      .digest('hex');
+  out.push(chained('enabled'), chained('disabled'), word);
+  return out.flatMap((g) => [g, g.slice(0, 16)]);
+}
+
+/** The entity scope of a group with default settings, unkeyed (as the previous version had it). */
+const plainScope = () => {
+  const s = SiteReplicationGroupSpecSchema.parse({
+    sites: [
+      { name: 'x', endpoint: 'https://x', credentialsSecret: { name: 'x' } },
+      { name: 'y', endpoint: 'https://y', credentialsSecret: { name: 'y' } },
+    ],
+  });
+  return { replicate: s.replicate, buckets: s.buckets, operatorUsers: new Set<string>() };
+};
 
 /** What every site must agree on, read from the site itself. */
 function comparable(s: SiteSnapshot) {
@@ -409,6 +467,91 @@ describe('a group of three sites', () => {
     expect(list.Buckets?.length).toBeGreaterThan(0);
     s3c.destroy();
   }, 400_000);
+
+  it('holds no digest in its agreed state that a word list of the secret keys finds', async () => {
+    const doc = await agreedState('trio');
+    expect(doc.version).toBe(2);
+    expect(doc.digestKeyId).toMatch(/^[0-9a-f]{16}$/);
+    const held = heldDigests(doc);
+    const users = Object.keys(doc.entities).filter((k) => k.startsWith('user:'));
+    expect(users.length).toBeGreaterThanOrEqual(seeded.users.length);
+    // The attacker's word list holds every real secret key, and guesses each the ways the old
+    // code (a SHA-256 chain) and plain hashing would have stored it, in hex and base64, whole
+    // and cut to the stored length; plus the exact unkeyed entity digests of every site.
+    const words = [
+      ...seeded.users.map((u) => u.secretKey),
+      ...seeded.serviceAccounts.map((sa) => sa.secretKey),
+      'minio123',
+      'password',
+    ];
+    const guesses = words.flatMap(digestGuesses);
+    const snapA = await snapshotOf(servers.get('site-a')!);
+    for (const [k, e] of entitiesOf(snapA, plainScope())) {
+      if (isSecretBearing(k)) guesses.push(e.digest);
+    }
+    expect(guesses.length).toBeGreaterThan(words.length * 10);
+    const text = JSON.stringify(doc);
+    const found = guesses.filter((g) => held.has(g) || text.includes(g.slice(0, 16)));
+    expect(found).toEqual([]);
+  });
+
+  it('migrates an agreed state written before digests were keyed, with no change on any site', async () => {
+    const before = await agreedState('trio');
+    const sequence = (await getGroup('trio')).status?.lastSequence;
+    // The state as the previous version stored it: the same, with unkeyed digests.
+    const plain = entitiesOf(await snapshotOf(servers.get('site-a')!), plainScope());
+    const unseal = (r: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [
+          k,
+          isSecretBearing(k) && v !== '-' ? (plain.get(k)?.digest ?? v) : v,
+        ]),
+      );
+    const legacy = {
+      version: 1,
+      sequence: before.sequence,
+      joined: before.joined,
+      entities: unseal(before.entities),
+      deviations: Object.fromEntries(
+        Object.entries(before.deviations).map(([s, r]) => [s, unseal(r)]),
+      ),
+    };
+    // The stored digests are the HMAC of exactly those, under the key in the group's Secret.
+    const secret = await client.get<{ data?: Record<string, string> }>(
+      SECRETS,
+      ns,
+      'trio-sitesync-replicator',
+    );
+    const key = digestKey(Buffer.from(secret.data?.['.digest-key'] ?? '', 'base64').toString());
+    expect(key.id).toBe(before.digestKeyId);
+    for (const [k, v] of Object.entries(before.entities)) {
+      if (isSecretBearing(k)) expect([k, key.seal(legacy.entities[k] ?? '')]).toEqual([k, v]);
+    }
+    // Paused, the group writes no agreed state: the legacy one is what the next pass reads.
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'trio' }, { spec: { paused: true } });
+    await eventually(async () => {
+      const g = await getGroup('trio');
+      expect(g.status?.observedGeneration).toBe(g.metadata.generation);
+      expect(findCondition(g.status?.conditions, 'Ready')?.reason).toBe('Paused');
+    });
+    const gz = gzipSync(Buffer.from(JSON.stringify(legacy))).toString('base64');
+    await client.patch(
+      CONFIGMAPS,
+      { namespace: ns, name: 'trio-sitesync-state' },
+      { binaryData: { 'state.json.gz': gz } },
+    );
+    expect((await agreedState('trio')).version).toBe(1);
+    await client.patch(SRG_RESOURCE, { namespace: ns, name: 'trio' }, { spec: { paused: false } });
+    const after = await eventually(async () => {
+      const doc = await agreedState('trio');
+      expect(doc.version).toBe(2);
+      return doc;
+    });
+    expect(after.entities).toEqual(before.entities);
+    expect(after.digestKeyId).toBe(before.digestKeyId);
+    const g = await waitReady('trio');
+    expect(g.status?.lastSequence).toBe(sequence);
+  }, 120_000);
 
   it('replicates changes made on any site', async () => {
     const [a, b, c] = ['site-a', 'site-b', 'site-c'].map((n) => servers.get(n)!) as [

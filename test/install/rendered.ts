@@ -11,6 +11,7 @@ export const MONITORING_KINDS = new Set(['ServiceMonitor', 'PrometheusRule']);
 export const ALL_ON = {
   metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
   dashboard: { enabled: true },
+  networkPolicy: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } },
 };
 
 export const suffix = () => randomBytes(3).toString('hex');

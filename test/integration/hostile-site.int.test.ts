@@ -10,10 +10,18 @@ import { stringify } from 'yaml';
 
 import type { SiteReplicationGroup } from '../../src/api/site-replication-group.js';
 import { SRG_RESOURCE } from '../../src/api/names.js';
+import { findCondition } from '../../src/runtime/conditions.js';
+import { MAX_CONDITION_MESSAGE, MAX_PART_MESSAGE } from '../../src/runtime/messages.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { SiteError } from '../../src/sites/site-error.js';
 import { eventually } from '../support/eventually.js';
-import { type HostileMode, type HostileSite, startHostileSite } from '../support/hostile-site.js';
+import {
+  type HostileMode,
+  type HostileSite,
+  LONG_ERROR_CHARS,
+  MALFORMED_SECRET,
+  startHostileSite,
+} from '../support/hostile-site.js';
 import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
@@ -224,7 +232,12 @@ describe('the operator against a hostile site', () => {
    * A fresh operator process faces a group of one real MinIO and the fake in `mode` for a few
    * passes; returns the status error and the operator's peak RSS at start and at the end.
    */
-  async function face(mode: HostileMode, name: string, pattern: RegExp) {
+  async function face(
+    mode: HostileMode,
+    name: string,
+    pattern: RegExp,
+    inspect: () => Promise<void> = () => Promise.resolve(),
+  ) {
     fake.mode = mode;
     const operator = new OperatorProcess({
       KUBECONFIG: stack().kubeconfig,
@@ -240,6 +253,7 @@ describe('the operator against a hostile site', () => {
       await morePasses(3);
       const peak = operator.peakRssBytes();
       const logs = operator.logs();
+      await inspect();
       figures.push(`${mode}: peak RSS ${mib(peak)} (${mib(started)} at start)`);
       return { error, started, peak, logs };
     } finally {
@@ -283,5 +297,130 @@ describe('the operator against a hostile site', () => {
     expect(r.peak).toBeLessThan(PEAK_RSS_LIMIT);
     expect(r.peak - r.started).toBeLessThan(GROWTH_LIMIT);
     expect(r.logs).not.toContain(FILLER);
+  });
+});
+
+describe('status and events against a site that sends what they must not show', () => {
+  let ns: string;
+  let real: ThrowawayMinio;
+  let operator: OperatorProcess;
+
+  async function apply(doc: object) {
+    await mustKubectl(['apply', '-n', ns, '-f', '-'], stringify(doc));
+  }
+
+  const getGroup = (name: string) => kubeClient().get<SiteReplicationGroup>(SRG_RESOURCE, ns, name);
+
+  function group(name: string, syncInterval = '2s') {
+    return {
+      apiVersion: 'sitesync.io/v1alpha1',
+      kind: 'SiteReplicationGroup',
+      metadata: { name },
+      spec: {
+        primary: 'real',
+        syncInterval,
+        sites: [siteSpec('real', real), siteSpec('hostile', fake)],
+      },
+    };
+  }
+
+  /** The hostile site's lastError once it matches (the real site reachable). */
+  async function hostileError(name: string, pattern: RegExp): Promise<SiteReplicationGroup> {
+    return eventually(
+      async () => {
+        const g = await getGroup(name);
+        const sites = g.status?.sites ?? [];
+        expect(sites.find((s) => s.name === 'hostile')?.lastError).toMatch(pattern);
+        expect(sites.find((s) => s.name === 'real')?.reachable).toBe(true);
+        return g;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+  }
+
+  beforeAll(async () => {
+    await applyCrds();
+    ns = await createNamespace('hostile-msg');
+    await ensureCaSecret(ns);
+    real = await startThrowawayMinio('hostile-msg-real');
+    for (const [site, ak, sk] of [
+      ['real', real.accessKey, real.secretKey],
+      ['hostile', 'hostile', 'hostile-secret'],
+    ] as const) {
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${site}-credentials` },
+        stringData: { accessKey: ak, secretKey: sk },
+      });
+    }
+    operator = new OperatorProcess({
+      KUBECONFIG: stack().kubeconfig,
+      WATCH_NAMESPACE: ns,
+      LOG_LEVEL: 'debug',
+      SITE_TIMEOUT_MS: '10000',
+    });
+    await operator.start();
+  });
+
+  afterAll(async () => {
+    await operator.stop();
+    await real.stop();
+  });
+
+  it('an export with malformed JSON next to a secret key: no substring of the key in status, events or logs', async () => {
+    fake.mode = 'malformed';
+    await apply(group('malformed'));
+    const g = await hostileError(
+      'malformed',
+      /hostile: export-iam: iam-assets\/users\.json in the export is not valid JSON/,
+    );
+    expect(findCondition(g.status?.conditions, 'Degraded')?.message).toContain('not valid JSON');
+    // A few passes more, so every message the failure produces has been written.
+    const passes = () => fake.served.filter((s) => s.path.includes('/export-iam')).length;
+    const target = passes() + 3;
+    await eventually(
+      () => {
+        expect(passes()).toBeGreaterThanOrEqual(target);
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    const texts = [
+      await mustKubectl(['get', 'srg', '-n', ns, '-o', 'json']),
+      await mustKubectl(['get', 'events', '-n', ns, '-o', 'json']),
+      operator.logs(),
+    ];
+    expect(texts[0]).toContain('not valid JSON');
+    // Every 5-character piece of the key: a parse error quotes about 10 characters around it.
+    const pieces = Array.from({ length: MALFORMED_SECRET.length - 4 }, (_, i) =>
+      MALFORMED_SECRET.slice(i, i + 5),
+    );
+    expect(pieces.filter((p) => texts.some((t) => t.includes(p)))).toEqual([]);
+    await mustKubectl(['delete', 'srg', 'malformed', '-n', ns, '--wait=false']);
+  });
+
+  it('a 40 KB error from a site leaves a bounded status that still updates', async () => {
+    fake.mode = 'long-error';
+    await apply(group('long'));
+    const g = await hostileError('long', /InternalError|EEEE/);
+    const lastError = g.status?.sites?.find((s) => s.name === 'hostile')?.lastError ?? '';
+    expect(lastError.length).toBeLessThanOrEqual(MAX_PART_MESSAGE);
+    const degraded = findCondition(g.status?.conditions, 'Degraded');
+    expect(degraded?.status).toBe('True');
+    expect(degraded?.message).toMatch(/^hostile: .*E{100}.*more characters/);
+    expect(degraded?.message.length).toBeLessThanOrEqual(MAX_CONDITION_MESSAGE);
+    expect(LONG_ERROR_CHARS).toBeGreaterThan(32_768);
+    // A new generation is observed: the status patch goes through.
+    await apply(group('long', '3s'));
+    await eventually(
+      async () => {
+        const now = await getGroup('long');
+        expect(now.metadata.generation).toBeGreaterThan(g.metadata.generation ?? 0);
+        expect(now.status?.observedGeneration).toBe(now.metadata.generation);
+        expect(findCondition(now.status?.conditions, 'Degraded')?.status).toBe('True');
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await mustKubectl(['delete', 'srg', 'long', '-n', ns, '--wait=false']);
   });
 });

@@ -159,7 +159,7 @@ describe('the Helm chart', () => {
       LEASE_NAMESPACE: 'ops',
       LEASE_NAME: 'rel-sitesync-operator',
       POD_NAME: 'rel-sitesync-operator-abc',
-      WATCH_NAMESPACE: '',
+      WATCH_NAMESPACE: 'ops', // the release namespace only, by default
       METRICS_PORT: '8080',
     });
     // Every setting of src/config.ts is a chart value (KUBECONFIG: in-cluster; the change
@@ -280,7 +280,11 @@ describe('the Helm chart', () => {
   );
 
   it('grants exactly the permissions the operator uses, in either scope', async () => {
-    const cluster = await renderChart({ release: 'rel', namespace: 'ops' });
+    const cluster = await renderChart({
+      release: 'rel',
+      namespace: 'ops',
+      values: { watch: { scope: 'Cluster' } },
+    });
     const lease = ['rel-sitesync-operator'];
     expect(grantedKeys(rulesOf(cluster.docs, 'ClusterRole', 'ops-rel-sitesync-operator'))).toEqual(
       expectedKeys('watched', ''),
@@ -307,6 +311,83 @@ describe('the Helm chart', () => {
       { kind: 'ServiceAccount', name: 'rel-sitesync-operator', namespace: 'ops' },
     ]);
     expect(resolveEnv(namespaced.docs, 'p', 'ops')['WATCH_NAMESPACE']).toBe('apps');
+  });
+
+  it('offers a NetworkPolicy, off by default: ingress to the metrics port only, egress to DNS, the apiserver and the sites', async () => {
+    const off = await renderChart({ release: 'rel', namespace: 'ops' });
+    expect(off.docs.filter((d) => d.kind === 'NetworkPolicy')).toEqual([]);
+    const refused = await helm(['template', 'rel', CHART, '--set', 'networkPolicy.enabled=true']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('cidrs');
+    const on = await renderChart({
+      release: 'rel',
+      namespace: 'ops',
+      values: {
+        networkPolicy: {
+          enabled: true,
+          apiServer: { cidrs: ['10.0.0.1/32'] },
+          sites: { ports: [9000], to: [{ ipBlock: { cidr: '10.20.0.0/16' } }] },
+        },
+      },
+    });
+    const policy = findDoc(on.docs, 'NetworkPolicy', 'rel-sitesync-operator') as unknown as {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { ports: { port: number }[]; from?: unknown }[];
+        egress: { ports: { port: number; protocol: string }[]; to?: unknown[] }[];
+      };
+    };
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.podSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'sitesync-operator',
+      'app.kubernetes.io/instance': 'rel',
+    });
+    expect(policy.spec.ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    expect(policy.spec.egress).toEqual([
+      {
+        ports: [
+          { port: 53, protocol: 'UDP' },
+          { port: 53, protocol: 'TCP' },
+        ],
+      },
+      { to: [{ ipBlock: { cidr: '10.0.0.1/32' } }], ports: [{ port: 6443, protocol: 'TCP' }] },
+      { ports: [{ port: 9000, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.20.0.0/16' } }] },
+    ]);
+  });
+
+  it('by default watches and reaches only the release namespace; a list of namespaces gets a Role in each', async () => {
+    const byDefault = await renderChart({ release: 'rel', namespace: 'ops' });
+    const bound = (docs: typeof byDefault.docs, kind: string) =>
+      docs
+        .filter((d) => d.kind === kind)
+        .map((d) => `${d.metadata.namespace ?? ''}/${d.metadata.name}`)
+        .sort();
+    expect(bound(byDefault.docs, 'ClusterRoleBinding')).toEqual([]);
+    expect(bound(byDefault.docs, 'RoleBinding')).toEqual([
+      'ops/rel-sitesync-operator',
+      'ops/rel-sitesync-operator-leader-election',
+    ]);
+    expect(grantedKeys(rulesOf(byDefault.docs, 'Role', 'rel-sitesync-operator'))).toEqual(
+      expectedKeys('watched', ''),
+    );
+    expect(resolveEnv(byDefault.docs, 'p', 'ops')['WATCH_NAMESPACE']).toBe('ops');
+    const listed = await renderChart({
+      release: 'rel',
+      namespace: 'ops',
+      values: { watch: { scope: 'Namespace', namespaces: ['apps', 'data'] } },
+    });
+    expect(bound(listed.docs, 'Role')).toEqual([
+      'apps/rel-sitesync-operator',
+      'data/rel-sitesync-operator',
+      'ops/rel-sitesync-operator-leader-election',
+    ]);
+    expect(bound(listed.docs, 'RoleBinding')).toEqual([
+      'apps/rel-sitesync-operator',
+      'data/rel-sitesync-operator',
+      'ops/rel-sitesync-operator-leader-election',
+    ]);
+    expect(resolveEnv(listed.docs, 'p', 'ops')['WATCH_NAMESPACE']).toBe('apps,data');
   });
 
   it('alerts on site down, replication lag and reconcile errors with metrics the operator exports', async () => {
@@ -381,16 +462,27 @@ describe('helm install and uninstall on the real apiserver', () => {
     expect(manifest.map((d) => d.kind).sort()).toEqual([
       'ClusterRole',
       'ClusterRole',
-      'ClusterRole',
-      'ClusterRoleBinding',
       'ConfigMap',
       'Deployment',
       'PodDisruptionBudget',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'Service',
       'ServiceAccount',
     ]);
+    // The default install reaches Secrets in its own namespace only: it cannot mint a token in
+    // kube-system (create secrets there), nor read Secrets anywhere else.
+    const sa = `system:serviceaccount:${ns}:${release}-sitesync-operator`;
+    const canI = async (...args: string[]) =>
+      (await kubectl(['auth', 'can-i', ...args, `--as=${sa}`])).stdout.trim();
+    expect(await canI('create', 'secrets', '-n', 'kube-system')).toBe('no');
+    expect(await canI('get', 'secrets', '-n', 'kube-system')).toBe('no');
+    expect(await canI('get', 'secrets', '-n', 'default')).toBe('no');
+    expect(await canI('create', 'secrets', '-n', ns)).toBe('yes');
+    expect(await canI('get', 'secrets', '-n', ns)).toBe('yes');
+    expect(await canI('list', 'secrets', '-n', ns)).toBe('no');
     const stream = toYamlStream(manifest);
     const got = await mustKubectl(['get', '-n', ns, '-f', '-', '-o', 'name'], stream);
     expect(got.trim().split('\n')).toHaveLength(manifest.length);

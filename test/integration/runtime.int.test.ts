@@ -295,4 +295,57 @@ describe('expired resource versions', () => {
     stop.abort();
     await running;
   });
+
+  it('an informer over a list of namespaces sees those, not others, and a relist of one keeps the rest', async () => {
+    const [a, b, other] = [
+      await createNamespace('inf-a'),
+      await createNamespace('inf-b'),
+      await createNamespace('inf-other'),
+    ];
+    await client.create(WIDGETS, a, widget(a, 'in-a', { value: 'x' }));
+    await client.create(WIDGETS, other, widget(other, 'elsewhere', { value: 'x' }));
+    // Every namespace relisted often (counted): a relist of one must not drop the other's objects.
+    class CountingClient extends KubeClient {
+      readonly lists = new Map<string, number>();
+      override list<T>(...args: Parameters<KubeClient['list']>) {
+        const n = args[1] ?? '';
+        this.lists.set(n, (this.lists.get(n) ?? 0) + 1);
+        return super.list<T>(...args);
+      }
+    }
+    const counting = new CountingClient(client.config);
+    const informer = new Informer<Widget>(counting, WIDGETS, {
+      namespaces: [a, b],
+      relistMs: 1000,
+    });
+    const deleted: string[] = [];
+    informer.onChange((w, change) => {
+      if (change === 'deleted') deleted.push(w.metadata.name);
+    });
+    const stop = new AbortController();
+    const running = informer.run(stop.signal);
+    await informer.waitForSync();
+    await client.create(WIDGETS, b, widget(b, 'in-b', { value: 'x' }));
+    await client.create(WIDGETS, other, widget(other, 'elsewhere-2', { value: 'x' }));
+    const names = () =>
+      informer.list().map((w) => `${w.metadata.namespace ?? ''}/${w.metadata.name}`);
+    await eventually(() => {
+      expect(names().sort()).toEqual([`${a}/in-a`, `${b}/in-b`]);
+    });
+    // Past a few relists of each namespace, both are still there and nothing was deleted.
+    const after = (n: string) => (counting.lists.get(n) ?? 0) + 3;
+    const [wantA, wantB] = [after(a), after(b)];
+    await eventually(
+      () => {
+        expect(counting.lists.get(a)).toBeGreaterThanOrEqual(wantA);
+        expect(counting.lists.get(b)).toBeGreaterThanOrEqual(wantB);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect([...counting.lists.keys()].sort()).toEqual([a, b].sort());
+    expect(names().sort()).toEqual([`${a}/in-a`, `${b}/in-b`]);
+    expect(deleted).toEqual([]);
+    stop.abort();
+    await running;
+  });
 });

@@ -1,9 +1,19 @@
 import process from 'node:process';
 
-import { runStackCli } from './stack-run.mjs';
+import { runSecretScan, runStackCli } from './stack-run.mjs';
 
-/** Stops the stack only if this run started it (KEEP_STACK=1 keeps it). */
-export default function globalTeardown() {
-  if (process.env.KEEP_STACK) return Promise.resolve();
-  return runStackCli('test-down');
+/**
+ * Scans the stack for secrets the tests created (statuses, Events, ConfigMaps decompressed,
+ * operator logs), then stops the stack only if this run started it (KEEP_STACK=1 keeps it).
+ * A hit fails the run, after the stack is stopped.
+ */
+export default async function globalTeardown() {
+  let scan;
+  try {
+    await runSecretScan();
+  } catch (e) {
+    scan = e;
+  }
+  if (!process.env.KEEP_STACK) await runStackCli('test-down');
+  if (scan) throw scan;
 }

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
 
-import { deflatedZeros, overlappingZip } from './hostile-zip.js';
+import { deflatedZeros, overlappingZip, zipOf } from './hostile-zip.js';
 import { STACK_DIR, sitesCa } from './stack.js';
 
 const MiB = 1024 * 1024;
@@ -25,8 +25,18 @@ const CHUNK = Buffer.alloc(64 * 1024, 'x');
  * - `error`: every answer is a 500 with 1 GiB of filler as its error body.
  * - `long-line`: `replication/diff` answers one line that never ends.
  * - `long-name`: the bucket list holds a bucket name of 300 characters.
+ * - `malformed`: sane, except that the IAM export's users file is malformed JSON right next to
+ *   a user's secret key (`MALFORMED_SECRET`), which a JSON parse error would quote.
+ * - `long-error`: every answer is a 500 whose S3 error XML carries a 40 KB message.
  */
-export type HostileMode = 'stream' | 'declared' | 'bomb' | 'error' | 'long-line' | 'long-name';
+export type HostileMode =
+  'stream' | 'declared' | 'bomb' | 'error' | 'long-line' | 'long-name' | 'malformed' | 'long-error';
+
+/** The secret key of the `malformed` export's user. */
+export const MALFORMED_SECRET = 'hQ7vK2mZ9xR4tL8wN3pB6cY1';
+
+/** The length of the `long-error` message. */
+export const LONG_ERROR_CHARS = 40 * 1024;
 
 export interface Served {
   readonly method: string;
@@ -89,6 +99,7 @@ function send(res: ServerResponse, served: Served, type: string, body: Buffer | 
 interface Sane {
   readonly deploymentID: string;
   readonly bomb: Buffer;
+  readonly malformed: Buffer;
 }
 
 /** The modes whose answers look like MinIO's, except for the one hostile part. */
@@ -102,7 +113,7 @@ function answerSanely(mode: HostileMode, sane: Sane, req: IncomingMessage, res: 
     const names = mode === 'long-name' ? ['b'.repeat(300)] : [];
     send(res, served, 'application/xml', listBucketsXML(names));
   } else if (path.startsWith('/minio/admin/v3/export-')) {
-    send(res, served, 'application/zip', sane.bomb);
+    send(res, served, 'application/zip', mode === 'malformed' ? sane.malformed : sane.bomb);
   } else if (path === '/minio/admin/v3/replication/diff' && mode === 'long-line') {
     res.writeHead(200, { 'content-type': 'application/json' });
     void fill(res, served, GiB);
@@ -122,7 +133,13 @@ function answer(site: State, sane: Sane, req: IncomingMessage, res: ServerRespon
   req.resume();
   const mode = site.mode;
   let served: Served;
-  if (mode === 'stream' || mode === 'declared' || mode === 'error') {
+  if (mode === 'long-error') {
+    served = { method: req.method ?? '', path: req.url ?? '', bytes: 0 };
+    const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>${'E'.repeat(LONG_ERROR_CHARS)}</Message></Error>`;
+    served.bytes = body.length;
+    res.writeHead(500, { 'content-type': 'application/xml', 'content-length': body.length });
+    res.end(body);
+  } else if (mode === 'stream' || mode === 'declared' || mode === 'error') {
     served = { method: req.method ?? '', path: req.url ?? '', bytes: 0 };
     const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
     if (mode === 'declared') headers['content-length'] = GiB;
@@ -140,6 +157,20 @@ export async function startHostileSite(mode: HostileMode): Promise<HostileSite> 
     bomb: overlappingZip(await deflatedZeros(256 * MiB), {
       entries: 1000,
       name: (i) => `iam-assets/users-${i}.json`,
+    }),
+    // Every file export-iam holds; only users.json is malformed, right after a secret key.
+    malformed: zipOf({
+      ...Object.fromEntries(
+        [
+          'policies.json',
+          'groups.json',
+          'user_mappings.json',
+          'group_mappings.json',
+          'stsuser_mappings.json',
+          'svcaccts.json',
+        ].map((f) => [`iam-assets/${f}`, '{}']),
+      ),
+      'iam-assets/users.json': `{"alice":{"status":"enabled","secretKey":${MALFORMED_SECRET}}}`,
     }),
   };
   const state: State = { mode, served: [] };

@@ -2,7 +2,7 @@
  * Zips a hostile site might send, built small: the non-recursive zip bomb (many central-directory
  * entries pointing at one highly compressed payload, after David Fifield's "A better zip bomb").
  */
-import { createDeflateRaw, crc32 } from 'node:zlib';
+import { createDeflateRaw, crc32, deflateRawSync } from 'node:zlib';
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +33,52 @@ export async function deflatedZeros(bytes: number): Promise<Deflated> {
   deflate.end();
   await done;
   return { packed: Buffer.concat(out), size: bytes, crc };
+}
+
+/** `data` deflated (small data: in one go). */
+export function deflated(data: Buffer): Deflated {
+  return { packed: deflateRawSync(data), size: data.length, crc: crc32(data) };
+}
+
+/** An honest zip of `files` (name -> content), each deflated, none overlapping. */
+export function zipOf(files: Readonly<Record<string, string>>): Buffer {
+  const locals: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of Object.entries(files)) {
+    const d = deflated(Buffer.from(text));
+    const n = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(d.crc, 14);
+    local.writeUInt32LE(d.packed.length, 18);
+    local.writeUInt32LE(d.size, 22);
+    local.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(0x0314, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(8, 10);
+    c.writeUInt32LE(d.crc, 16);
+    c.writeUInt32LE(d.packed.length, 20);
+    c.writeUInt32LE(d.size, 24);
+    c.writeUInt16LE(n.length, 28);
+    c.writeUInt32LE(offset, 42);
+    locals.push(local, n, d.packed);
+    central.push(c, n);
+    offset += local.length + n.length + d.packed.length;
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  const count = Object.keys(files).length;
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(count, 8);
+  eocd.writeUInt16LE(count, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
 }
 
 export interface BombOptions {

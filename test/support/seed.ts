@@ -11,6 +11,7 @@ import {
 import { mapLimit } from '../../src/runtime/concurrency.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import type { MinioServer } from './stack.js';
+import { recordSecrets } from './secret-scan.js';
 
 /** An S3 client for a server (its root credentials unless `creds`), trusting its CA. */
 export function s3For(
@@ -192,6 +193,7 @@ export async function seedSite(
     for (const sa of serviceAccounts) {
       await site.putServiceAccount({ ...sa, status: 'enabled', groups: [] }, false);
     }
+    recordSecrets([...users, ...serviceAccounts].map((u) => u.secretKey));
     const keys = Array.from({ length: plan.objects }, (_, i) => i);
     await mapLimit(keys, 16, async (i) => {
       const bucket = buckets[i % Math.min(buckets.length, 10)] ?? '';

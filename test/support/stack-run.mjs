@@ -21,3 +21,19 @@ export function runStackCli(command) {
     });
   });
 }
+
+/** The post-suite secret scan (test/support/secret-scan-cli.ts); rejects when it finds one. */
+export function runSecretScan() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['node_modules/tsx/dist/cli.mjs', 'test/support/secret-scan-cli.ts'],
+      { cwd: root, stdio: 'inherit' },
+    );
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error('the secret scan found secrets (see above)'));
+    });
+  });
+}

@@ -63,7 +63,11 @@ app.kubernetes.io/part-of: sitesync
 {{/* The watched namespace, or "" for all namespaces (the operator's WATCH_NAMESPACE). */}}
 {{- define "sitesync.watchNamespace" -}}
 {{- if eq .Values.watch.scope "Namespace" }}
+{{- if .Values.watch.namespaces }}
+{{- join "," .Values.watch.namespaces }}
+{{- else }}
 {{- default .Release.Namespace .Values.watch.namespace }}
+{{- end }}
 {{- end }}
 {{- end }}
 

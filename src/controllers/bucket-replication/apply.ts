@@ -8,7 +8,6 @@ import { BREP_RESOURCE, RESYNC_ANNOTATION } from '../../api/names.js';
 import type { ReplicationConfig } from '../../replication/replication-config.js';
 import { buildReplicationXML } from '../../replication/xml-codec.js';
 import type { Why } from '../../runtime/kstatus.js';
-import { errorMessage } from '../../runtime/logger.js';
 import { FIELD_MANAGER, sameJSON } from '../../runtime/status.js';
 import type { RemoteTargetMeta } from '../../sites/snapshot.js';
 import { isSiteError, siteErrorReason } from '../../sites/site-error.js';
@@ -29,12 +28,20 @@ import { type ConnectDeps, type Connected, connect } from './source.js';
 import type { BrepOutcome } from './status.js';
 import {
   type DestinationKey,
+  type EnsuredTarget,
   destinationId,
   ensureDestinationBucket,
   ensureRemoteTarget,
   findTarget,
   removeTargets,
 } from './targets.js';
+import { TARGET_CREDENTIALS_ANNOTATION, loadAccounts } from './account.js';
+import {
+  type ReplicationAccount,
+  accountWorks,
+  ensureAccount,
+} from '../../sites/replication-account.js';
+import { describeError } from '../../runtime/messages.js';
 
 /**
  * The remote targets this resource created on its source bucket (a JSON list of ARNs). Kept in
@@ -57,7 +64,7 @@ export function ownedTargets(obj: { metadata: { annotations?: Record<string, str
 /** A failure of a site call as a problem of the pass (rethrows when the pass is aborted). */
 export function siteProblem(pass: Pass, e: unknown, context: string): Why {
   pass.ctx.signal.throwIfAborted();
-  return { reason: siteErrorReason(e), message: `${context}: ${errorMessage(e)}` };
+  return { reason: siteErrorReason(e), message: `${context}: ${describeError(e)}` };
 }
 
 /**
@@ -88,7 +95,7 @@ export async function ensureSourceVersioning(pass: Pass): Promise<Why | boolean>
     signal.throwIfAborted();
     pass.problems.push({
       reason: 'VersioningUnavailable',
-      message: `versioning cannot be enabled on ${whereOf(pass)}, and replication requires it: ${errorMessage(e)}`,
+      message: `versioning cannot be enabled on ${whereOf(pass)}, and replication requires it: ${describeError(e)}`,
     });
     return false;
   }
@@ -108,46 +115,118 @@ function destinations(pass: Pass): Map<string, DestinationKey[]> {
   return bySite;
 }
 
-async function recordOwned(pass: Pass, arns: string[]): Promise<void> {
+/**
+ * Records the targets this resource owns and the keys each holds (a fingerprint), in its
+ * annotations: only what changed, in one merge patch.
+ */
+export async function recordOwned(
+  pass: Pass,
+  arns: readonly string[],
+  credentials: Readonly<Record<string, string>> = pass.credentials,
+): Promise<void> {
   const next = [...new Set(arns)].sort();
-  if (sameJSON(next, [...pass.owned].sort())) return;
+  const creds = Object.fromEntries(
+    Object.entries(credentials)
+      .filter(([arn]) => next.includes(arn))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+  if (sameJSON(next, [...pass.owned].sort()) && sameJSON(creds, pass.credentials)) return;
+  const json = (v: object, empty: boolean) => (empty ? null : JSON.stringify(v));
   await pass.kube.patch(
     BREP_RESOURCE,
     pass.ref,
     {
       metadata: {
-        annotations: { [OWNED_TARGETS_ANNOTATION]: next.length > 0 ? JSON.stringify(next) : null },
+        annotations: {
+          [OWNED_TARGETS_ANNOTATION]: json(next, next.length === 0),
+          [TARGET_CREDENTIALS_ANNOTATION]: json(creds, Object.keys(creds).length === 0),
+        },
       },
     },
     { patchType: 'merge', fieldManager: FIELD_MANAGER },
   );
   pass.owned = next;
+  pass.credentials = creds;
+}
+
+/** What one destination site needs for its buckets: the connection and the account there. */
+interface Destination {
+  connected: Connected;
+  account: ReplicationAccount;
+  /** Set once the account was seen to work (or was written) in this pass. */
+  accountReady?: boolean;
+}
+
+/**
+ * The replication account works on the destination (one S3 call with its own keys), or is
+ * written there (user, policy, mapping): a new account, a rotated secret, or a site that lost it.
+ */
+async function ensureDestinationAccount(
+  pass: Pass,
+  dest: Destination,
+  bucket: string,
+  deps: ConnectDeps,
+): Promise<void> {
+  if (dest.accountReady === true) return;
+  const { signal } = pass.ctx;
+  const asAccount = deps.newSite({
+    ...dest.connected.conn,
+    accessKey: dest.account.user,
+    secretKey: dest.account.secretKey,
+  });
+  try {
+    if (!(await accountWorks(asAccount, bucket, signal))) {
+      pass.changes.push(...(await ensureAccount(dest.connected.client, dest.account, signal)));
+    }
+  } finally {
+    asAccount.close();
+  }
+  dest.accountReady = true;
 }
 
 async function prepareDestination(
   pass: Pass,
-  dest: Connected,
+  dest: Destination,
   key: DestinationKey,
-  targets: readonly RemoteTargetMeta[],
-): Promise<{ arn: string; created: boolean } | undefined> {
+  ctx: { targets: readonly RemoteTargetMeta[]; deps: ConnectDeps },
+): Promise<EnsuredTarget | undefined> {
   const id = destinationId(key);
   const { signal } = pass.ctx;
   try {
-    pass.changes.push(...(await ensureDestinationBucket(dest, key.bucket, signal)));
-    const source = { client: pass.src.client, bucket: pass.spec.source.bucket, targets };
-    const t = await ensureRemoteTarget(source, { connected: dest, bucket: key.bucket }, signal);
+    pass.changes.push(...(await ensureDestinationBucket(dest.connected, key.bucket, signal)));
+    await ensureDestinationAccount(pass, dest, key.bucket, ctx.deps);
+    const source = {
+      client: pass.src.client,
+      bucket: pass.spec.source.bucket,
+      targets: ctx.targets,
+      owned: pass.owned,
+      credentials: pass.credentials,
+    };
+    const t = await ensureRemoteTarget(
+      source,
+      { connected: dest.connected, bucket: key.bucket, account: dest.account },
+      signal,
+    );
     if (t.created) pass.changes.push(`created remote target on ${whereOf(pass)} for ${id}`);
+    else if (t.credentials !== undefined) {
+      pass.changes.push(
+        `gave the remote target on ${whereOf(pass)} for ${id} the replication account's keys`,
+      );
+    }
     return t;
   } catch (e: unknown) {
     pass.problems.push(siteProblem(pass, e, `destination ${id}`));
     // The link exists and the destination is down: keep the rule (the source queues and
     // retries), and keep reporting what waits.
-    const existing = findTarget(targets, dest, key.bucket);
+    const existing = findTarget(ctx.targets, dest.connected, key.bucket);
     return existing === undefined ? undefined : { arn: existing.arn, created: false };
   }
 }
 
-/** Destination buckets and remote targets; returns the ARN of each destination it could make. */
+/**
+ * Destination buckets, replication accounts and remote targets; returns the ARN of each
+ * destination it could make.
+ */
 export async function prepareDestinations(
   pass: Pass,
   deps: ConnectDeps,
@@ -162,27 +241,32 @@ export async function prepareDestinations(
     pass.problems.push(siteProblem(pass, e, `remote targets of ${whereOf(pass)}`));
     return arns;
   }
+  const accounts = await loadAccounts(pass.kube, pass.obj, [...bySite.keys()]);
   const created: string[] = [];
+  const credentials = { ...pass.credentials };
   for (const [name, keys] of bySite) {
     const site = pass.source.group?.spec.sites.find((s) => s.name === name);
-    if (site === undefined) continue; // validateForSource made sure it is in the group
-    const dest = await connect(deps, pass.ref.namespace, pass.source, site);
-    if (!dest.ok) {
-      pass.problems.push(dest.why);
+    const account = accounts.get(name);
+    if (site === undefined || account === undefined) continue; // validateForSource checked it
+    const connected = await connect(deps, pass.ref.namespace, pass.source, site);
+    if (!connected.ok) {
+      pass.problems.push(connected.why);
       continue;
     }
+    const dest: Destination = { connected: connected.value, account };
     try {
       for (const key of keys) {
-        const arn = await prepareDestination(pass, dest.value, key, targets);
-        if (arn === undefined) continue;
-        arns.set(destinationId(key), arn.arn);
-        if (arn.created) created.push(arn.arn);
+        const t = await prepareDestination(pass, dest, key, { targets, deps });
+        if (t === undefined) continue;
+        arns.set(destinationId(key), t.arn);
+        if (t.created) created.push(t.arn);
+        if (t.credentials !== undefined) credentials[t.arn] = t.credentials;
       }
     } finally {
-      dest.value.client.close();
+      connected.value.client.close();
     }
   }
-  if (created.length > 0) await recordOwned(pass, [...pass.owned, ...created]);
+  await recordOwned(pass, [...pass.owned, ...created], credentials);
   return arns;
 }
 
@@ -215,7 +299,7 @@ async function put(
       signal.throwIfAborted();
       pass.problems.push({
         reason: 'ResyncFailed',
-        message: `existing objects of ${whereOf(pass)} were not queued for ${arn} (MinIO's scanner will still replicate them, later): ${errorMessage(e)}`,
+        message: `existing objects of ${whereOf(pass)} were not queued for ${arn} (MinIO's scanner will still replicate them, later): ${describeError(e)}`,
       });
     }
   }
@@ -305,7 +389,7 @@ export async function resyncOnRequest(
       pass.ctx.signal.throwIfAborted();
       pass.problems.push({
         reason: 'ResyncFailed',
-        message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${errorMessage(e)}`,
+        message: `${RESYNC_ANNOTATION}: replication of the existing objects of ${whereOf(pass)} to ${arn} did not start: ${describeError(e)}`,
       });
       return undefined;
     }

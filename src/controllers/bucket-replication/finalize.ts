@@ -7,7 +7,15 @@
  */
 import type { BucketReplication } from '../../api/bucket-replication.js';
 import { BREP_RESOURCE, FINALIZER } from '../../api/names.js';
-import { conflictOf, formatIssue, parseSpec } from '../../replication/bucket-replication-spec.js';
+import type { BucketReplicationSpec } from '../../api/bucket-replication.js';
+import {
+  configOf,
+  conflictOf,
+  formatIssue,
+  parseSpec,
+} from '../../replication/bucket-replication-spec.js';
+import { removeAccount } from '../../sites/replication-account.js';
+import { accountNames } from './account.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
@@ -15,7 +23,13 @@ import { isSiteError } from '../../sites/site-error.js';
 import { buildReplicationXML } from '../../replication/xml-codec.js';
 import { ownedTargets } from './apply.js';
 import { groupRulesOnly, parseCurrent, unusedTargets } from './document.js';
-import { type ConnectDeps, type Connected, connect, resolveSource } from './source.js';
+import {
+  type ConnectDeps,
+  type Connected,
+  type SourceSite,
+  connect,
+  resolveSource,
+} from './source.js';
 import { removeTargets } from './targets.js';
 
 export interface FinalizeDeps extends ConnectDeps {
@@ -75,7 +89,39 @@ async function cleanUp(
     src.value.client.close();
   }
   ctx.log.info({ bucket }, 'Removed replication configuration of BucketReplication');
-  return undefined;
+  return removeAccounts(obj, { ...deps, ctx, source: source.value, spec: spec.value });
+}
+
+/**
+ * Its targets gone, no target uses the resource's replication account any more: removed from
+ * every managed destination site (its Secret goes with the resource, by owner reference).
+ * Returns what could not be removed, or undefined.
+ */
+async function removeAccounts(
+  obj: BucketReplication,
+  p: FinalizeDeps & { ctx: ReconcileContext; source: SourceSite; spec: BucketReplicationSpec },
+): Promise<string | undefined> {
+  const config = configOf(p.spec);
+  if (!config.ok) return undefined;
+  const names = new Set(config.value.rules.flatMap((r) => r.destination.site?.name ?? []));
+  const account = accountNames(obj.metadata.uid ?? '');
+  const left: string[] = [];
+  for (const name of names) {
+    const site = p.source.group?.spec.sites.find((s) => s.name === name);
+    if (site === undefined) continue;
+    const dest = await connect(p, obj.metadata.namespace ?? '', p.source, site);
+    if (!dest.ok) {
+      left.push(`${name} (${dest.why.message})`);
+      continue;
+    }
+    try {
+      await removeAccount(dest.value.client, account, p.ctx.signal);
+    } finally {
+      dest.value.client.close();
+    }
+  }
+  if (left.length === 0) return undefined;
+  return `the replication account ${account.user} was left on ${left.join(', ')}`;
 }
 
 export async function finalize(

@@ -25,6 +25,8 @@ export interface Pass {
   problems: Why[];
   /** The remote targets this resource created (its annotation). */
   owned: string[];
+  /** The fingerprint of the keys each owned target was given (its annotation), by ARN. */
+  credentials: Record<string, string>;
   /** What is insecure about the sites it reaches (only with ALLOW_INSECURE_SITES), by field. */
   insecure?: string | undefined;
 }

@@ -42,6 +42,7 @@ import {
   prepareDestinations,
   resyncOnRequest,
 } from './apply.js';
+import { targetCredentials } from './account.js';
 import { finalize } from './finalize.js';
 import type { Pass } from './pass.js';
 import { ruleStatuses } from './progress.js';
@@ -209,6 +210,7 @@ export class BucketReplicationReconciler {
       changes: [],
       problems: [],
       owned: ownedTargets(obj),
+      credentials: targetCredentials(obj),
       insecure,
     };
   }

@@ -102,6 +102,8 @@ export interface Connected {
   client: SiteClient;
   accessKey: string;
   secretKey: string;
+  /** How the client reaches the site (to reach it with other keys: a replication account). */
+  conn: SiteConnection;
 }
 
 export interface ConnectDeps {
@@ -132,5 +134,5 @@ export async function connect(
   });
   if (!c.ok) return { ok: false, why: { reason: c.reason, message: c.message } };
   const { accessKey, secretKey } = c.conn;
-  return { ok: true, value: { site, client: c.client, accessKey, secretKey } };
+  return { ok: true, value: { site, client: c.client, accessKey, secretKey, conn: c.conn } };
 }

@@ -21,6 +21,7 @@ import type { KubeClient } from '../../runtime/kube-client.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
 import type { TargetCounters } from '../../sites/site-client.js';
 import type { Pass } from './pass.js';
+import { joinBounded } from '../../runtime/messages.js';
 
 export type RuleStatus = NonNullable<BucketReplicationStatus['rules']>[number];
 
@@ -167,7 +168,7 @@ function conditionsOf(o: BrepOutcome): ConditionInput[] {
       ? undefined
       : {
           reason: o.problems[0]?.reason ?? 'SiteError',
-          message: o.problems.map((p) => p.message).join('; '),
+          message: joinBounded(o.problems.map((p) => p.message)),
         };
   const reconciling: Why | undefined =
     o.changes.length > 0
@@ -289,7 +290,7 @@ export async function report(pass: Pass, r: Report, now: Date): Promise<void> {
   }
   const [first] = pass.problems;
   if (first) {
-    const all = pass.problems.map((p) => p.message).join('; ');
+    const all = joinBounded(pass.problems.map((p) => p.message));
     await events.record(obj, 'Warning', first.reason, all);
   }
 }

@@ -1,10 +1,16 @@
 /**
  * Managed destinations (`destination.site`): the destination bucket, versioned, on that site,
- * and a remote target on the source bucket pointing at it. Every step is idempotent; a target to
- * the same endpoint and bucket that already exists (the user's, or a group's peer link) is used
- * as it is and never owned.
+ * the resource's replication account there, and a remote target on the source bucket pointing
+ * at it with that account's keys. Every step is idempotent; a target to the same endpoint and
+ * bucket that already exists (the user's, or a group's peer link) is used as it is and never
+ * owned.
  */
 import { sameEndpoint } from '../../api/endpoint.js';
+import {
+  type ReplicationAccount,
+  credentialsFingerprint,
+  pushAccountSecret,
+} from '../../sites/replication-account.js';
 import type { SiteClient } from '../../sites/site-client.js';
 import { isSiteError } from '../../sites/site-error.js';
 import type { RemoteTargetMeta } from '../../sites/snapshot.js';
@@ -53,30 +59,54 @@ export function findTarget(
   );
 }
 
+export interface TargetSource {
+  client: SiteClient;
+  bucket: string;
+  targets: readonly RemoteTargetMeta[];
+  /** The targets this resource created, and the fingerprint of the keys each was given. */
+  owned: readonly string[];
+  credentials: Readonly<Record<string, string>>;
+}
+
+export interface EnsuredTarget {
+  arn: string;
+  created: boolean;
+  /** Set when the target was given the account's keys in this pass: their fingerprint. */
+  credentials?: string | undefined;
+}
+
 /**
  * The ARN of the remote target on the source bucket for `dest`/`bucket`: an existing one, or one
- * created with the destination site's credentials (`created: true`, the caller records it).
+ * created with the replication account's keys (`created: true`, the caller records it). A
+ * target this resource owns that holds other keys (a rotated secret, or the destination's root
+ * credentials an earlier version gave it) gets the account's keys, keeping its ARN. A target
+ * it does not own is used as it is.
  */
 export async function ensureRemoteTarget(
-  source: { client: SiteClient; bucket: string; targets: readonly RemoteTargetMeta[] },
-  dest: { connected: Connected; bucket: string },
+  source: TargetSource,
+  dest: { connected: Connected; bucket: string; account: ReplicationAccount },
   signal: AbortSignal,
-): Promise<{ arn: string; created: boolean }> {
+): Promise<EnsuredTarget> {
+  const { site } = dest.connected;
+  const { account } = dest;
+  const fingerprint = credentialsFingerprint(account);
+  const target = { endpoint: site.endpoint, targetBucket: dest.bucket, region: site.region };
   const existing = findTarget(source.targets, dest.connected, dest.bucket);
-  if (existing !== undefined) return { arn: existing.arn, created: false };
-  const { site, accessKey, secretKey } = dest.connected;
+  if (existing !== undefined) {
+    const arn = existing.arn;
+    if (!source.owned.includes(arn)) return { arn, created: false };
+    if (existing.accessKey === account.user && source.credentials[arn] === fingerprint) {
+      return { arn, created: false };
+    }
+    await pushAccountSecret(source, [{ arn, target }], account, signal);
+    return { arn, created: false, credentials: fingerprint };
+  }
   const arn = await source.client.setRemoteTarget(
     source.bucket,
-    {
-      endpoint: site.endpoint,
-      targetBucket: dest.bucket,
-      accessKey,
-      secretKey,
-      region: site.region,
-    },
+    { ...target, accessKey: account.user, secretKey: account.secretKey },
     signal,
   );
-  return { arn, created: true };
+  return { arn, created: true, credentials: fingerprint };
 }
 
 /** Removes owned targets no rule uses any more; returns the ARNs removed (or already gone). */

@@ -32,7 +32,6 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
 import { type Why, stalledStatus } from '../../runtime/kstatus.js';
-import { errorMessage } from '../../runtime/logger.js';
 import { type Secret, secretReader } from '../../runtime/secrets.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
 import { connectSite } from '../../sites/connect.js';
@@ -40,6 +39,7 @@ import { type IdentityDeclaration, declareIdentity } from '../../sites/identity.
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import { ApplyBudget, type SiteOutcome, type SiteTarget, syncSite, targetsOf } from './sites.js';
 import { deriveIdpStatus } from './status.js';
+import { describeError } from '../../runtime/messages.js';
 
 type Cached<T> = T & { metadata: { name: string } };
 
@@ -212,7 +212,7 @@ export class IdentityProviderReconciler {
         return {
           ...ids,
           ...IDLE,
-          error: { reason: 'SiteError', message: errorMessage(r?.error) },
+          error: { reason: 'SiteError', message: describeError(r?.error) },
         };
       });
     });

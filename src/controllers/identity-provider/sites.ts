@@ -18,6 +18,7 @@ import type {
   LiveIdentity,
 } from '../../sites/identity.js';
 import { SiteError, siteErrorReason } from '../../sites/site-error.js';
+import { describeError } from '../../runtime/messages.js';
 
 /** One site of one group that references the IdentityProvider. */
 export interface SiteTarget {
@@ -166,7 +167,7 @@ export interface SiteRun {
 
 /** A site failure in words for a condition: reason by error kind, message without secrets. */
 export function siteFailure(e: unknown, secret: string): { reason: string; message: string } {
-  return { reason: siteErrorReason(e), message: redact(errorMessage(e), secret) };
+  return { reason: siteErrorReason(e), message: redact(describeError(e), secret) };
 }
 
 function redact(text: string, secret: string): string {
@@ -188,7 +189,7 @@ function writeFailure(
     return {
       reason: 'IdentityConfigTimeout',
       message: redact(
-        `${errorMessage(e)}; the site validates the configuration by contacting the identity provider: is it reachable from the site?`,
+        `${describeError(e)}; the site validates the configuration by contacting the identity provider: is it reachable from the site?`,
         secret,
       ),
     };
@@ -271,7 +272,7 @@ async function awaitRestart(
 
 function restartFailure(run: SiteRun, e: unknown): { reason: string; message: string } {
   run.signal.throwIfAborted();
-  return { reason: 'RestartFailed', message: `could not restart the site: ${errorMessage(e)}` };
+  return { reason: 'RestartFailed', message: `could not restart the site: ${describeError(e)}` };
 }
 
 async function apply(

@@ -9,6 +9,7 @@ import type { IdentityProviderStatus, IdpSiteStatus } from '../../api/identity-p
 import { type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { AS_EXPECTED, type Why, cond } from '../../runtime/kstatus.js';
 import type { SiteOutcome } from './sites.js';
+import { MAX_PART_MESSAGE, bounded, joinBounded } from '../../runtime/messages.js';
 
 export interface IdpOutcome {
   generation: number;
@@ -48,11 +49,7 @@ function degradedWhy(sites: readonly SiteOutcome[]): Why | undefined {
   if (!first) return undefined;
   return {
     reason: first.reason,
-    // metav1.Condition messages are at most 32768 characters.
-    message: failing
-      .map((s) => `${siteName(s)}: ${s.error?.message ?? ''}`)
-      .join('; ')
-      .slice(0, 32_000),
+    message: joinBounded(failing.map((s) => `${siteName(s)}: ${s.error?.message ?? ''}`)),
   };
 }
 
@@ -123,7 +120,9 @@ function siteStatus(s: SiteOutcome): IdpSiteStatus {
     configured: s.configured,
     ...(s.digest === undefined ? {} : { digest: s.digest }),
     ...(s.restartRequired ? { restartRequired: true } : {}),
-    ...(s.error ? { lastError: `${s.error.reason}: ${s.error.message}`.slice(0, 1024) } : {}),
+    ...(s.error
+      ? { lastError: bounded(`${s.error.reason}: ${s.error.message}`, MAX_PART_MESSAGE) }
+      : {}),
     ...(s.secretVersion === undefined ? {} : { secretVersion: s.secretVersion }),
     ...(s.appliedTime === undefined ? {} : { appliedTime: s.appliedTime }),
   };

@@ -11,7 +11,6 @@ import { encodeKey, keyFamily } from '../../replication/entity-key.js';
 import type { MergePlan } from '../../replication/merge.js';
 import { canonicalPolicy } from '../../replication/policy.js';
 import { settleLimit } from '../../runtime/concurrency.js';
-import { errorMessage } from '../../runtime/logger.js';
 import {
   LEGACY_REPLICATOR_POLICY,
   LEGACY_REPLICATOR_USER,
@@ -32,6 +31,7 @@ import { type GroupOwnership, type PeerSite, ensurePeerLinks, ownership } from '
 import { phases, replicatedBuckets } from './plan.js';
 import { memberSite, removedMembers } from './removal.js';
 import { loadReplicatorSecrets } from './state.js';
+import { describeError, loggableError } from '../../runtime/messages.js';
 
 export interface ApplyOptions {
   /** Actions in flight per site. */
@@ -61,7 +61,7 @@ async function verifyApplied(
   } catch (e: unknown) {
     pass.ctx.signal.throwIfAborted();
     pass.ctx.log.warn(
-      { site: target.site.name, err: errorMessage(e) },
+      { site: target.site.name, err: loggableError(e) },
       'Could not read the site back after writing; the next pass will',
     );
     return 0;
@@ -142,7 +142,7 @@ async function applyToSite(
     batch.forEach((a, i) => {
       const r = results[i];
       if (r?.ok) changes++;
-      else failures.entity(target.site.name, a.key, errorMessage(r?.error));
+      else failures.entity(target.site.name, a.key, describeError(r?.error));
     });
   }
   if (mine.length === 0) return 0;
@@ -237,7 +237,7 @@ async function ensureAccounts(
       for (const c of changed) ctx.changes.push(`${p.name}: ${c}`);
     } catch (e: unknown) {
       signal.throwIfAborted();
-      ctx.failures.other(p.name, errorMessage(e));
+      ctx.failures.other(p.name, describeError(e));
     }
   }
 }
@@ -272,7 +272,7 @@ async function cleanLegacyAccounts(
       for (const r of removed) ctx.changes.push(`${p.name}: removed legacy ${r}`);
     } catch (e: unknown) {
       pass.ctx.signal.throwIfAborted();
-      ctx.failures.other(p.name, errorMessage(e));
+      ctx.failures.other(p.name, describeError(e));
     }
   }
 }
@@ -328,7 +328,7 @@ export async function linkSites(
       .map((o) => o.site.name),
     signal,
   });
-  for (const e of result.errors) failures.other(e.site, errorMessage(e.error));
+  for (const e of result.errors) failures.other(e.site, describeError(e.error));
   changes.push(...result.changes);
   await cleanLegacyAccounts(pass, peers, { failures, changes });
   if (changes.length > 0) {

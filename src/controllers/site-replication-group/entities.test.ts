@@ -4,6 +4,7 @@ import { SiteReplicationGroupSpecSchema } from '../../api/site-replication-group
 import { decodeKey } from '../../replication/entity-key.js';
 import { emptyIamState, type SiteSnapshot } from '../../sites/snapshot.js';
 import { globMatch } from '../../replication/glob.js';
+import { digestKey, isSecretBearing } from '../../replication/secret-digest.js';
 import { bucketSelected, entitiesOf, keyPhase } from './entities.js';
 
 const spec = (extra: object = {}) =>
@@ -122,6 +123,18 @@ describe('entitiesOf', () => {
     const eb = entitiesOf(b, scope());
     expect(ea.get('user:alice')?.digest).not.toBe(eb.get('user:alice')?.digest);
     expect(JSON.stringify([...ea])).not.toContain('alice-secret');
+  });
+
+  it('seals the digests of users and service accounts with the group key, and only those', () => {
+    const key = digestKey('group-key-'.repeat(3));
+    const plain = entitiesOf(snapshot(), scope());
+    const sealed = entitiesOf(snapshot(), { ...scope(), seal: key.seal });
+    for (const [k, e] of sealed) {
+      const want = isSecretBearing(k) ? key.seal(plain.get(k)?.digest ?? '') : plain.get(k)?.digest;
+      expect([k, e.digest]).toEqual([k, want]);
+    }
+    expect(sealed.get('user:alice')?.digest).not.toBe(plain.get('user:alice')?.digest);
+    expect(sealed.get('svcacct:svc1')?.digest).not.toBe(plain.get('svcacct:svc1')?.digest);
   });
 
   it('gives equal digests to policies that differ only in action order', () => {

@@ -39,6 +39,11 @@ export interface EntityScope {
    * (403), so only policies, LDAP DN mappings and service accounts are mirrored.
    */
   ldap?: boolean | undefined;
+  /**
+   * Seals the digest of a secret-bearing entity (a user, a service account) with the group's
+   * key (replication/secret-digest.ts), so the agreed state holds no crackable digest.
+   */
+  seal?: ((digest: string) => string) | undefined;
 }
 
 export function bucketSelected(selector: BucketSelector, name: string): boolean {
@@ -49,6 +54,8 @@ export function bucketSelected(selector: BucketSelector, name: string): boolean 
 }
 
 const d = (value: unknown) => digestOf(value).slice(0, 16);
+
+const sealed = (scope: EntityScope, digest: string) => scope.seal?.(digest) ?? digest;
 
 /** Sets the entity of `key` in an entity map (keyed by the encoded form the merge works on). */
 function put(out: Map<string, Entity>, key: EntityKey, entity: Entity): void {
@@ -113,8 +120,8 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.users && scope.ldap !== true) {
     for (const [name, u] of iam.users) {
       if (!mirroredUser(name, scope)) continue;
-      // The secret is hashed into the digest, so a changed secret key propagates.
-      const digest = d({ status: u.status, secret: digestOf(u.secretKey) });
+      // The secret is hashed into the digest, so a changed secret key propagates; sealed.
+      const digest = sealed(scope, d({ status: u.status, secret: digestOf(u.secretKey) }));
       put(out, { kind: 'user', name }, { digest });
       const m = iam.userPolicies.get(name);
       if (m) put(out, { kind: 'userMapping', name }, mapping(m));
@@ -142,7 +149,7 @@ function addGroupsAndServiceAccounts(
       // Service accounts of the root user (or of identities that are not mirrored users) stay.
       if (!iam.users.has(sa.parent) || !mirroredUser(sa.parent, scope)) continue;
       const { claims: _claims, secretKey, ...rest } = sa;
-      const digest = d({ ...rest, secret: digestOf(secretKey) });
+      const digest = sealed(scope, d({ ...rest, secret: digestOf(secretKey) }));
       put(out, { kind: 'serviceAccount', accessKey: ak }, { digest });
     }
   }

@@ -5,11 +5,11 @@
  */
 import type { Site } from '../../api/common.js';
 import { settleLimit } from '../../runtime/concurrency.js';
-import { errorMessage } from '../../runtime/logger.js';
 import { type SecretReader, connectSite } from '../../sites/connect.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import { siteErrorReason } from '../../sites/site-error.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
+import { describeError } from '../../runtime/messages.js';
 
 export type Observed =
   | { site: Site; ok: true; client: SiteClient; snap: SiteSnapshot; conn: SiteConnection }
@@ -62,7 +62,7 @@ async function observeOne(opts: ObserveOptions, site: Site, index: number): Prom
     return { site, ok: true, client, snap: await client.snapshot(opts.signal), conn };
   } catch (e: unknown) {
     opts.signal.throwIfAborted();
-    return { site, ok: false, reason: siteErrorReason(e), message: errorMessage(e), client };
+    return { site, ok: false, reason: siteErrorReason(e), message: describeError(e), client };
   }
 }
 
@@ -77,7 +77,7 @@ export async function observeSites(opts: ObserveOptions): Promise<Observed[]> {
   return opts.sites.map((site, i) => {
     const r = results[i];
     if (r?.ok) return r.value;
-    return { site, ok: false as const, reason: 'SiteError', message: errorMessage(r?.error) };
+    return { site, ok: false as const, reason: 'SiteError', message: describeError(r?.error) };
   });
 }
 

@@ -5,6 +5,7 @@ import type {
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
 import type { Entity } from '../../replication/merge.js';
+import type { DigestKey } from '../../replication/secret-digest.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
@@ -30,7 +31,10 @@ export interface Pass {
   observed: Observed[];
   /** Sites removed from the spec whose group links may remain: observed with what was stored. */
   removed: Observed[];
-  /** The agreed state this pass works from (identity changes applied, or rebuilt). */
+  /**
+   * The agreed state this pass works from (identity changes applied, or rebuilt), its
+   * secret-bearing digests sealed with `digestKey`.
+   */
   agreed: AgreedState;
   /** What was wrong with the stored agreed state, if anything. */
   agreedProblem?: LoadedAgreed['problem'];
@@ -38,6 +42,8 @@ export interface Pass {
   rebuilt?: { from: 'sites' | 'union'; message: string } | undefined;
   /** Joined sites seen under another identity, and what became of them. */
   identity: IdentityJudgement;
+  /** The group's digest key (seals the digests of users and service accounts). */
+  digestKey: DigestKey;
   /** The entity map of a snapshot (computed once per snapshot and pass). */
   entities: (snap: SiteSnapshot) => Map<string, Entity>;
   /**

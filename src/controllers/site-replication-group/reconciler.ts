@@ -21,6 +21,11 @@ import {
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
 import { type MergePlan, nextAgreed } from '../../replication/merge.js';
+import {
+  type DigestKey,
+  digestKey as newDigestKey,
+  sealAgreed,
+} from '../../replication/secret-digest.js';
 import type {
   ObjectRef,
   Reconcile,
@@ -60,7 +65,7 @@ import {
   removedMembers,
 } from './removal.js';
 import { type SiteSeen, judgeIdentities, parseAccept, recordIdentities } from './site-identity.js';
-import { loadAgreed, saveAgreed } from './state.js';
+import { loadAgreed, loadDigestKey, saveAgreed } from './state.js';
 import {
   type PassResult,
   deriveStatus,
@@ -178,9 +183,11 @@ export class SiteReplicationGroupReconciler {
       return undefined;
     }
     const idpName = p.spec.identityProviderRef?.name;
+    const owner = { ...p.ref, uid: p.obj.metadata.uid ?? '', apiVersion: p.obj.apiVersion };
     return changes.before({
       pass: {
         ...p,
+        digestKey: newDigestKey(await loadDigestKey(p.kube, owner)),
         events: this.deps.recorder.withSignal(p.ctx.signal),
         idp: idpName ? this.deps.identityProviders.get(`${p.ref.namespace}/${idpName}`) : undefined,
       },
@@ -203,6 +210,7 @@ export class SiteReplicationGroupReconciler {
   }): Promise<Pass> {
     const { ref, spec, ctx } = p;
     const loaded = await loadAgreed(p.kube, ref);
+    const { agreed, digestKey } = await this.sealedState(p, loaded.state);
     const observer = this.deps.observer;
     const idpName = spec.identityProviderRef?.name;
     const common = {
@@ -230,13 +238,32 @@ export class SiteReplicationGroupReconciler {
       idp: idpName ? this.deps.identityProviders.get(`${ref.namespace}/${idpName}`) : undefined,
       observed,
       removed: removedObserved,
-      agreed: loaded.state,
+      agreed,
       agreedProblem: loaded.problem,
-      identity: { state: loaded.state, outcomes: [], held: new Map() },
+      identity: { state: agreed, outcomes: [], held: new Map() },
+      digestKey,
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
     return pass;
+  }
+
+  /**
+   * The group's digest key, and the stored agreed state with its secret-bearing digests sealed
+   * with it: one written before digests were keyed is migrated here, on read
+   * (replication/secret-digest.ts).
+   */
+  private async sealedState(
+    p: { obj: SiteReplicationGroup; ref: ObjectRef; ctx: ReconcileContext; kube: KubeClient },
+    stored: AgreedState,
+  ): Promise<{ agreed: AgreedState; digestKey: DigestKey }> {
+    const owner = { ...p.ref, uid: p.obj.metadata.uid ?? '', apiVersion: p.obj.apiVersion };
+    const digestKey = newDigestKey(await loadDigestKey(p.kube, owner));
+    const { state, outcome } = sealAgreed(stored, digestKey);
+    if (outcome === 'keyChanged') {
+      p.ctx.log.warn({}, 'Found the agreed state of SiteReplicationGroup sealed with another key');
+    }
+    return { agreed: state, digestKey };
   }
 
   /** Recovers a lost agreed state, then judges the sites' identities: the base of the pass. */
@@ -285,7 +312,7 @@ export class SiteReplicationGroupReconciler {
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
-    await saveAgreed(pass.kube, this.owner(pass), state);
+    await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
     const total = changes + links.changes + gone.cleaned.length;
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
@@ -501,6 +528,7 @@ function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
     buckets: pass.spec.buckets,
     operatorUsers,
     ldap: pass.idp?.spec?.ldap !== undefined,
+    seal: pass.digestKey.seal,
   };
   return (snap) => {
     let map = cache.get(snap);

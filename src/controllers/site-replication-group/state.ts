@@ -124,7 +124,9 @@ function secretValues(
     values.set(site, value);
   }
   if (rotate)
-    for (const key of Object.keys(data ?? {})) if (!sites.includes(key)) write[key] = null;
+    for (const key of Object.keys(data ?? {}))
+      // The digest key is not a site's: it stays (it seals the agreed state, not a link).
+      if (!sites.includes(key) && key !== DIGEST_KEY_ENTRY) write[key] = null;
   return { values, write };
 }
 
@@ -163,6 +165,20 @@ export async function loadReplicatorSecrets(
     );
   }
   return values;
+}
+
+/**
+ * The entry of the replicator Secret that holds the group's digest key (not a DNS label, so it
+ * never clashes with a site's entry): created with the Secret, replaced with it.
+ */
+export const DIGEST_KEY_ENTRY = '.digest-key';
+
+/** The group's digest key (replication/secret-digest.ts), generated on first use. */
+export async function loadDigestKey(kube: KubeClient, owner: Owner): Promise<string> {
+  const secrets = await loadReplicatorSecrets(kube, owner, [DIGEST_KEY_ENTRY]);
+  const key = secrets.get(DIGEST_KEY_ENTRY);
+  if (key === undefined) throw new Error(`no ${DIGEST_KEY_ENTRY} in the replicator Secret`);
+  return key;
 }
 
 /** Deletes the ConfigMap and the Secret (the finalizer; owner references would do it later). */

@@ -28,6 +28,7 @@ import { inSyncWhy, outOfSyncEntities } from './in-sync.js';
 import type { Observed, Reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { priorityOrder } from './plan.js';
+import { MAX_PART_MESSAGE, bounded, joinBounded } from '../../runtime/messages.js';
 import type { SiteObjects } from './progress.js';
 import {
   type SafetyOutcome,
@@ -113,7 +114,9 @@ function siteStatus(
       : prev?.lastSyncTime
         ? { lastSyncTime: prev.lastSyncTime }
         : {}),
-    ...(s.error ? { lastError: `${s.error.reason}: ${s.error.message}`.slice(0, 1024) } : {}),
+    ...(s.error
+      ? { lastError: bounded(`${s.error.reason}: ${s.error.message}`, MAX_PART_MESSAGE) }
+      : {}),
     buckets: s.buckets,
     iam: s.iam,
     ...(s.objects
@@ -177,9 +180,9 @@ function degradedOf(o: GroupOutcome): Why | undefined {
   // A site on another identity provider is named first: its users cannot log in alike; then
   // a site held because its identity changed.
   const first = o.identity ?? o.safety?.heldSites;
-  if (first) return { reason: first.reason, message: [first.message, ...failures].join('; ') };
+  if (first) return { reason: first.reason, message: joinBounded([first.message, ...failures]) };
   if (failing.length === 0) return undefined;
-  return { reason: failing[0]?.error?.reason ?? 'SiteError', message: failures.join('; ') };
+  return { reason: failing[0]?.error?.reason ?? 'SiteError', message: joinBounded(failures) };
 }
 
 /** The kstatus conditions, and InSync when the outcome says. */

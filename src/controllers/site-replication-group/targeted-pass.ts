@@ -120,6 +120,8 @@ async function readAll(
   const failed = reads.find((r): r is string => typeof r === 'string');
   if (failed !== undefined) return failed;
   if (loaded.problem) return `agreed state ${loaded.problem.kind}`;
+  // Digests sealed with another key (or not yet): a full pass migrates them.
+  if (loaded.state.digestKeyId !== base.digestKey.id) return 'agreed state not sealed with the key';
   const agreed = loaded.state;
   const unjoined = base.spec.sites.find((s) => !agreed.joined.includes(s.name));
   if (unjoined) return `${unjoined.name} has not joined`;
@@ -177,7 +179,7 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
       uid: base.obj.metadata.uid ?? '',
       apiVersion: base.obj.apiVersion,
     };
-    await saveAgreed(base.kube, owner, state);
+    await saveAgreed(base.kube, owner, { ...state, digestKeyId: base.digestKey.id });
   }
   let after = new Map(observed.map((o) => [o.site.name, backs.get(o.site.name) ?? o] as const));
   // Links changed what the read-backs saw (targets, replication rules): read the part again.

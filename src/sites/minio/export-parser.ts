@@ -36,9 +36,24 @@ function parseXML(data: Buffer | undefined, root: string): Json | undefined {
   return root in doc ? asObject(doc[root]) : undefined;
 }
 
-function parseJSON(data: Buffer | undefined): unknown {
+/**
+ * An export file that is not what MinIO writes. The message names the file and where it goes
+ * wrong, never its text: an IAM export holds every user's secret key, and a JSON parse error
+ * quotes the text around the bad token.
+ */
+export class ExportFormatError extends Error {
+  override readonly name = 'ExportFormatError';
+}
+
+function parseJSON(data: Buffer | undefined, name: string): unknown {
   if (!data || data.length === 0) return undefined;
-  return JSON.parse(data.toString('utf8'));
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch (e: unknown) {
+    const at = e instanceof SyntaxError ? /at position (\d+)/.exec(e.message)?.[1] : undefined;
+    const where = at === undefined ? '' : ` at byte ${at}`;
+    throw new ExportFormatError(`${name} in the export is not valid JSON${where}`);
+  }
 }
 
 function versioningOf(doc: Json | undefined): VersioningState {
@@ -130,7 +145,7 @@ export function parseBucketExport(files: Map<string, Buffer>): Map<string, Bucke
       name,
       versioning: versioningOf(parseXML(f.get('versioning.xml'), 'VersioningConfiguration')),
       objectLock: lock?.['ObjectLockEnabled'] === 'Enabled',
-      policy: parseJSON(f.get('policy.json')),
+      policy: parseJSON(f.get('policy.json'), `${name}/policy.json`),
       tags: tagsOf(parseXML(f.get('tagging.xml'), 'Tagging')),
       objectLockConfig: lockRuleOf(lock),
       encryption: encryptionOf(
@@ -202,7 +217,7 @@ export function parseIamExport(files: Map<string, Buffer>): IamState {
   const file = (n: string) => {
     const data = files.get(`iam-assets/${n}`);
     if (data === undefined) throw new Error(`export-iam: iam-assets/${n} is missing`);
-    return parseJSON(data);
+    return parseJSON(data, `iam-assets/${n}`);
   };
   for (const [name, doc] of Object.entries(asObject(file('policies.json'))))
     iam.policies.set(name, doc);

@@ -19,7 +19,7 @@ import type {
   WaitingVersion,
 } from '../site-client.js';
 import { type TargetBacklog, lagSince, noteWaiting } from '../backlog.js';
-import { isSiteError } from '../site-error.js';
+import { SiteError, isSiteError } from '../site-error.js';
 import type {
   AccountStatus,
   BucketMeta,
@@ -31,6 +31,7 @@ import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
 import { ExportCache } from './export-cache.js';
 import { MinioChangeFeed, bareBucket } from './minio-change-feed.js';
+import { ExportFormatError } from './export-parser.js';
 import { MinioIdentityConfig } from './minio-identity-config.js';
 import { MinioServiceAdmin } from './minio-service-admin.js';
 
@@ -153,14 +154,27 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
       failFast(admin.exportBucketMetadataArchive({ signal: abort.signal })),
     ]);
     const { deploymentID } = info;
-    const exported = this.exports.buckets(bucketFiles, { whole: true });
+    const exported = this.parsed('export-bucket-metadata', () =>
+      this.exports.buckets(bucketFiles, { whole: true }),
+    );
     // The export may name buckets deleted since; the bucket list is authoritative.
     const buckets = new Map<string, BucketMeta>();
     for (const b of list) {
       const meta = exported.get(b.name);
       buckets.set(b.name, meta ? { ...meta, createdAt: b.createdAt } : bareBucket(b));
     }
-    return { site: this.name, deploymentID, buckets, iam: this.exports.iam(iamFiles) };
+    const iam = this.parsed('export-iam', () => this.exports.iam(iamFiles));
+    return { site: this.name, deploymentID, buckets, iam };
+  }
+
+  /** An export parsed; one that is not what MinIO writes is the site's error (Invalid). */
+  private parsed<T>(op: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (e: unknown) {
+      if (!(e instanceof ExportFormatError)) throw e;
+      throw new SiteError(this.name, op, 'Invalid', e.message);
+    }
   }
 
   async replicationProgress(bucket: string, signal?: AbortSignal): Promise<ReplicationProgress> {
