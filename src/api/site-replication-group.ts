@@ -158,7 +158,7 @@ export const SiteReplicationGroupSpecSchema = z
       .enum(REPLICATION_MODES)
       .default('ActiveActive')
       .describe(
-        'ActiveActive: writes on any site replicate to all. PrimarySecondary: one primary, the other sites are read-only replicas.',
+        'ActiveActive: writes on any site replicate to all. PrimarySecondary is accepted and reported in status but not enforced yet: links still run both ways and the other sites are not read-only (planned).',
       ),
     primary: z
       .string()
@@ -166,7 +166,7 @@ export const SiteReplicationGroupSpecSchema = z
       .regex(DNS_LABEL)
       .optional()
       .describe(
-        'The site that holds the data when the group is created (seed site). In PrimarySecondary mode it is the primary; changing it promotes that site.',
+        'The site that holds the data when the group is created (seed site): the others must be empty. In PrimarySecondary mode it is reported as the primary; promotion (fencing, tracked steps) is not implemented yet.',
       ),
     identityProviderRef: LocalObjectReferenceSchema.optional().describe(
       'The IdentityProvider every site must share.',
