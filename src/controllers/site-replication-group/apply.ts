@@ -189,6 +189,31 @@ function resyncRequested(pass: Pass): boolean {
   return v !== undefined && v !== pass.obj.status?.lastResync;
 }
 
+/**
+ * Targets reset so far for each group's pending resync value (`uid|value`), across passes
+ * until status.lastResync records it: a pass failing on one target does not reset the others
+ * again. In memory (a restarted operator resets them once more, which is harmless); the
+ * latest 64 requests are kept.
+ */
+const RESYNC_PROGRESS = new Map<string, Set<string>>();
+const RESYNC_PROGRESS_MAX = 64;
+
+function resyncProgress(pass: Pass): Set<string> | undefined {
+  if (!resyncRequested(pass)) return undefined;
+  const value = pass.obj.metadata.annotations?.[RESYNC_ANNOTATION] ?? '';
+  const key = `${pass.obj.metadata.uid ?? pass.ref.name}|${value}`;
+  let done = RESYNC_PROGRESS.get(key);
+  if (!done) {
+    done = new Set();
+    RESYNC_PROGRESS.set(key, done);
+    for (const oldest of RESYNC_PROGRESS.keys()) {
+      if (RESYNC_PROGRESS.size <= RESYNC_PROGRESS_MAX) break;
+      RESYNC_PROGRESS.delete(oldest);
+    }
+  }
+  return done;
+}
+
 /** The group's account names and what it owns on the sites, current and removed members. */
 export function groupOwnership(pass: Pass): GroupOwnership {
   const removed = removedMembers(pass.agreed, pass.spec).map(memberSite);
@@ -320,6 +345,7 @@ export async function linkSites(
     own,
     replicate: pass.spec.replicate,
     resync: resyncRequested(pass),
+    resyncDone: resyncProgress(pass),
     refill,
     groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
     groupSites: pass.spec.sites.map((s) => s.name),

@@ -87,6 +87,7 @@ interface LinkContext {
   replicate: Replicate;
   changes: string[];
   resync: boolean;
+  resyncDone?: Set<string> | undefined;
   /** Sites whose objects must be sent again: every target towards them gets a reset. */
   refill: ReadonlySet<string>;
   unreachable: readonly string[];
@@ -218,14 +219,25 @@ function desiredConfig(
   return { role: '', rules: [...others, ...kept, ...ours] };
 }
 
-/** Starts a replication reset; one already running for the target counts as started. */
-async function resync(site: PeerSite, bucket: string, arn: string, ctx: LinkContext) {
+/**
+ * Starts a replication reset; one already running for the target counts as started. `done`
+ * (resets asked by the annotation alone) skips targets already reset for the same request.
+ */
+async function resync(
+  site: PeerSite,
+  target: { bucket: string; arn: string },
+  ctx: LinkContext,
+  done: Set<string> | undefined,
+) {
+  const id = `${site.name}|${target.bucket}|${target.arn}`;
+  if (done?.has(id)) return;
   try {
-    await site.client.resyncTarget(bucket, arn, ctx.signal);
+    await site.client.resyncTarget(target.bucket, target.arn, ctx.signal);
   } catch (e: unknown) {
     ctx.signal.throwIfAborted();
     if (!(e instanceof Error && /already in progress/i.test(e.message))) throw e;
   }
+  done?.add(id);
 }
 
 async function linkBucket(
@@ -235,11 +247,12 @@ async function linkBucket(
   ctx: LinkContext,
 ): Promise<void> {
   const arns = new Map<string, string>();
-  const fresh: string[] = [];
+  const fresh: { arn: string; asked: boolean }[] = [];
   for (const peer of peers) {
     const t = await ensureTarget(site, bucket, peer, ctx);
     arns.set(peer.name, t.arn);
-    if (t.created || ctx.resync || ctx.refill.has(peer.name)) fresh.push(t.arn);
+    const needed = t.created || ctx.refill.has(peer.name);
+    if (needed || ctx.resync) fresh.push({ arn: t.arn, asked: !needed });
   }
   const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
   const desired = desiredConfig(current, arns, ctx);
@@ -251,7 +264,9 @@ async function linkBucket(
   }
   // A new target (a new site, a re-created link, a refilled site) gets the objects that exist.
   if (!ctx.replicate.objects) return;
-  for (const arn of fresh) await resync(site, bucket, arn, ctx);
+  for (const f of fresh) {
+    await resync(site, { bucket, arn: f.arn }, ctx, f.asked ? ctx.resyncDone : undefined);
+  }
 }
 
 /**
@@ -292,6 +307,11 @@ export interface PeerLinkOptions {
   own: GroupOwnership;
   replicate: Replicate;
   resync: boolean;
+  /**
+   * Targets already reset for the resync value being acted on (`site|bucket|arn`), kept by
+   * the caller across passes: a pass that fails part-way does not start them all again.
+   */
+  resyncDone?: Set<string> | undefined;
   /** Sites whose objects the others must send again (a wiped site that rejoined). */
   refill: ReadonlySet<string>;
   /** The endpoints of the sites in the group now. */
