@@ -15,6 +15,7 @@ import type { BucketMeta } from '../snapshot.js';
 import type { MinioAdminClient } from './admin/admin-client.js';
 import { formatConfigLine } from './admin/config-kv.js';
 import type { ExportCache } from './export-cache.js';
+import { mapLimit } from '../map-limit.js';
 
 const AUDIT_SUBSYS = 'audit_webhook';
 /** A failed delivery is retried this often (MinIO's default 3 s; at most 1 m). */
@@ -100,22 +101,4 @@ export class MinioChangeFeed implements ChangeFeedOps {
       buckets,
     };
   }
-}
-
-/** `fn` over `items`, at most `limit` at once, results in order; the first failure rejects. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

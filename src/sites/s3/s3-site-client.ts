@@ -37,6 +37,7 @@ import type {
 import { S3Iam, newIamClient } from './s3-iam.js';
 import { S3ReplicationXML } from './s3-replication-xml.js';
 import { S3Transport, unsupported } from '../s3-transport.js';
+import { mapLimit } from '../map-limit.js';
 
 export const S3_CAPABILITIES: SiteCapabilities = {
   nativeReplication: false,
@@ -54,24 +55,6 @@ const BUCKET_CONCURRENCY = 4;
 /** Object versions whose replication status is read per progress sample. */
 export const PROGRESS_SAMPLE = 32;
 const HEAD_CONCURRENCY = 4;
-
-/** Runs `fn` over `items`, at most `limit` at once; rejects with the first failure. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const NOT_PEERS =
   'an s3 site cannot replicate to other sites by itself (AWS replicates only to AWS buckets, through a replication configuration)';
