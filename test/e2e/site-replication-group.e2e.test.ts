@@ -46,6 +46,7 @@ import { configMapTexts } from '../support/secret-scan.js';
 import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
 import { freePort } from '../support/stack.js';
 import { type Seeded, s3For, seedSite, seededConfigs } from '../support/seed.js';
+import { comparableVersioned } from '../support/groups.js';
 
 let client: KubeClient;
 let ns: string;
@@ -171,38 +172,7 @@ const plainScope = () => {
 };
 
 /** What every site must agree on, read from the site itself. */
-function comparable(s: SiteSnapshot) {
-  const buckets = [...s.buckets.values()]
-    .map((b) => ({
-      name: b.name,
-      versioning: b.versioning,
-      objectLock: b.objectLock,
-      policy: b.policy === undefined ? undefined : canonicalPolicy(b.policy),
-      tags: b.tags,
-      lock: b.objectLockConfig,
-      encryption: b.encryption,
-    }))
-    .sort((x, y) => (x.name < y.name ? -1 : 1));
-  const mine = (n: string) => !n.startsWith('sitesync-');
-  const iam = {
-    policies: [...s.iam.policies]
-      .filter(([n]) => mine(n))
-      .map(([n, d]) => [n, canonicalPolicy(d)])
-      .sort(),
-    users: [...s.iam.users].filter(([n]) => mine(n)).sort(),
-    groups: [...s.iam.groups].map(([n, g]) => [n, g.status, g.members]).sort(),
-    userPolicies: [...s.iam.userPolicies]
-      .filter(([n]) => mine(n))
-      .map(([n, m]) => [n, m.policies])
-      .sort(),
-    groupPolicies: [...s.iam.groupPolicies].map(([n, m]) => [n, m.policies]).sort(),
-    serviceAccounts: [...s.iam.serviceAccounts]
-      .filter(([, sa]) => s.iam.users.has(sa.parent) && mine(sa.parent))
-      .map(([ak, sa]) => [ak, sa.parent, sa.status, sa.secretKey])
-      .sort(),
-  };
-  return canonicalJSON({ buckets, iam });
-}
+const comparable = comparableVersioned;
 
 async function objectCount(s: ThrowawayMinio, bucket: string): Promise<number> {
   return (await versionsOf(s, bucket)).filter((v) => !v.endsWith('(delete marker)')).length;

@@ -106,11 +106,15 @@ export async function snapshotOf(server: {
 
 const mine = (n: string) => !n.startsWith('sitesync-');
 
-/** What every site of a group must agree on, read from the site itself. */
-export function comparable(s: SiteSnapshot): string {
+/**
+ * What every site of a group must agree on, read from the site itself (with `versioning`, each
+ * bucket's versioning state too).
+ */
+function comparableOf(s: SiteSnapshot, opts: { versioning: boolean }): string {
   const buckets = [...s.buckets.values()]
     .map((b) => ({
       name: b.name,
+      ...(opts.versioning ? { versioning: b.versioning } : {}),
       objectLock: b.objectLock,
       policy: b.policy === undefined ? undefined : canonicalPolicy(b.policy),
       tags: b.tags,
@@ -137,6 +141,9 @@ export function comparable(s: SiteSnapshot): string {
   };
   return canonicalJSON({ buckets, iam });
 }
+
+export const comparable = (s: SiteSnapshot) => comparableOf(s, { versioning: false });
+export const comparableVersioned = (s: SiteSnapshot) => comparableOf(s, { versioning: true });
 
 /** How much of each kind a site holds: the counts that show nothing was lost. */
 export function counts(s: SiteSnapshot) {
