@@ -532,9 +532,8 @@ describe('the kustomize base', () => {
     });
     const docs = parseDocs(await mustKubectl(['kustomize', 'manifests/default']));
     for (const d of docs) expect(r.stdout).toContain(`/${d.metadata.name} `);
+    // Namespaced like the chart's default: nothing cluster-wide but the CRDs.
     expect(docs.map((d) => d.kind).sort()).toEqual([
-      'ClusterRole',
-      'ClusterRoleBinding',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
@@ -542,11 +541,13 @@ describe('the kustomize base', () => {
       'Namespace',
       'PodDisruptionBudget',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'Service',
       'ServiceAccount',
     ]);
-    expect(grantedKeys(rulesOf(docs, 'ClusterRole', 'sitesync-operator'))).toEqual(
+    expect(grantedKeys(rulesOf(docs, 'Role', 'sitesync-operator'))).toEqual(
       expectedKeys('watched', ''),
     );
     expect(grantedKeys(rulesOf(docs, 'Role', 'sitesync-operator-leader-election'))).toEqual(
@@ -562,7 +563,7 @@ describe('the kustomize base', () => {
         )
         .sort(),
     );
-    expect(env).toMatchObject({ LEADER_ELECT: 'true', LEASE_NAMESPACE: ns, WATCH_NAMESPACE: '' });
+    expect(env).toMatchObject({ LEADER_ELECT: 'true', LEASE_NAMESPACE: ns, WATCH_NAMESPACE: ns });
     expect(container(docs).c.securityContext).toEqual(
       container((await renderChart({ release: 'x', namespace: ns })).docs).c.securityContext,
     );
