@@ -519,9 +519,27 @@ export class MinioAdminClient {
    */
   async exportIAMFiles(opts: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
     const call = { ...this.exportIAMCall(), signal: opts.signal };
-    let zip: Buffer;
+    const files = this.unzip(call, await this.iamZip(call));
+    this.requireWholeIAM(call, new Set(files.keys()));
+    return files;
+  }
+
+  /**
+   * The files of `export-iam`, checked against the caps but not inflated: a cache keyed on
+   * their compressed bytes inflates only what changed. `data()` throws a SiteError. Complete
+   * or NotReady, as `exportIAMFiles`.
+   */
+  async exportIAMArchive(opts: { signal?: AbortSignal } = {}): Promise<ZipFile[]> {
+    const call = { ...this.exportIAMCall(), signal: opts.signal };
+    const files = this.list(call, await this.iamZip(call));
+    this.requireWholeIAM(call, new Set(files.map((f) => f.name)));
+    return files;
+  }
+
+  /** The `export-iam` zip; MinIO's "service account not found" while IAM loads is NotReady. */
+  private async iamZip(call: Call): Promise<Buffer> {
     try {
-      zip = await this.getZip(call);
+      return await this.getZip(call);
     } catch (e: unknown) {
       if (e instanceof SiteError && e.code === IAM_NOT_LOADED_SVCACCT) {
         const why = `${call.method} ${call.path}: HTTP 404 ${IAM_NOT_LOADED_SVCACCT}: a service account is not loaded yet (IAM still loading)`;
@@ -529,22 +547,15 @@ export class MinioAdminClient {
       }
       throw e;
     }
-    const files = this.unzip(call, zip);
-    const missing = IAM_EXPORT_ENTRIES.filter((name) => !files.has(name));
+  }
+
+  /** Every file of a complete export is there, or the site is NotReady (never an absence). */
+  private requireWholeIAM(call: Call, names: ReadonlySet<string>): void {
+    const missing = IAM_EXPORT_ENTRIES.filter((name) => !names.has(name));
     if (missing.length > 0) {
       const why = `export-iam answered without ${missing.join(', ')}: a partial export (IAM still loading?) is never read as absence`;
       throw this.transport.error(call, 'NotReady', why);
     }
-    return files;
-  }
-
-  /**
-   * The files of `export-iam`, checked against the caps but not inflated: a cache keyed on
-   * their compressed bytes inflates only what changed. `data()` throws a SiteError.
-   */
-  async exportIAMArchive(opts: { signal?: AbortSignal } = {}): Promise<ZipFile[]> {
-    const call = { ...this.exportIAMCall(), signal: opts.signal };
-    return this.list(call, await this.getZip(call));
   }
 
   private exportIAMCall(): Call {
