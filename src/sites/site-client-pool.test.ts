@@ -50,4 +50,14 @@ describe('SiteClientPool', () => {
     pool.closeAll();
     expect(f.made[1]?.closed).toBe(true);
   });
+
+  it('keeps one client per access key: a replication account checking itself closes nothing', () => {
+    const f = fakeFactory();
+    const pool = new SiteClientPool(f.create);
+    pool.get(conn());
+    pool.get(conn({ accessKey: 'sitesync-r0123456789', secretKey: 'account' }));
+    pool.get(conn());
+    expect(f.made).toHaveLength(2);
+    expect(f.made.map((m) => m.closed)).toEqual([false, false]);
+  });
 });

@@ -5,8 +5,9 @@ import type { SiteClient, SiteConnection } from './site-client.js';
 /**
  * One client per site and credential set, reused across reconciles (STYLE: one S3Client per
  * site, kept-alive connections). Callers may `close()` what they get: that is a no-op on the
- * shared client. A site whose credentials or settings change gets a new client and the old one
- * is closed.
+ * shared client. A site whose secret or settings change gets a new client and the old one is
+ * closed; another access key on the same site (a replication account checking itself) is
+ * another client, so it never closes the operator's own.
  */
 export class SiteClientPool {
   private readonly clients = new Map<string, { key: string; client: SiteClient }>();
@@ -15,7 +16,7 @@ export class SiteClientPool {
 
   /** A factory with the signature controllers take. */
   readonly get = (conn: SiteConnection): SiteClient => {
-    const slot = `${conn.flavor}|${conn.name}|${conn.endpoint}`;
+    const slot = `${conn.flavor}|${conn.name}|${conn.endpoint}|${conn.accessKey}`;
     const key = settingsKey(conn);
     let entry = this.clients.get(slot);
     if (entry?.key !== key) {

@@ -241,7 +241,9 @@ describe('status you can bet a failover on', () => {
     const done = new AbortController();
     const landed = (async () => {
       while (!done.signal.aborted) {
-        if ((await keysOn(b, 'seed/')).length === 20) return Date.now();
+        // Before the bucket exists on b, its listing fails: not landed yet.
+        const keys = await keysOn(b, 'seed/').catch(() => []);
+        if (keys.length === 20) return Date.now();
         await new Promise((r) => setTimeout(r, 100));
       }
       return undefined;

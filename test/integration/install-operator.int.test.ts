@@ -403,7 +403,8 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
       sc.appsNs,
       `${GROUP}-sitesync-replicator`,
     );
-    expect(Object.keys(secret.data).sort()).toEqual(['a', 'b', 'c']);
+    // A replication secret per site, and the key of the group's keyed digests.
+    expect(Object.keys(secret.data).sort()).toEqual(['.digest-key', 'a', 'b', 'c']);
     sc.secrets.push(...Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString()));
   }, 180_000);
 

@@ -156,7 +156,15 @@ describe('MinioSiteClient', () => {
     const meta = snap.buckets.get('photos');
     expect(meta?.replicationXML).toContain(arn);
     expect(meta?.targets).toEqual([
-      { arn, endpoint: b.endpoint, targetBucket: 'photos', secure: true, accessKey: b.accessKey },
+      {
+        arn,
+        endpoint: b.endpoint,
+        targetBucket: 'photos',
+        secure: true,
+        accessKey: b.accessKey,
+        // Which secret the target holds, to tell a rotated one (in memory, never stored).
+        secretDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
     ]);
     expect(JSON.stringify(meta)).not.toContain(b.secretKey);
 

@@ -15,10 +15,11 @@ import {
   parseSpec,
 } from '../../replication/bucket-replication-spec.js';
 import { removeAccount } from '../../sites/replication-account.js';
-import { accountNames } from './account.js';
+import { accountNames, accountSecretName } from './account.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
+import { SECRETS, isNotFound } from '../../runtime/kube-client.js';
 import { isSiteError } from '../../sites/site-error.js';
 import { buildReplicationXML } from '../../replication/xml-codec.js';
 import { ownedTargets } from './apply.js';
@@ -94,7 +95,8 @@ async function cleanUp(
 
 /**
  * Its targets gone, no target uses the resource's replication account any more: removed from
- * every managed destination site (its Secret goes with the resource, by owner reference).
+ * every managed destination site (its Secret is deleted by `finalize`, as the group deletes
+ * its own; the owner reference covers an operator that is gone).
  * Returns what could not be removed, or undefined.
  */
 async function removeAccounts(
@@ -136,5 +138,10 @@ export async function finalize(
     ctx.log.warn({ reason: skipped }, 'Skipped clean-up of BucketReplication');
     await deps.events.record(obj, 'Warning', 'CleanupSkipped', skipped);
   }
+  await deps.kube
+    .delete(SECRETS, obj.metadata.namespace ?? '', accountSecretName(obj))
+    .catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
   await removeFinalizer(deps.kube, BREP_RESOURCE, obj, FINALIZER);
 }
