@@ -57,8 +57,8 @@ async function main(): Promise<number> {
     hints,
     receiverURL: config.CHANGE_RECEIVER_URL,
     log,
-    passRan: (g, kind) => {
-      metrics.passRan(g, kind);
+    passRan: (g, kind, reason) => {
+      metrics.passRan(g, kind, reason);
     },
   });
   const allowInsecureSites = config.ALLOW_INSECURE_SITES;

@@ -13,7 +13,7 @@ export class Metrics {
   readonly objects: Gauge<'namespace' | 'group' | 'site' | 'state'>;
   readonly replicationLag: Gauge<'namespace' | 'group' | 'site'>;
   readonly appliedChanges: Counter<'namespace' | 'group' | 'action'>;
-  readonly passes: Counter<'namespace' | 'group' | 'kind'>;
+  readonly passes: Counter<'namespace' | 'group' | 'kind' | 'reason'>;
   readonly changeReports: Counter<'result'>;
   readonly changeEntries: Counter<'kind'>;
 
@@ -84,8 +84,8 @@ export class Metrics {
     });
     this.passes = new Counter({
       name: 'sitesync_group_passes_total',
-      help: 'Passes of a group: full (every site observed) or targeted (what change hints named)',
-      labelNames: ['namespace', 'group', 'kind'],
+      help: 'Passes of a group: full (every site observed) or targeted (what change hints named), and why a pass was full',
+      labelNames: ['namespace', 'group', 'kind', 'reason'],
       registers,
     });
     this.changeReports = new Counter({
@@ -102,9 +102,12 @@ export class Metrics {
     });
   }
 
-  /** Passes of a group: `full` (every site observed) or `targeted` (what hints named). */
-  passRan(g: { namespace: string; name: string }, kind: 'full' | 'targeted'): void {
-    this.passes.inc({ namespace: g.namespace, group: g.name, kind });
+  /**
+   * Passes of a group: `full` (every site observed) or `targeted` (what hints named). `reason`
+   * is one of a fixed few (why a pass was full; `hints` for a targeted one).
+   */
+  passRan(g: { namespace: string; name: string }, kind: 'full' | 'targeted', reason: string): void {
+    this.passes.inc({ namespace: g.namespace, group: g.name, kind, reason });
   }
 
   /** The change receiver's ReceiverObserver. */

@@ -106,7 +106,9 @@ export class ChangeDetection {
     const taken = this.opts.hints.take(key);
     const why = this.whyFull(input, key, taken);
     if (why !== undefined) {
-      pass.ctx.log.debug({ why }, 'Observing every site');
+      // Expected full passes at debug; one that displaces a targeted pass says why at info.
+      const level = why === 'poll' || why === 'scheduled' ? 'debug' : 'info';
+      pass.ctx.log[level]({ why }, 'Observing every site');
       this.opts.passRan?.(pass.ref, 'full', why);
       return undefined;
     }
@@ -127,7 +129,7 @@ export class ChangeDetection {
       this.opts.passRan?.(pass.ref, 'full', 'targeted-failed');
       return undefined;
     }
-    this.opts.passRan?.(pass.ref, 'targeted', [...taken.pending.sites].sort().join(','));
+    this.opts.passRan?.(pass.ref, 'targeted', 'hints');
     if (out.result.backoff === true) this.cache.delete(key);
     else this.remember(key, { ...cached, sites: out.sites });
     pass.ctx.log.info(
@@ -150,7 +152,7 @@ export class ChangeDetection {
   ): string | undefined {
     const { pass } = input;
     if (pass.spec.changeDetection !== 'events') return 'poll';
-    if (taken.catchUp) return `catch-up:${taken.catchUp}`;
+    if (taken.catchUp) return `catch-up-${taken.catchUp}`;
     if (!taken.pending) return 'scheduled';
     const cached = this.cache.get(key);
     if (!cached) return 'no-clean-observation';

@@ -263,7 +263,20 @@ async function linkBucket(
     ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
   }
   // A new target (a new site, a re-created link, a refilled site) gets the objects that exist.
-  if (!ctx.replicate.objects) return;
+  if (ctx.replicate.objects) await resyncFresh(site, bucket, fresh, ctx);
+}
+
+async function resyncFresh(
+  site: PeerSite,
+  bucket: string,
+  fresh: readonly { arn: string; asked: boolean }[],
+  ctx: LinkContext,
+) {
+  if (fresh.length === 0) return;
+  // An empty bucket has nothing to send (what is written from now on follows the rules just
+  // put), and MinIO's resync of a bucket that was just created, started once per target, can
+  // corrupt its resync record (docs/decisions.md, "No reset of an empty bucket").
+  if (!(await site.client.bucketHasData(bucket, ctx.signal))) return;
   for (const f of fresh) {
     await resync(site, { bucket, arn: f.arn }, ctx, f.asked ? ctx.resyncDone : undefined);
   }
