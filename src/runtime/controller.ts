@@ -212,9 +212,26 @@ export class Controller<T extends MetaObject> {
     ]);
     const ctx: ReconcileContext = { signal, log, reconcileID };
     const started = performance.now();
+    const startedAt = Date.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      this.requeue(key, await this.opts.reconcile(ref, ctx));
+      const result = await this.opts.reconcile(ref, ctx);
+      const requeuedAt = Date.now();
+      this.requeue(key, result);
+      const after = result?.requeueAfterMs;
+      log.debug(
+        {
+          seconds: seconds(),
+          startedAt: new Date(startedAt).toISOString(),
+          // When the key is queued again at the earliest (a backoff: at once or later).
+          nextAt:
+            after !== undefined && after > 0 && result?.backoff !== true
+              ? new Date(requeuedAt + after).toISOString()
+              : undefined,
+          backoff: result?.backoff === true,
+        },
+        'Reconciled',
+      );
       this.opts.observer?.reconciled(this.opts.name, 'success', seconds());
     } catch (e: unknown) {
       await this.failed(key, ctx, e);

@@ -205,13 +205,64 @@ async function targetedReach(n: number) {
 
 let barriers = 0;
 
+/** A reconcile's start, end and, when it asked for one soon, when its requeue came due. */
+function reconcileEnd(line: string): { start: number; end: number; due: number | undefined } {
+  const r = JSON.parse(line) as { time: string; startedAt?: string; nextAt?: string };
+  const end = Date.parse(r.time);
+  const start = r.startedAt === undefined ? end : Date.parse(r.startedAt);
+  // A failure or a backoff is due at once; a requeue at the sync interval is not waited for.
+  if (!line.includes('"msg":"Reconciled"') || line.includes('"backoff":true')) {
+    return { start, end, due: end };
+  }
+  const next = r.nextAt === undefined ? Infinity : Date.parse(r.nextAt);
+  return { start, end, due: next - end < 60_000 ? next : undefined };
+}
+
+/** The log lines of the group's reconciles' ends, since the operator process last started. */
+function groupReconcileLines(): string[] {
+  let out: string[] = [];
+  for (const line of readFileSync(operator.logFile, 'utf8').split('\n')) {
+    if (!line.includes('"controller":"sitereplicationgroup"')) continue;
+    // A restarted operator (the same log file) starts afresh: the old one's timers went with it.
+    if (line.includes('"msg":"Caches synced, starting workers"')) out = [];
+    if (!line.includes(`"namespace":"${ns}"`) || !line.includes(`"name":"${GROUP}"`)) continue;
+    if (line.includes('retrying with backoff') || line.includes('"msg":"Reconciled"')) {
+      out.push(line);
+    }
+  }
+  return out;
+}
+
 /**
- * Changes made on b as barriers, until one arrives by a targeted pass alone: every full pass
- * asked for before (each site's first report asks for one, a pass that wrote verifies) has run.
+ * Whether a requeue the operator scheduled for the group has not run yet: a pass that wrote
+ * verifies 2 s later, a verification goes on in slices, a failure retries with backoff. Each
+ * reconcile's end is logged (`Reconciled`, with its start and requeue). Replayed as the
+ * operator's work queue keeps them: one timer per key, the earliest kept, spent by the first
+ * reconcile that starts once it is due.
+ */
+function requeuePending(): boolean {
+  const events: { at: number; due?: number | undefined }[] = [];
+  for (const line of groupReconcileLines()) {
+    const r = reconcileEnd(line);
+    events.push({ at: r.start }, { at: r.end, due: r.due });
+  }
+  let waiting: number | undefined;
+  for (const e of events.sort((a, b) => a.at - b.at)) {
+    if (e.due === undefined && waiting !== undefined && waiting <= e.at) waiting = undefined;
+    if (e.due !== undefined && (waiting === undefined || e.due < waiting)) waiting = e.due;
+  }
+  return waiting !== undefined;
+}
+
+/**
+ * Changes made on b as barriers, until one arrives by a targeted pass alone and no requeue is
+ * pending: every full pass asked for before (each site's first report asks for one, a pass
+ * that wrote verifies) has run.
  */
 async function settle() {
   await eventually(
     async () => {
+      expect(requeuePending()).toBe(false);
       const full = await passes('full');
       const targeted = await passes('targeted');
       const name = `barrier-${String(barriers++)}`;
@@ -221,6 +272,7 @@ async function settle() {
       });
       await targetedReach(targeted + 1);
       expect(await passes('full')).toBe(full);
+      expect(requeuePending()).toBe(false);
     },
     { timeoutMs: 90_000, intervalMs: 100 },
   );

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { readStack, tool, type StackInfo } from './stack.js';
+import { waitFor } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -63,14 +64,23 @@ export async function createNamespace(prefix: string): Promise<string> {
 
 export async function applyCrds(): Promise<void> {
   await mustKubectl(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-  await mustKubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/sitereplicationgroups.sitesync.io',
-    'crd/bucketreplications.sitesync.io',
-    'crd/identityproviders.sitesync.io',
-  ]);
+  // `kubectl wait` fails at once (not waits) when a CRD just created has no conditions yet
+  // (".status.conditions accessor error"): poll the condition instead.
+  await waitFor(
+    'the CRDs to be Established',
+    async () => {
+      const r = await kubectl([
+        'get',
+        'crd/sitereplicationgroups.sitesync.io',
+        'crd/bucketreplications.sitesync.io',
+        'crd/identityproviders.sitesync.io',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ]);
+      return r.code === 0 && r.stdout.split('\n').filter((l) => l === 'True').length === 3;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 export { run };
