@@ -102,7 +102,10 @@ const NOT_NEEDED: Permission[] = [
   ['sitesync.io', 'identityproviders', 'patch'],
   ['', 'secrets', 'list'],
   ['', 'secrets', 'watch'],
+  // What the operator creates carries an owner reference: the garbage collector removes it.
+  ['', 'secrets', 'delete'],
   ['', 'configmaps', 'list'],
+  ['', 'configmaps', 'delete'],
   ['', 'pods', 'get'],
   ['', 'namespaces', 'list'],
   ['coordination.k8s.io', 'leases', 'list'],

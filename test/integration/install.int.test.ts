@@ -483,6 +483,9 @@ describe('helm install and uninstall on the real apiserver', () => {
     expect(await canI('create', 'secrets', '-n', ns)).toBe('yes');
     expect(await canI('get', 'secrets', '-n', ns)).toBe('yes');
     expect(await canI('list', 'secrets', '-n', ns)).toBe('no');
+    // Nothing it owns is deleted by the operator: owner references, the garbage collector.
+    expect(await canI('delete', 'secrets', '-n', ns)).toBe('no');
+    expect(await canI('delete', 'configmaps', '-n', ns)).toBe('no');
     const stream = toYamlStream(manifest);
     const got = await mustKubectl(['get', '-n', ns, '-f', '-', '-o', 'name'], stream);
     expect(got.trim().split('\n')).toHaveLength(manifest.length);
