@@ -18,6 +18,12 @@ import { join } from 'node:path';
 import { waitFor } from './processes.js';
 import { freePort, REPO_ROOT, STACK_DIR } from './stack.js';
 
+/**
+ * The V8 flags the chart and the kustomize base give the operator (env NODE_OPTIONS; install.int
+ * checks both render it): the processes the tests start run with them too.
+ */
+export const OPERATOR_NODE_OPTIONS = '--max-semi-space-size=2';
+
 /** Every operator process the tests started: its log and metrics files, one JSON line each. */
 export const OPERATOR_RECORD = join(STACK_DIR, 'operators.jsonl');
 
@@ -48,6 +54,7 @@ export class OperatorProcess {
     this.proc = spawn(process.execPath, ['--enable-source-maps', main], {
       env: {
         ...process.env,
+        NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
         ...this.env,
         METRICS_PORT: String(this.metricsPort),
         METRICS_HOST: '127.0.0.1',
