@@ -18,7 +18,7 @@ help:
 	@echo "make test   - lint, unit tests, integration and end-to-end tests on the real stack"
 	@echo "other: tools system-deps deps build lint format crds test-unit test-integration stack-up stack-down run bench"
 
-tools: ## Pinned node, etcd, kube-apiserver, kubectl, helm, minio, mc into $(SITESYNC_CACHE)
+tools: ## Pinned node, etcd, kube-apiserver, kube-controller-manager, kubectl, helm, minio, mc into $(SITESYNC_CACHE)
 	@hack/tools.sh >/dev/null
 
 # System packages the stack and the tests run (openssl, slapd, ldap-utils, lua5.4, python3):

@@ -120,10 +120,14 @@ GO
   link etcd "$dir/bin/etcd"
 }
 
-install_kube_apiserver() {
-  local dir="$CACHE/kube-apiserver-$K8S_VERSION"
-  if [ ! -x "$dir/bin/kube-apiserver" ]; then
-    log "kube-apiserver $K8S_VERSION built from the Go module proxy (10-20 minutes cold)"
+# k8s_install NAME: a Kubernetes component (k8s.io/kubernetes/cmd/NAME) at $K8S_VERSION, built
+# from the Go module proxy, verified against go.sum and the checksum database. kube-apiserver
+# for the local stack, kube-controller-manager for its garbage collector (owner references).
+k8s_install() {
+  local name=$1
+  local dir="$CACHE/$name-$K8S_VERSION"
+  if [ ! -x "$dir/bin/$name" ]; then
+    log "$name $K8S_VERSION built from the Go module proxy (10-20 minutes cold)"
     require_go_sumdb
     local src="$dir/src"; mkdir -p "$src"
     local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
@@ -136,21 +140,21 @@ install_kube_apiserver() {
       echo "require k8s.io/kubernetes $K8S_VERSION"
       grep -oE 'k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
     } >"$src/go.mod"
-    cat >"$src/tools.go" <<'GO'
+    cat >"$src/tools.go" <<GO
 //go:build tools
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import _ "k8s.io/kubernetes/cmd/$name"
 GO
     local ld="-s -w"
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
     done
     (cd "$src" && go mod tidy -e >/dev/null 2>&1 || true)
-    (cd "$src" && go build -tags tools -trimpath -pgo=off -ldflags "$ld" -o "$dir/bin/" k8s.io/kubernetes/cmd/kube-apiserver)
+    (cd "$src" && go build -tags tools -trimpath -pgo=off -ldflags "$ld" -o "$dir/bin/" "k8s.io/kubernetes/cmd/$name")
   fi
-  link kube-apiserver "$dir/bin/kube-apiserver"
+  link "$name" "$dir/bin/$name"
 }
 
 # go_install NAME MODULE VERSION [TAGS]: a source-only Go program at a pinned version.
@@ -190,13 +194,13 @@ install_moto() {
 
 want() { [ "$#" -eq 0 ] && return 0; return 1; }
 targets=("$@")
-[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver minio mc moto)
+[ "${#targets[@]}" -eq 0 ] && targets=(node kubectl etcd kube-apiserver kube-controller-manager minio mc moto)
 for t in "${targets[@]}"; do
   case "$t" in
     node) install_node ;;
     kubectl | helm) install_kubectl_helm ;;
     etcd) install_etcd ;;
-    kube-apiserver) install_kube_apiserver ;;
+    kube-apiserver | kube-controller-manager) k8s_install "$t" ;;
     minio) go_install minio github.com/minio/minio "$MINIO_VERSION" kqueue ;;
     mc) go_install mc github.com/minio/mc "$MC_VERSION" ;;
     moto) install_moto ;;

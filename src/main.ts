@@ -1,8 +1,6 @@
 /** Configuration and setup calls: the manager, the three controllers, HTTP, signals. */
 import { hostname } from 'node:os';
 
-import { KubeConfig } from '@kubernetes/client-node';
-
 import { parseConfig } from './config.js';
 import { setupBucketReplication } from './controllers/bucket-replication/setup.js';
 import { setupIdentityProvider } from './controllers/identity-provider/setup.js';
@@ -16,6 +14,8 @@ import { type ChangeReceiver, startChangeReceiver } from './observe/change-recei
 import { startHttpServer } from './observe/http.js';
 import { newLogger } from './observe/logger.js';
 import { Metrics } from './observe/metrics.js';
+import { KubeConfigError } from './cli/light-kube.js';
+import { type KubeAuth, lightKubeAuth } from './runtime/kube-auth.js';
 import { KubeClient } from './runtime/kube-client.js';
 import type { Logger } from './runtime/logger.js';
 import { Manager } from './runtime/manager.js';
@@ -23,12 +23,32 @@ import { decodeChangeReport } from './sites/change-reports.js';
 import { newSiteClient } from './sites/new-site-client.js';
 import { SiteClientPool } from './sites/site-client-pool.js';
 
+/**
+ * The apiserver and credentials: without @kubernetes/client-node where the light path serves
+ * the configuration (a client certificate, a token, the service account), else with it,
+ * imported only then (runtime/kube-auth.ts).
+ */
+async function kubeAuth(kubeconfig: string | undefined, log: Logger): Promise<KubeAuth> {
+  try {
+    return lightKubeAuth(process.env);
+  } catch (e: unknown) {
+    if (!(e instanceof KubeConfigError)) throw e;
+    log.info({ reason: e.message }, 'Loading the kubeconfig with @kubernetes/client-node');
+  }
+  const [{ KubeConfig }, { kubeConfigAuth }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('./runtime/kubeconfig-auth.js'),
+  ]);
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromDefault();
+  return kubeConfigAuth(kc);
+}
+
 async function main(): Promise<number> {
   const config = parseConfig(process.env);
   const log = newLogger(config.LOG_LEVEL) as unknown as Logger;
-  const kc = new KubeConfig();
-  if (config.KUBECONFIG) kc.loadFromFile(config.KUBECONFIG);
-  else kc.loadFromDefault();
+  const auth = await kubeAuth(config.KUBECONFIG, log);
   const metrics = new Metrics();
   const sites = new SiteClientPool(newSiteClient);
   const namespaces = config.WATCH_NAMESPACE.split(',')
@@ -36,7 +56,7 @@ async function main(): Promise<number> {
     .filter((n) => n !== '');
   const identity = config.POD_NAME ?? `${hostname()}-${process.pid}`;
   const manager = new Manager({
-    client: new KubeClient(kc),
+    client: new KubeClient(auth),
     namespaces,
     log,
     controllers: { workers: config.WORKERS, observer: metrics.observer() },

@@ -14,6 +14,7 @@ import type {
   VerificationStatus,
 } from '../api/site-replication-group.js';
 import { KubeApiError, KubeClient } from '../runtime/kube-client.js';
+import { kubeConfigAuth } from '../runtime/kubeconfig-auth.js';
 import { ANNOTATIONS, LAST_ACTED, SRG_API as SRG } from './plugin-api.js';
 import { type PluginArgs, USAGE, parsePluginArgs } from './plugin-args.js';
 import { renderStatus } from './status-table.js';
@@ -140,7 +141,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const { args } = parsed;
   try {
     const kc = loadKubeConfig(args);
-    const client = new KubeClient(kc);
+    const client = new KubeClient(kubeConfigAuth(kc));
     const ns = namespaceOf(args, kc);
     if (args.command === 'status') await status(client, ns, args);
     else await annotate(client, ns, { ...args, command: args.command });

@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+
+import type { KubeAuth } from './kube-auth.js';
 
 /** Where a kind of resource lives in the API. */
 export interface ResourceType {
@@ -89,30 +90,30 @@ export function resourcePath(type: ResourceType, namespace?: string, name?: stri
   return `${base}${ns}/${type.plural}${tail}`;
 }
 
+type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
 /**
- * A small typed REST client over the kubeconfig that @kubernetes/client-node loads: it signs
- * requests the same way, but leaves the object types to us and surfaces the apiserver's status
- * code and reason on every failure.
+ * A small typed REST client over a KubeAuth (runtime/kube-auth.ts: the kubeconfig or the
+ * service account, with or without @kubernetes/client-node): it leaves the object types to us
+ * and surfaces the apiserver's status code and reason on every failure.
  */
 export class KubeClient {
   constructor(
-    readonly config: KubeConfig,
+    readonly config: KubeAuth,
     private readonly defaultTimeoutMs = 30_000,
   ) {}
 
   private async prepare(path: string, method: HttpMethod, opts: RequestOptions) {
-    const cluster = this.config.getCurrentCluster();
-    if (!cluster) throw new Error('The kubeconfig has no current cluster');
-    const url = new URL(cluster.server + path);
+    const url = new URL(this.config.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
-    const ctx = new RequestContext(url.toString(), method);
-    await this.config.applySecurityAuthentication(ctx);
-    const headers = ctx.getHeaders() as Record<string, string>;
+    const auth = await this.config.authenticate(url, method);
+    const headers = { ...auth.headers };
+    const dispatcher = auth.dispatcher;
     headers['accept'] = 'application/json';
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    return { url, headers, dispatcher: ctx.getDispatcher() };
+    return { url, headers, dispatcher };
   }
 
   /** The request's own signal, the view's, and the timeout, as one. */
@@ -163,7 +164,7 @@ export class KubeClient {
   }
 
   get<T>(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
-    return this.request<T>(HttpMethod.GET, resourcePath(type, namespace, name), { signal });
+    return this.request<T>('GET', resourcePath(type, namespace, name), { signal });
   }
 
   list<T>(
@@ -172,7 +173,7 @@ export class KubeClient {
     query: RequestOptions['query'] = {},
     signal?: AbortSignal,
   ) {
-    return this.request<ListResult<T>>(HttpMethod.GET, resourcePath(type, namespace), {
+    return this.request<ListResult<T>>('GET', resourcePath(type, namespace), {
       query,
       signal,
     });
@@ -184,7 +185,7 @@ export class KubeClient {
     body: unknown,
     signal?: AbortSignal,
   ) {
-    return this.request<T>(HttpMethod.POST, resourcePath(type, namespace), { body, signal });
+    return this.request<T>('POST', resourcePath(type, namespace), { body, signal });
   }
 
   patch<T>(
@@ -200,7 +201,7 @@ export class KubeClient {
   ) {
     const path =
       resourcePath(type, ref.namespace, ref.name) + (ref.subresource ? `/${ref.subresource}` : '');
-    return this.request<T>(HttpMethod.PATCH, path, {
+    return this.request<T>('PATCH', path, {
       body: patch,
       contentType: PATCH_CONTENT_TYPES[opts.patchType ?? 'merge'],
       query: { fieldManager: opts.fieldManager, force: opts.force },
@@ -209,7 +210,7 @@ export class KubeClient {
   }
 
   delete(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal) {
-    return this.request<unknown>(HttpMethod.DELETE, resourcePath(type, namespace, name), {
+    return this.request<unknown>('DELETE', resourcePath(type, namespace, name), {
       signal,
     });
   }
@@ -220,7 +221,7 @@ export class KubeClient {
    */
   async watch<T>(type: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void) {
     const path = resourcePath(type, opts.namespace);
-    const { url, headers, dispatcher } = await this.prepare(path, HttpMethod.GET, {
+    const { url, headers, dispatcher } = await this.prepare(path, 'GET', {
       query: { ...opts.query, watch: true, allowWatchBookmarks: true },
     });
     const local = new AbortController();

@@ -46,3 +46,19 @@ export function desiredStateChanged(old: unknown, obj: unknown): boolean {
     ]);
   return desired(a) !== desired(b);
 }
+
+/** What of an object's metadata says who owns it. */
+export interface OwnedMeta {
+  metadata: { ownerReferences?: readonly { uid: string }[] | undefined };
+}
+
+/**
+ * Whether an object an owner keeps under a fixed name was left by another owner of that name
+ * (one deleted and created again before the garbage collector removed its dependents): it has
+ * owner references and none of them is `uid`. Its holder reads such an object as absent and
+ * replaces it, owner reference included, so the collector no longer counts it as an orphan.
+ */
+export function leftByPredecessor(obj: OwnedMeta, uid: string): boolean {
+  const refs = obj.metadata.ownerReferences ?? [];
+  return refs.length > 0 && !refs.some((r) => r.uid === uid);
+}

@@ -24,7 +24,7 @@ import { OWNED_TARGETS_ANNOTATION } from '../../src/controllers/bucket-replicati
 import { setupBucketReplication } from '../../src/controllers/bucket-replication/setup.js';
 import { parseReplicationXML } from '../../src/replication/xml-codec.js';
 import { findCondition } from '../../src/runtime/conditions.js';
-import { EVENTS, type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
+import { EVENTS, type KubeClient, SECRETS, isNotFound } from '../../src/runtime/kube-client.js';
 import { Manager } from '../../src/runtime/manager.js';
 import type { MinioSiteClient } from '../../src/sites/minio/minio-site-client.js';
 import { newSiteClient } from '../../src/sites/new-site-client.js';
@@ -413,6 +413,14 @@ describe('BucketReplication on real MinIO servers', () => {
     expect(after.iam.policies.has(account.policy)).toBe(false);
     expect(await driver('src').listRemoteTargets(bucket)).toEqual([]);
     expect(await held('d1', bucket)).toEqual(['one.txt', 'two.txt']);
+    // Its account Secret goes with it: an owner reference, the garbage collector.
+    await eventually(async () => {
+      const gone = await client.get(SECRETS, ns, 'least-sitesync-replicator').then(
+        () => false,
+        (e: unknown) => isNotFound(e),
+      );
+      expect(gone).toBe(true);
+    });
   }, 180_000);
 
   it('gives overlapping rules what S3 says: the higher priority wins per destination; counts match the destinations', async () => {

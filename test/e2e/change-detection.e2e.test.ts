@@ -609,10 +609,13 @@ describe('deleting the group', () => {
     const uid = (await getGroup()).metadata.uid ?? '';
     await mustKubectl(['delete', 'srg', GROUP, '-n', ns, '--wait=true', '--timeout=90s']);
     for (const n of SITES) expect(await auditTargets(n)).not.toContain(`sitesync-${uid}`);
-    const gone = await client.get(SECRETS, ns, `${GROUP}-sitesync-hints`).then(
-      () => false,
-      (e: unknown) => isNotFound(e),
-    );
-    expect(gone).toBe(true);
+    // The token Secret carries the group's owner reference: the garbage collector removes it.
+    await eventually(async () => {
+      const gone = await client.get(SECRETS, ns, `${GROUP}-sitesync-hints`).then(
+        () => false,
+        (e: unknown) => isNotFound(e),
+      );
+      expect(gone).toBe(true);
+    });
   }, 120_000);
 });

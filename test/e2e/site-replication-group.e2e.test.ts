@@ -946,5 +946,19 @@ describe('a group of three sites', () => {
       expect(snap.buckets.get('bucket-001')?.replicationXML ?? '').not.toContain('sitesync-');
     }
     expect(await objectCount(servers.get('site-d')!, 'bucket-001')).toBeGreaterThan(0);
+    // Its ConfigMaps and Secret go with it: owner references, the garbage collector.
+    await eventually(async () => {
+      const left = await mustKubectl([
+        'get',
+        'configmaps,secrets',
+        '-n',
+        ns,
+        '-l',
+        'sitesync.io/group=trio',
+        '-o',
+        'name',
+      ]);
+      expect(left.trim()).toBe('');
+    });
   }, 180_000);
 });

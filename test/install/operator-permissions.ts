@@ -48,11 +48,9 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     'patch',
     'controllers/site-replication-group/state.ts loadReplicatorSecrets (site added)',
   ),
-  p('', 'secrets', 'delete', 'controllers/site-replication-group.ts finalize'),
   p('', 'configmaps', 'get', 'controllers/site-replication-group.ts loadAgreed'),
   p('', 'configmaps', 'patch', 'controllers/site-replication-group.ts saveAgreed (apply)'),
   p('', 'configmaps', 'create', 'saveAgreed: server-side apply of a missing object creates it'),
-  p('', 'configmaps', 'delete', 'controllers/site-replication-group.ts finalize'),
   p('', 'events', 'create', 'runtime/events.ts create'),
   p('', 'events', 'patch', 'runtime/events.ts bump (a repeated event)'),
   {

@@ -102,7 +102,10 @@ const NOT_NEEDED: Permission[] = [
   ['sitesync.io', 'identityproviders', 'patch'],
   ['', 'secrets', 'list'],
   ['', 'secrets', 'watch'],
+  // What the operator creates carries an owner reference: the garbage collector removes it.
+  ['', 'secrets', 'delete'],
   ['', 'configmaps', 'list'],
+  ['', 'configmaps', 'delete'],
   ['', 'pods', 'get'],
   ['', 'namespaces', 'list'],
   ['coordination.k8s.io', 'leases', 'list'],
@@ -391,6 +394,9 @@ describe('the operator run with exactly the chart RBAC (namespace scope, 2 repli
     ]);
     expect(g.status?.sites?.[1]?.buckets?.inSync).toBeGreaterThan(0);
     expect([podName(0), podName(1)]).toContain(await leaseHolder());
+    // The kubeconfig impersonates (`as:`): read by @kubernetes/client-node, not the light path.
+    for (const { op } of sc.operators)
+      expect(op.logs()).toContain('Loading the kubeconfig with @kubernetes/client-node');
   }, 180_000);
 
   it('adds a site', async () => {

@@ -31,6 +31,7 @@ import {
   rulesOf,
   suffix,
 } from '../install/rendered.js';
+import { OPERATOR_NODE_OPTIONS } from '../support/operator.js';
 import { eventually } from '../support/eventually.js';
 import {
   type CommandResult,
@@ -164,11 +165,16 @@ describe('the Helm chart', () => {
     });
     // Every setting of src/config.ts is a chart value (KUBECONFIG: in-cluster; the change
     // receiver's: with changeReceiver.enabled, below), and they parse.
+    // ... and NODE_OPTIONS, the V8 flags the tests' operator processes run with too.
     expect(Object.keys(env).sort()).toEqual(
-      Object.keys(OperatorConfigSchema.shape)
-        .filter((k) => k !== 'KUBECONFIG' && !k.startsWith('CHANGE_RECEIVER_'))
-        .sort(),
+      [
+        ...Object.keys(OperatorConfigSchema.shape).filter(
+          (k) => k !== 'KUBECONFIG' && !k.startsWith('CHANGE_RECEIVER_'),
+        ),
+        'NODE_OPTIONS',
+      ].sort(),
     );
+    expect(env['NODE_OPTIONS']).toBe(OPERATOR_NODE_OPTIONS);
     expect(parseConfig(env)).toMatchObject({ LEADER_ELECT: true, WORKERS: 2 });
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -193,9 +199,10 @@ describe('the Helm chart', () => {
     const { deployment, c } = container(docs);
     const env = resolveEnv(docs, 'rel-sitesync-operator-abc', 'ops');
     expect(Object.keys(env).sort()).toEqual(
-      Object.keys(OperatorConfigSchema.shape)
-        .filter((k) => k !== 'KUBECONFIG')
-        .sort(),
+      [
+        ...Object.keys(OperatorConfigSchema.shape).filter((k) => k !== 'KUBECONFIG'),
+        'NODE_OPTIONS',
+      ].sort(),
     );
     expect(parseConfig(env)).toMatchObject({
       CHANGE_RECEIVER_PORT: 8443,
@@ -483,6 +490,9 @@ describe('helm install and uninstall on the real apiserver', () => {
     expect(await canI('create', 'secrets', '-n', ns)).toBe('yes');
     expect(await canI('get', 'secrets', '-n', ns)).toBe('yes');
     expect(await canI('list', 'secrets', '-n', ns)).toBe('no');
+    // Nothing it owns is deleted by the operator: owner references, the garbage collector.
+    expect(await canI('delete', 'secrets', '-n', ns)).toBe('no');
+    expect(await canI('delete', 'configmaps', '-n', ns)).toBe('no');
     const stream = toYamlStream(manifest);
     const got = await mustKubectl(['get', '-n', ns, '-f', '-', '-o', 'name'], stream);
     expect(got.trim().split('\n')).toHaveLength(manifest.length);
@@ -563,7 +573,12 @@ describe('the kustomize base', () => {
         )
         .sort(),
     );
-    expect(env).toMatchObject({ LEADER_ELECT: 'true', LEASE_NAMESPACE: ns, WATCH_NAMESPACE: ns });
+    expect(env).toMatchObject({
+      LEADER_ELECT: 'true',
+      LEASE_NAMESPACE: ns,
+      WATCH_NAMESPACE: ns,
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
+    });
     expect(container(docs).c.securityContext).toEqual(
       container((await renderChart({ release: 'x', namespace: ns })).docs).c.securityContext,
     );

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 
 import { KubeClient } from '../../src/runtime/kube-client.js';
+import { kubeConfigAuth } from '../../src/runtime/kubeconfig-auth.js';
 import { runManager } from '../../src/runtime/manager.js';
 import { widgetController } from './widgets.js';
 
@@ -13,7 +14,7 @@ const [kubeconfig, namespace, identity] = process.argv.slice(2);
 if (!kubeconfig || !namespace || !identity) throw new Error('usage: kubeconfig namespace identity');
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
-const client = new KubeClient(kc);
+const client = new KubeClient(kubeConfigAuth(kc));
 const log = pino({ base: { identity } });
 const { controller } = widgetController(client, { namespace, identity, log });
 const stop = new AbortController();

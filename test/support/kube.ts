@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 
 import { KubeClient } from '../../src/runtime/kube-client.js';
+import { kubeConfigAuth } from '../../src/runtime/kubeconfig-auth.js';
 import { readStack, tool, type StackInfo } from './stack.js';
 import { waitFor } from './processes.js';
 
@@ -23,7 +24,7 @@ export function kubeConfig(): KubeConfig {
 }
 
 export function kubeClient(): KubeClient {
-  return new KubeClient(kubeConfig());
+  return new KubeClient(kubeConfigAuth(kubeConfig()));
 }
 
 export interface CommandResult {

@@ -1,17 +1,37 @@
 /**
  * The operator as a real process (the built dist/main.js) for end-to-end tests: its logs go to a
- * file the test can scan, and it can be stopped politely (SIGTERM) or killed (SIGKILL).
+ * file the test can scan, and it can be stopped politely (SIGTERM) or killed (SIGKILL). Its last
+ * /metrics text is kept in a file next to the log (read on every `metrics()` and just before the
+ * process is stopped), so the post-suite secret scan reads the metrics of every operator run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import { waitFor } from './processes.js';
 import { freePort, REPO_ROOT, STACK_DIR } from './stack.js';
 
+/**
+ * The V8 flags the chart and the kustomize base give the operator (env NODE_OPTIONS; install.int
+ * checks both render it): the processes the tests start run with them too.
+ */
+export const OPERATOR_NODE_OPTIONS = '--max-semi-space-size=2';
+
+/** Every operator process the tests started: its log and metrics files, one JSON line each. */
+export const OPERATOR_RECORD = join(STACK_DIR, 'operators.jsonl');
+
 export class OperatorProcess {
   private proc: ChildProcess | undefined;
   readonly logFile: string;
+  /** The last /metrics text read from the process (`operator-*.metrics.txt`). */
+  readonly metricsFile: string;
   metricsPort = 0;
 
   constructor(
@@ -19,16 +39,22 @@ export class OperatorProcess {
     name = `operator-${process.pid}-${Date.now()}`,
   ) {
     this.logFile = join(STACK_DIR, `${name}.log`);
+    this.metricsFile = join(STACK_DIR, `${name}.metrics.txt`);
   }
 
   async start(): Promise<void> {
     const main = join(REPO_ROOT, 'dist', 'main.js');
     if (!existsSync(main)) throw new Error('dist/main.js is missing: run make build');
     this.metricsPort = await freePort();
+    appendFileSync(
+      OPERATOR_RECORD,
+      `${JSON.stringify({ log: this.logFile, metrics: this.metricsFile })}\n`,
+    );
     const fd = openSync(this.logFile, 'a');
     this.proc = spawn(process.execPath, ['--enable-source-maps', main], {
       env: {
         ...process.env,
+        NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
         ...this.env,
         METRICS_PORT: String(this.metricsPort),
         METRICS_HOST: '127.0.0.1',
@@ -47,11 +73,18 @@ export class OperatorProcess {
     );
   }
 
-  /** SIGTERM (drain, release the lease) or SIGKILL (a crash); resolves with the exit code. */
-  stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
+  /**
+   * SIGTERM (drain, release the lease) or SIGKILL (a crash); resolves with the exit code. The
+   * metrics are saved first (for the post-suite secret scan) while the process still serves them.
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
     const p = this.proc;
+    if (p?.exitCode !== null || p.signalCode !== null) {
+      this.proc = undefined;
+      return p?.exitCode ?? null;
+    }
+    await this.saveMetrics();
     this.proc = undefined;
-    if (p?.exitCode !== null || p.signalCode !== null) return Promise.resolve(p?.exitCode ?? null);
     return new Promise((resolve) => {
       p.once('exit', (code) => {
         resolve(code);
@@ -93,7 +126,19 @@ export class OperatorProcess {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
   }
 
+  /** The /metrics text; kept in `metricsFile` as the last one seen. */
   async metrics(): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    writeFileSync(this.metricsFile, text);
+    return text;
+  }
+
+  /** Reads /metrics into `metricsFile`; a process that no longer answers keeps the last one. */
+  private async saveMetrics(): Promise<void> {
+    try {
+      await this.metrics();
+    } catch {
+      // Not serving (still starting, or wedged): the last text read, if any, stays.
+    }
   }
 }

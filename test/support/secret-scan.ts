@@ -4,10 +4,11 @@
  * so a plain text search would miss what it holds), the operator's logs and its metrics.
  */
 import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { mustKubectl } from './kube.js';
+import { OPERATOR_RECORD } from './operator.js';
 import { STACK_DIR } from './stack.js';
 
 export interface Text {
@@ -127,16 +128,35 @@ async function kubeSecrets(): Promise<string[]> {
   });
 }
 
-/** The logs of every operator process the tests ran. */
-function operatorLogs(): Text[] {
-  return readdirSync(STACK_DIR)
-    .filter((f) => f.startsWith('operator-') && f.endsWith('.log'))
-    .map((f) => ({ where: `log ${f}`, text: readFileSync(join(STACK_DIR, f), 'utf8') }));
+/**
+ * The log and the last metrics text of every operator process the tests ran (OperatorProcess
+ * records its files when it starts, saves the metrics on every read and before it stops).
+ */
+function operatorTexts(): Text[] {
+  const files = new Set(
+    readdirSync(STACK_DIR)
+      .filter((f) => f.startsWith('operator-') && f.endsWith('.log'))
+      .map((f) => join(STACK_DIR, f)),
+  );
+  if (existsSync(OPERATOR_RECORD)) {
+    for (const line of readFileSync(OPERATOR_RECORD, 'utf8').split('\n')) {
+      if (line === '') continue;
+      const r = JSON.parse(line) as { log: string; metrics: string };
+      files.add(r.log).add(r.metrics);
+    }
+  }
+  return [...files]
+    .filter((f) => existsSync(f))
+    .map((f) => ({
+      where: `${f.endsWith('.log') ? 'log' : 'metrics'} ${basename(f)}`,
+      text: readFileSync(f, 'utf8'),
+    }));
 }
 
 /**
  * The post-suite scan: every secret the tests created or the operator generated, searched in
- * every status, Event and ConfigMap (decompressed) of the cluster and every operator log.
+ * every status, Event and ConfigMap (decompressed) of the cluster, every operator log and the
+ * last metrics output of every operator process.
  * Returns the hits (never the secrets themselves) and what was scanned.
  */
 export async function scanAfterSuite(): Promise<{
@@ -147,6 +167,6 @@ export async function scanAfterSuite(): Promise<{
   const secrets = [...new Set([...recorded(), ...minioRootSecrets(), ...(await kubeSecrets())])]
     // Shorter values (a test's "a"/"b") are not secrets and would match anywhere.
     .filter((v) => v.length >= 12 && !v.includes('-----BEGIN'));
-  const texts = [...(await clusterTexts()), ...operatorLogs()];
+  const texts = [...(await clusterTexts()), ...operatorTexts()];
   return { hits: findSecrets(texts, secrets), secrets: secrets.length, texts: texts.length };
 }

@@ -1,6 +1,7 @@
 /**
- * The local real stack: etcd + kube-apiserver (as controller-runtime's envtest runs them),
- * three MinIO sites and one moto server (the AWS-compatible `s3` flavor), all on loopback. `make stack-up` / `make stack-down` and the tests use
+ * The local real stack: etcd + kube-apiserver (as controller-runtime's envtest runs them) +
+ * kube-controller-manager running only the garbage collector (owner references are collected
+ * as on a real cluster: the operator deletes nothing it owns by reference), three MinIO sites and one moto server (the AWS-compatible `s3` flavor), all on loopback. `make stack-up` / `make stack-down` and the tests use
  * these functions; the state lives in `.stack/` (or $SITESYNC_STACK_DIR) and survives the
  * process that started it, so it is idempotent and shared.
  */
@@ -345,6 +346,58 @@ async function startApiserver(dir: string, etcdURL: string): Promise<string> {
   return url;
 }
 
+/**
+ * kube-controller-manager with the garbage collector alone (no serving port, no leader
+ * election), as the admin of the stack's kubeconfig.
+ */
+function startControllerManager(dir: string, kubeconfig: string): void {
+  startProcess(dir, {
+    name: 'kube-controller-manager',
+    command: tool('kube-controller-manager'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      '--controllers=garbagecollector',
+      '--leader-elect=false',
+      '--secure-port=0',
+      '--concurrent-gc-syncs=5',
+      '--v=1',
+    ],
+  });
+}
+
+/**
+ * Waits until the garbage collector collects: a ConfigMap owned by another is gone once its
+ * owner is deleted (the collector starts only after it has synced its informers).
+ */
+async function waitGarbageCollector(kubeconfig: string): Promise<void> {
+  const kubectl = (args: string[], input?: string) =>
+    execFileSync(tool('kubectl'), ['--kubeconfig', kubeconfig, '-n', 'default', ...args], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+      ...(input === undefined ? {} : { input }),
+    });
+  const name = `gc-probe-${randomBytes(4).toString('hex')}`;
+  const uid = kubectl(['create', 'configmap', name, '-o', 'jsonpath={.metadata.uid}']);
+  const owner = { apiVersion: 'v1', kind: 'ConfigMap', name, uid };
+  kubectl(
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-owned`, ownerReferences: [owner] },
+    }),
+  );
+  kubectl(['delete', 'configmap', name]);
+  await waitFor(
+    'the garbage collector',
+    () =>
+      Promise.resolve(
+        kubectl(['get', 'configmap', `${name}-owned`, '--ignore-not-found', '-o', 'name']) === '',
+      ),
+    { timeoutMs: 90_000 },
+  );
+}
+
 export async function waitApiserverReady(url: string): Promise<void> {
   await waitFor(
     'kube-apiserver',
@@ -567,6 +620,7 @@ export function readStack(): StackInfo | undefined {
 const PROCESS_NAMES = () => [
   'etcd',
   'kube-apiserver',
+  'kube-controller-manager',
   ...SITE_NAMES.map((s) => `minio-${s}`),
   'moto',
 ];
@@ -610,6 +664,7 @@ export async function stackUp(): Promise<StackInfo> {
   const apiserverURL = await startApiserver(STACK_DIR, etcdURL);
   const kubeconfig = join(STACK_DIR, 'kubeconfig');
   writeKubeconfig(kubeconfig, apiserverURL, pki);
+  startControllerManager(STACK_DIR, kubeconfig);
   const kmsSecretKey = `sitesync-key:${randomBytes(32).toString('base64')}`;
   const [sites, moto, ldap, oidc] = await Promise.all([
     Promise.all(SITE_NAMES.map((name) => startMinio(STACK_DIR, { name, kmsSecretKey }))),
@@ -617,6 +672,7 @@ export async function stackUp(): Promise<StackInfo> {
     startStackLdap(),
     startOidcIssuer('oidc', { fixedName: true }),
   ]);
+  await waitGarbageCollector(kubeconfig);
   const info: StackInfo = {
     dir: STACK_DIR,
     kubeconfig,
@@ -677,4 +733,22 @@ export async function restartApiserver(opts: { downMs?: number } = {}): Promise<
   if (!info) throw new Error('The stack is not up');
   await restartProcess('kube-apiserver', opts);
   await waitApiserverReady(info.apiserverURL);
+}
+
+/**
+ * Stops the stack's garbage collector (kube-controller-manager) until `startGarbageCollector`:
+ * for tests that show what is left when only the operator acts.
+ */
+export async function stopGarbageCollector(): Promise<void> {
+  await stopProcess(STACK_DIR, 'kube-controller-manager');
+}
+
+/** Starts the garbage collector again, with the command line it had, and waits until it runs. */
+export async function startGarbageCollector(): Promise<void> {
+  const info = readStack();
+  if (!info) throw new Error('The stack is not up');
+  if (!isAlive(readPid(STACK_DIR, 'kube-controller-manager'))) {
+    startProcess(STACK_DIR, readProcessSpec(STACK_DIR, 'kube-controller-manager'));
+  }
+  await waitGarbageCollector(info.kubeconfig);
 }

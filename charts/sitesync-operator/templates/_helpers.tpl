@@ -81,9 +81,10 @@ What the operator does on the apiserver in the namespaces it watches, and nothin
 - identityproviders: list + watch (informer); their /status: patch.
 - secrets: get (site credentials, CA bundles, the replicator Secret, an identity provider's
   client secret or bind password), create and patch (the
-  <group>-sitesync-replicator Secret), delete (it, when the group is deleted).
+  <group>-sitesync-replicator Secret). No delete: what the operator creates carries an owner
+  reference, and the garbage collector removes it with its owner.
 - configmaps: get, patch + create (server-side apply of <group>-sitesync-state; applying a
-  missing object creates it), delete (when the group is deleted).
+  missing object creates it). No delete (owner references, as for Secrets).
 - events (core/v1): create, patch (a repeated event bumps its count).
 */}}
 {{- define "sitesync.operatorRules" -}}
@@ -104,10 +105,10 @@ What the operator does on the apiserver in the namespaces it watches, and nothin
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -38,6 +38,7 @@ function owned(obj: Owner) {
     namespace: obj.metadata.namespace ?? '',
     name: accountSecretName(obj),
     labels: { 'app.kubernetes.io/managed-by': 'sitesync' },
+    ownerUid: obj.metadata.uid ?? '',
     ownerReferences: [
       {
         apiVersion: obj.apiVersion,

@@ -15,11 +15,10 @@ import {
   parseSpec,
 } from '../../replication/bucket-replication-spec.js';
 import { removeAccount } from '../../sites/replication-account.js';
-import { accountNames, accountSecretName } from './account.js';
+import { accountNames } from './account.js';
 import type { ObjectRef, ReconcileContext } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.js';
-import { SECRETS, isNotFound } from '../../runtime/kube-client.js';
 import { isSiteError } from '../../sites/site-error.js';
 import { buildReplicationXML } from '../../replication/xml-codec.js';
 import { ownedTargets } from './apply.js';
@@ -138,10 +137,5 @@ export async function finalize(
     ctx.log.warn({ reason: skipped }, 'Skipped clean-up of BucketReplication');
     await deps.events.record(obj, 'Warning', 'CleanupSkipped', skipped);
   }
-  await deps.kube
-    .delete(SECRETS, obj.metadata.namespace ?? '', accountSecretName(obj))
-    .catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
   await removeFinalizer(deps.kube, BREP_RESOURCE, obj, FINALIZER);
 }

@@ -16,6 +16,7 @@ import { parseDuration } from '../../api/common.js';
 import type { ChangeDetectionStatus } from '../../api/site-replication-group.js';
 import type { ObjectRef, ReconcileResult } from '../../runtime/controller.js';
 import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
+import { leftByPredecessor } from '../../runtime/meta.js';
 import type { Logger } from '../../runtime/logger.js';
 import { errorMessage } from '../../runtime/logger.js';
 import type { Secret } from '../../runtime/secrets.js';
@@ -300,7 +301,8 @@ export class ChangeDetection {
     let token: string | undefined;
     try {
       const s = await pass.kube.get<Secret>(SECRETS, pass.ref.namespace, name);
-      const v = s.data?.['token'];
+      // A deleted namesake's token is not this group's: a new one replaces it (apply, owner too).
+      const v = leftByPredecessor(s, uid) ? undefined : s.data?.['token'];
       token = v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
     } catch (e: unknown) {
       if (!isNotFound(e)) throw e;
@@ -440,8 +442,5 @@ export class ChangeDetection {
         }),
       ),
     );
-    await kube.delete(SECRETS, ref.namespace, tokenSecretName(ref.name)).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
   }
 }

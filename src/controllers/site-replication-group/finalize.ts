@@ -1,9 +1,10 @@
 /**
  * Deleting a group removes only what the operator created for it: its peer links and
  * replication account on every reachable site (removed sites still pending cleanup included),
- * its ConfigMaps (agreed state, verification checkpoint) and Secret; never buckets, objects,
- * users or policies, and nothing of another group sharing a site. An unreachable site keeps its
- * links (logged); the finalizer goes anyway.
+ * never buckets, objects, users or policies, and nothing of another group sharing a site. An
+ * unreachable site keeps its links (logged); the finalizer goes anyway. Its ConfigMaps (agreed
+ * state, verification checkpoint) and Secrets (replicator, change-report token) carry the
+ * group's owner reference: the garbage collector removes them, the operator needs no `delete`.
  */
 import { FINALIZER, SRG_RESOURCE } from '../../api/names.js';
 import {
@@ -20,8 +21,7 @@ import type { ChangeDetection } from './change-detection.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import { ownership, removePeerLinks } from './peer-links.js';
 import { memberSite, removedMembers } from './removal.js';
-import { deleteOwnedObjects, loadAgreed } from './state.js';
-import { deleteRun } from './verify.js';
+import { loadAgreed } from './state.js';
 
 export interface FinalizeDeps {
   /** The apiserver under the pass's signal. */
@@ -41,7 +41,7 @@ export async function finalize(
   if (!hasFinalizer(obj, FINALIZER)) return;
   const spec = SiteReplicationGroupSpecSchema.safeParse(obj.spec);
   if (spec.success) {
-    const { state } = await loadAgreed(deps.kube, ref);
+    const { state } = await loadAgreed(deps.kube, ref, obj.metadata.uid ?? '');
     const sites = [...spec.data.sites, ...removedMembers(state, spec.data).map(memberSite)];
     const own = ownership(obj.metadata.uid ?? ref.name, sites);
     const observed = await observeSites({
@@ -74,8 +74,6 @@ export async function finalize(
       closeObserved(observed);
     }
   }
-  await deleteOwnedObjects(deps.kube, ref);
-  await deleteRun(deps.kube, ref);
   await removeFinalizer(deps.kube, SRG_RESOURCE, obj, FINALIZER);
   ctx.log.info({}, 'Removed peer links and finalizer of SiteReplicationGroup');
 }

@@ -209,7 +209,7 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<Pass> {
     const { ref, spec, ctx } = p;
-    const loaded = await loadAgreed(p.kube, ref);
+    const loaded = await loadAgreed(p.kube, ref, p.obj.metadata.uid ?? '');
     const { agreed, digestKey } = await this.sealedState(p, loaded.state);
     const observer = this.deps.observer;
     const idpName = spec.identityProviderRef?.name;

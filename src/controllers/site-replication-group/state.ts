@@ -13,6 +13,7 @@ import {
   encodeAgreedState,
 } from '../../replication/agreed-state.js';
 import { CONFIGMAPS, type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
+import { type OwnedMeta, leftByPredecessor } from '../../runtime/meta.js';
 import type { Secret } from '../../runtime/secrets.js';
 import { FIELD_MANAGER } from '../../runtime/status.js';
 import { newReplicationSecret } from '../../sites/replication-account.js';
@@ -41,8 +42,8 @@ const ownerReference = (o: Owner) => ({
   controller: true,
 });
 
-interface ConfigMap {
-  metadata: { name: string; resourceVersion?: string };
+interface ConfigMap extends OwnedMeta {
+  metadata: OwnedMeta['metadata'] & { name: string; resourceVersion?: string };
   binaryData?: Record<string, string>;
 }
 
@@ -53,19 +54,27 @@ export interface LoadedAgreed {
   problem?: { kind: 'missing' | 'corrupt'; message: string } | undefined;
 }
 
+/**
+ * The agreed state of the group whose UID is `uid`. One left by a deleted group of the same name
+ * (the garbage collector, not the finalizer, removes it) is read as missing: never the base of
+ * this group's merge.
+ */
 export async function loadAgreed(
   kube: KubeClient,
   group: { namespace: string; name: string },
+  uid: string,
 ): Promise<LoadedAgreed> {
   const name = agreedStateName(group.name);
+  const missing = (why: string) => ({
+    state: emptyAgreedState(),
+    problem: { kind: 'missing' as const, message: `the agreed state (ConfigMap ${name}) ${why}` },
+  });
   try {
     const cm = await kube.get<ConfigMap>(CONFIGMAPS, group.namespace, name);
+    if (leftByPredecessor(cm, uid)) return missing('belongs to a deleted group of the same name');
     return { state: decodeAgreedState(cm.binaryData) };
   } catch (e: unknown) {
-    if (isNotFound(e)) {
-      const message = `the agreed state (ConfigMap ${name}) does not exist`;
-      return { state: emptyAgreedState(), problem: { kind: 'missing', message } };
-    }
+    if (isNotFound(e)) return missing('does not exist');
     if (e instanceof AgreedStateDecodeError) {
       const message = `ConfigMap ${name}: ${e.message}`;
       return { state: emptyAgreedState(), problem: { kind: 'corrupt', message } };
@@ -142,7 +151,14 @@ export async function loadReplicatorSecrets(
 ): Promise<Map<string, string>> {
   const name = replicatorSecretName(owner.name);
   const secret = await readSecret(kube, owner.namespace, name);
-  const { values, write } = secretValues(secret?.data, sites, opts.rotate === true);
+  // A deleted namesake's Secret: none of its values is this group's; all are replaced.
+  const stale = secret !== undefined && leftByPredecessor(secret, owner.uid);
+  const { values, write } = secretValues(
+    stale ? undefined : secret?.data,
+    sites,
+    opts.rotate === true,
+  );
+  if (stale) for (const key of Object.keys(secret.data ?? {})) write[key] ??= null;
   if (Object.keys(write).length === 0) return values;
   if (secret === undefined) {
     await kube.create(SECRETS, owner.namespace, {
@@ -161,7 +177,13 @@ export async function loadReplicatorSecrets(
     await kube.patch(
       SECRETS,
       { namespace: owner.namespace, name },
-      { metadata: { resourceVersion: secret.metadata.resourceVersion }, data: write },
+      {
+        metadata: {
+          resourceVersion: secret.metadata.resourceVersion,
+          ...(stale ? { ownerReferences: [ownerReference(owner)] } : {}),
+        },
+        data: write,
+      },
     );
   }
   return values;
@@ -179,19 +201,4 @@ export async function loadDigestKey(kube: KubeClient, owner: Owner): Promise<str
   const key = secrets.get(DIGEST_KEY_ENTRY);
   if (key === undefined) throw new Error(`no ${DIGEST_KEY_ENTRY} in the replicator Secret`);
   return key;
-}
-
-/** Deletes the ConfigMap and the Secret (the finalizer; owner references would do it later). */
-export async function deleteOwnedObjects(
-  kube: KubeClient,
-  group: { namespace: string; name: string },
-): Promise<void> {
-  for (const [type, name] of [
-    [CONFIGMAPS, agreedStateName(group.name)],
-    [SECRETS, replicatorSecretName(group.name)],
-  ] as const) {
-    await kube.delete(type, group.namespace, name).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
-  }
 }

@@ -115,7 +115,7 @@ async function readAll(
   if (known.length !== sites.length) return 'a site was not observed';
   const [reads, loaded] = await Promise.all([
     Promise.all(known.map((o) => readSite(o, request, base.ctx.signal))),
-    loadAgreed(base.kube, base.ref),
+    loadAgreed(base.kube, base.ref, base.obj.metadata.uid ?? ''),
   ]);
   const failed = reads.find((r): r is string => typeof r === 'string');
   if (failed !== undefined) return failed;

@@ -7,6 +7,7 @@
 import { parseDuration } from '../../api/common.js';
 import { VERIFY_ANNOTATION } from '../../api/names.js';
 import { CONFIGMAPS, type KubeClient, isNotFound } from '../../runtime/kube-client.js';
+import { type OwnedMeta, leftByPredecessor } from '../../runtime/meta.js';
 import { errorMessage } from '../../runtime/logger.js';
 import { FIELD_MANAGER } from '../../runtime/status.js';
 import { isSiteError } from '../../sites/site-error.js';
@@ -34,16 +35,19 @@ const RUN_KEY = 'run.json';
 /** Versions per listing page (S3's most). */
 const PAGE = 1000;
 
-interface ConfigMap {
+interface ConfigMap extends OwnedMeta {
   data?: Record<string, string>;
 }
 
+/** The group's checkpoint; none when absent or left by a deleted group of the same name. */
 export async function loadRun(
   kube: KubeClient,
   group: { namespace: string; name: string },
+  uid: string,
 ): Promise<VerifyRun | undefined> {
   try {
     const cm = await kube.get<ConfigMap>(CONFIGMAPS, group.namespace, checkpointName(group.name));
+    if (leftByPredecessor(cm, uid)) return undefined;
     return decodeRun(cm.data?.[RUN_KEY]);
   } catch (e: unknown) {
     if (isNotFound(e)) return undefined;
@@ -79,16 +83,6 @@ async function saveRun(kube: KubeClient, owner: Owner, run: VerifyRun): Promise<
   );
 }
 
-/** Deletes the checkpoint (the finalizer; the owner reference would do it later). */
-export async function deleteRun(
-  kube: KubeClient,
-  group: { namespace: string; name: string },
-): Promise<void> {
-  await kube.delete(CONFIGMAPS, group.namespace, checkpointName(group.name)).catch((e: unknown) => {
-    if (!isNotFound(e)) throw e;
-  });
-}
-
 export interface VerifyOptions {
   /** Time one pass may spend listing. */
   sliceMs: number;
@@ -111,7 +105,7 @@ async function currentRun(
   });
   if (!due) return undefined;
   const sites = priorityOrder(pass).map((o) => o.site.name);
-  const saved = await loadRun(pass.kube, pass.ref);
+  const saved = await loadRun(pass.kube, pass.ref, pass.obj.metadata.uid ?? '');
   if (sameRun(saved, due, sites)) return saved;
   const last = pass.obj.status?.verification;
   return newRun({
