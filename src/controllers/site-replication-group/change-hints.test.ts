@@ -122,8 +122,9 @@ describe('ChangeHints accumulation', () => {
   it('debounces a burst into one queued key and hands over what it named', () => {
     jest.useFakeTimers();
     const { hints, queued } = board();
-    hints.deliver('uid-1', 'dep-b', report(hint()));
-    jest.advanceTimersByTime(QUIET_MS - 10);
+    const t0 = Date.now();
+    hints.deliver('uid-1', 'dep-b', report(hint({ at: t0 - 5 })));
+    jest.advanceTimersByTime(QUIET_MS - 1);
     hints.deliver(
       'uid-1',
       'dep-b',
@@ -145,6 +146,9 @@ describe('ChangeHints accumulation', () => {
       ['new', true],
     ]);
     expect([...(taken.pending?.sites ?? [])].sort()).toEqual(['a', 'b']);
+    // When the first hint came and when its site says the change was made (for the log).
+    expect(taken.pending?.firstAt).toBe(t0);
+    expect(taken.pending?.changedAt).toBe(t0 - 5);
     expect(hints.take('ns/g')).toEqual({});
   });
 

@@ -27,6 +27,9 @@ export interface PendingChanges {
   buckets: Map<string, boolean>;
   /** Sites the hints came from. */
   sites: Set<string>;
+  /** When the first hint arrived (ms), and when its site says the change was made. */
+  firstAt?: number | undefined;
+  changedAt?: number | undefined;
 }
 
 /** Why the next pass must observe everything. */
@@ -67,8 +70,12 @@ export function isOwnWrite(hint: ChangeHint, own: OwnIdentities): boolean {
 
 /** Hints accumulated per group are capped: past this many buckets, everything is read. */
 export const MAX_PENDING_BUCKETS = 32;
-/** A burst is one pass: the key is queued this long after the last hint ... */
-export const QUIET_MS = 50;
+/**
+ * A burst is one pass: the key is queued this long after the last hint ... (short: MinIO posts
+ * each entry as its call ends, a client's calls of one change follow within a few ms, and
+ * hints that come during a pass make one more pass after it)
+ */
+export const QUIET_MS = 10;
 /** ... but no later than this after the first. */
 export const MAX_DELAY_MS = 200;
 /** Reports expected after a full observation (its own reads are reported) within this long. */
@@ -220,7 +227,7 @@ export class ChangeHints implements ChangeReportSink {
     site.lastReportAt = at;
     const own = report.hints.filter((h) => isOwnWrite(h, site.own));
     const mine = report.hints.filter((h) => !isOwnWrite(h, site.own));
-    for (const hint of mine) this.add(g, site.name, hint.scope);
+    for (const hint of mine) this.add(g, site.name, hint, at);
     const observer = this.opts.observer;
     observer?.entries('hint', mine.length);
     observer?.entries('own', own.length);
@@ -228,10 +235,16 @@ export class ChangeHints implements ChangeReportSink {
     observer?.entries('malformed', report.malformed);
   }
 
-  private add(g: GroupState, site: string, scope: ChangeScope): void {
-    const pending = (g.pending ??= { iam: false, buckets: new Map(), sites: new Set() });
+  private add(g: GroupState, site: string, hint: ChangeHint, at: number): void {
+    const pending = (g.pending ??= {
+      iam: false,
+      buckets: new Map(),
+      sites: new Set(),
+      firstAt: at,
+      changedAt: hint.at,
+    });
     pending.sites.add(site);
-    if (!addScope(pending, scope)) this.flagCatchUp(g, 'unscoped');
+    if (!addScope(pending, hint.scope)) this.flagCatchUp(g, 'unscoped');
     this.schedule(g);
   }
 
