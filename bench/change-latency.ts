@@ -13,7 +13,7 @@
  *   node node_modules/tsx/dist/cli.mjs bench/change-latency.ts [reps] [--no-native]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { stringify } from 'yaml';
@@ -227,14 +227,38 @@ function report(
     log(`| ${phase} | ${fmt(xs)} (n=${String(xs.length)}) |`);
 }
 
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
 async function main(): Promise<void> {
+  const loadBefore = load();
   const sitesync = await runSitesync();
   const native = withNative ? await runNative() : undefined;
+  const rounds = out.splice(0);
   report(sitesync, native);
   const date = new Date().toISOString().slice(0, 10);
-  const file = join(REPO_ROOT, 'bench', 'results', `${date}-change-latency.raw.txt`);
-  writeFileSync(file, `${out.join('\n')}\n`);
-  log(`\nwritten: ${file}`);
+  const file = join(REPO_ROOT, 'bench', 'results', `${date}-change-latency.md`);
+  const doc = [
+    `# Propagation latency with change detection, ${date}`,
+    '',
+    `\`bench/change-latency.ts ${args.join(' ')}\` (bench/README.md, "Propagation latency with change`,
+    `detection"): ${String(reps)} rounds of six changes made on site-b, each timed until site-a and`,
+    `site-c show it (polled every ${String(POLL_MS)} ms each). sitesync: \`syncInterval: 30s\`,`,
+    `\`changeDetection: events\`; native: \`mc admin replicate add\`. ${String(cpus().length)} CPUs,`,
+    `load average ${loadBefore} at the start and ${load()} at the end (other work on the machine:`,
+    'the figures are upper bounds and move a lot between runs).',
+    '',
+    ...out,
+    '',
+    '```',
+    ...rounds,
+    '```',
+    '',
+  ].join('\n');
+  writeFileSync(file, doc);
+  process.stdout.write(`\nwritten: ${file}\n`);
 }
 
 main().then(
