@@ -209,10 +209,23 @@ let barriers = 0;
  * Changes made on b as barriers, until one arrives by a targeted pass alone: every full pass
  * asked for before (each site's first report asks for one, a pass that wrote verifies) has run.
  */
+/**
+ * A full pass that changed something is followed by another 2 s later (the reconciler's
+ * VERIFY_AFTER_MS): a quiet group is one whose full-pass count has not moved for longer.
+ */
+const FOLLOW_UP_MS = 2500;
+
 async function settle() {
+  let lastFull = -1;
+  let movedAt = 0;
   await eventually(
     async () => {
       const full = await passes('full');
+      if (full !== lastFull) {
+        lastFull = full;
+        movedAt = Date.now();
+      }
+      if (Date.now() - movedAt < FOLLOW_UP_MS) throw new Error('a full pass ran just now');
       const targeted = await passes('targeted');
       const name = `barrier-${String(barriers++)}`;
       await onSite('site-b', (d) => d.putPolicy(name, readOnly(name)));

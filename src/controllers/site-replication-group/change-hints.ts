@@ -78,6 +78,12 @@ export const MAX_PENDING_BUCKETS = 32;
 export const QUIET_MS = 10;
 /** ... but no later than this after the first. */
 export const MAX_DELAY_MS = 200;
+/**
+ * Hints that come after the key was queued and before its pass takes them are taken by that
+ * pass: queuing the key again would run one more pass with nothing to read (a full one). Past
+ * this long without a take, the key is queued again all the same.
+ */
+export const QUEUED_HOLD_MS = 1000;
 /** Reports expected after a full observation (its own reads are reported) within this long. */
 export const REPORT_GRACE_MS = 10_000;
 
@@ -95,6 +101,8 @@ interface GroupState {
   catchUp?: CatchUpReason | undefined;
   firstAt?: number | undefined;
   timer?: NodeJS.Timeout | undefined;
+  /** When the key was last queued by hints, until a pass takes them. */
+  queuedAt?: number | undefined;
 }
 
 export interface ChangeHintsOptions {
@@ -261,6 +269,7 @@ export class ChangeHints implements ChangeReportSink {
     g.pending = undefined;
     g.catchUp = undefined;
     g.firstAt = undefined;
+    g.queuedAt = undefined;
     clearTimeout(g.timer);
     g.timer = undefined;
     return out;
@@ -279,6 +288,7 @@ export class ChangeHints implements ChangeReportSink {
   /** Queues the key QUIET_MS after the last hint, at most MAX_DELAY_MS after the first. */
   private schedule(g: GroupState): void {
     const at = this.now();
+    if (g.queuedAt !== undefined && at - g.queuedAt < QUEUED_HOLD_MS) return;
     g.firstAt ??= at;
     const due = Math.min(at + QUIET_MS, g.firstAt + MAX_DELAY_MS);
     clearTimeout(g.timer);
@@ -286,6 +296,7 @@ export class ChangeHints implements ChangeReportSink {
       () => {
         g.timer = undefined;
         g.firstAt = undefined;
+        g.queuedAt = this.now();
         this.opts.enqueue?.(g.key);
       },
       Math.max(0, due - at),
