@@ -11,7 +11,7 @@ RESULTS := .test-results
 STACK_ENV := .stack/env
 
 .PHONY: help tools deps build lint format crds crds-check test test-unit test-integration \
-	stack-up stack-down stack-status run demo bench bench-copier clean system-deps
+	stack-up stack-down stack-status run demo bench bench-copier bench-latency clean system-deps
 
 help:
 	@echo "make demo   - run the operator on the local real stack with a sample group"
@@ -26,7 +26,7 @@ tools: ## Pinned node, etcd, kube-apiserver, kube-controller-manager, kubectl, h
 # before the tools when the goal needs the stack, so a missing package stops make at once.
 system-deps:
 	@hack/system-deps.sh
-ifneq ($(filter test test-integration stack-up demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter test test-integration stack-up demo bench bench-latency,$(MAKECMDGOALS)),)
 tools: system-deps
 endif
 test test-integration stack-up: system-deps
@@ -93,12 +93,18 @@ demo: build stack-up
 	hack/demo.sh
 
 # The benchmarks (bench/README.md): sitesync against MinIO's own site replication, same run;
-# then the object copier against rclone (which only the benchmark needs: system-deps --bench).
-# BENCH_ARGS=--quick for a ~10 minute run.
+# then propagation latency with change detection (both again, side by side), then the object
+# copier against rclone (which only the benchmark needs: system-deps --bench).
+# BENCH_ARGS=--quick for a ~10 minute run; BENCH_LATENCY_ARGS=<rounds> (default 10).
 bench: build stack-up
 	@hack/system-deps.sh --bench
 	$(TSX) bench/run.ts $(BENCH_ARGS)
+	$(TSX) bench/change-latency.ts $(BENCH_LATENCY_ARGS)
 	$(TSX) bench/copier.ts $(BENCH_COPIER_ARGS)
+
+# Propagation latency with change detection alone (bench/change-latency.ts).
+bench-latency: build stack-up
+	$(TSX) bench/change-latency.ts $(BENCH_LATENCY_ARGS)
 
 # The copier against rclone alone (bench/copier.ts).
 bench-copier: build stack-up

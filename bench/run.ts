@@ -178,23 +178,36 @@ class Bench {
     const s = bucketSize(this.p.steadyBuckets);
     log(`== 2. Steady state: ${s.buckets} buckets, 3 sites, syncInterval 2s`);
     const seed = await this.seed(s);
+    // BENCH_STEADY_CPU_PROF=1: this run under --cpu-prof (summarise its steady part with
+    // `bench/profile-summary.ts FILE <seconds logged> 0`).
+    const profDir =
+      process.env['BENCH_STEADY_CPU_PROF'] === '1'
+        ? join(REPO_ROOT, 'bench', 'results', 'profiles', `steady-${String(Date.now())}`)
+        : undefined;
+    if (profDir) mkdirSync(profDir, { recursive: true });
     await this.run(
       {
         system: 'sitesync',
         seed,
         sites: 3,
         syncInterval: '2s',
+        ...(profDir ? { cpuProfDir: profDir } : {}),
         then: async (live: Live) => {
           const op = live.sitesync?.operator;
           if (!op) return;
           try {
             await waitQuiet(op, 600_000);
+            const quietAt = performance.now();
             for (let w = 0; w < this.p.steadyWindows; w++) {
               const win = await measureWindow(op, 3, 5);
               log(
                 `    window ${w + 1}: ${win.callsPerResyncPerSite} calls/resync/site, ${win.cpuSecondsPerResync} s CPU/resync, ${win.reconcileSeconds} s/resync`,
               );
               this.steadyWindows.push(win);
+            }
+            if (profDir) {
+              const secs = ((performance.now() - quietAt) / 1000).toFixed(1);
+              log(`    profile in ${profDir}: the steady windows are its last ${secs} s`);
             }
           } catch (e: unknown) {
             this.steadyError = e instanceof Error ? e.message : String(e);

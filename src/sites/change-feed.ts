@@ -28,6 +28,8 @@ export interface ChangeHint {
   accessKey?: string | undefined;
   parentUser?: string | undefined;
   userAgent?: string | undefined;
+  /** When the site says the call was made (ms since the epoch; MinIO: the entry's `time`). */
+  at?: number | undefined;
 }
 
 /** What one report (a POST of the site's) held. */

@@ -395,15 +395,17 @@ describe('a group with change detection on and syncInterval 10m', () => {
   it('brings a user, a policy, a membership, a bucket policy, a bucket and its removal from b to a and c by targeted passes', async () => {
     const fullBefore = await fullPasses();
     const targetedBefore = await passes('targeted');
-    let changes = 0;
-    /** A change on b, read on a and c, and the end of the pass that brought it. */
+    /** Mutating calls made on b (each is reported). */
+    let calls = 0;
+    /** A change on b (`n` calls), read on a and c, and the end of the pass that brought it. */
     const step = async (
       what: string,
       change: (d: ReturnType<typeof driver>) => Promise<void>,
       check: (s: SiteSnapshot) => void,
+      n = 1,
     ) => {
       const before = await passes('targeted');
-      changes++;
+      calls += n;
       await onSite('site-b', change);
       await arrives(what, check);
       await targetedReach(before + 1);
@@ -430,6 +432,8 @@ describe('a group with change detection on and syncInterval 10m', () => {
       (s) => {
         expect(s.iam.groups.get('live-team')?.members).toEqual(['live-user']);
       },
+      // UpdateGroupMembers then SetGroupStatus: the 10 ms quiet time may make them two passes.
+      2,
     );
     await step(
       'the bucket',
@@ -469,8 +473,8 @@ describe('a group with change detection on and syncInterval 10m', () => {
     await expectNoFullPass(fullBefore);
     const targeted = (await passes('targeted')) - targetedBefore;
     // The operator's own writes on a and c are reported and dropped: at most one pass per
-    // change made on b (an echo would add one for every write it made).
-    expect(targeted).toBeLessThanOrEqual(changes);
+    // call made on b (an echo would add one for every write it made on a and c).
+    expect(targeted).toBeLessThanOrEqual(calls);
     expect(await metric('sitesync_change_entries_total', { kind: 'own' })).toBeGreaterThan(0);
 
     // A last change as a barrier: the reports of every earlier write were posted before it.
@@ -482,7 +486,7 @@ describe('a group with change detection on and syncInterval 10m', () => {
       },
     );
     await expectNoFullPass(fullBefore);
-    expect((await passes('targeted')) - targetedBefore).toBeLessThanOrEqual(changes);
+    expect((await passes('targeted')) - targetedBefore).toBeLessThanOrEqual(calls);
   }, 240_000);
 });
 

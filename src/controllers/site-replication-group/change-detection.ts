@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { RECOVER_ANNOTATION, RESYNC_ANNOTATION } from '../../api/names.js';
 import { parseDuration } from '../../api/common.js';
 import type { ChangeDetectionStatus } from '../../api/site-replication-group.js';
+import type { DigestKey } from '../../replication/secret-digest.js';
 import type { ObjectRef, ReconcileResult } from '../../runtime/controller.js';
 import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.js';
 import { leftByPredecessor } from '../../runtime/meta.js';
@@ -27,7 +28,7 @@ import {
 } from '../../sites/replication-account.js';
 import { isSiteError } from '../../sites/site-error.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
-import type { ChangeHints, HintSite, OwnIdentities } from './change-hints.js';
+import type { ChangeHints, HintSite, OwnIdentities, PendingChanges } from './change-hints.js';
 import type { Entity } from './entities.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -72,10 +73,30 @@ const annotationsOf = (pass: { obj: Pass['obj'] }) =>
   ]);
 
 export interface BeforeInput {
-  pass: Omit<Pass, 'observed' | 'agreed' | 'entities' | 'identity' | 'removed'>;
+  pass: Omit<Pass, 'observed' | 'agreed' | 'entities' | 'identity' | 'removed' | 'digestKey'>;
+  /** The group's digest key (read by a targeted pass only, together with the sites). */
+  digestKey: () => Promise<DigestKey>;
   entityMaps: (pass: Pass) => (snap: SiteSnapshot) => Map<string, Entity>;
   concurrency: number;
   changesApplied?: ((action: string, n: number) => void) | undefined;
+}
+
+/**
+ * Where a change's time went before and in its targeted pass (ms, logged): from the call on
+ * the site to its report's arrival (`deliveredMs`, the site's clock), from the arrival to the
+ * pass's start (`queuedMs`: debounce and queue), the pass itself (`passMs`).
+ */
+export function timingsOf(
+  pending: PendingChanges,
+  startedAt: number,
+  endedAt: number,
+): Record<string, number> {
+  const out: Record<string, number> = { passMs: endedAt - startedAt };
+  if (pending.firstAt !== undefined) {
+    out['queuedMs'] = startedAt - pending.firstAt;
+    if (pending.changedAt !== undefined) out['deliveredMs'] = pending.firstAt - pending.changedAt;
+  }
+  return out;
 }
 
 export class ChangeDetection {
@@ -115,10 +136,12 @@ export class ChangeDetection {
     }
     const cached = this.cache.get(key);
     if (!cached || !taken.pending) return undefined;
+    const startedAt = this.now();
     const out = await targetedPass({
       pass,
       cached,
       pending: taken.pending,
+      digestKey: input.digestKey,
       entityMaps: input.entityMaps,
       concurrency: input.concurrency,
       changesApplied: input.changesApplied,
@@ -140,6 +163,8 @@ export class ChangeDetection {
         buckets: taken.pending.buckets.size,
         changes: out.changes,
         ...(out.failed.length > 0 ? { failed: out.failed } : {}),
+        ...timingsOf(taken.pending, startedAt, this.now()),
+        ...out.timings,
       },
       'Ran targeted pass of SiteReplicationGroup',
     );

@@ -5,6 +5,7 @@ import {
   ChangeHints,
   MAX_DELAY_MS,
   MAX_PENDING_BUCKETS,
+  QUEUED_HOLD_MS,
   QUIET_MS,
   REPORT_GRACE_MS,
   isOwnWrite,
@@ -122,8 +123,9 @@ describe('ChangeHints accumulation', () => {
   it('debounces a burst into one queued key and hands over what it named', () => {
     jest.useFakeTimers();
     const { hints, queued } = board();
-    hints.deliver('uid-1', 'dep-b', report(hint()));
-    jest.advanceTimersByTime(QUIET_MS - 10);
+    const t0 = Date.now();
+    hints.deliver('uid-1', 'dep-b', report(hint({ at: t0 - 5 })));
+    jest.advanceTimersByTime(QUIET_MS - 1);
     hints.deliver(
       'uid-1',
       'dep-b',
@@ -145,6 +147,9 @@ describe('ChangeHints accumulation', () => {
       ['new', true],
     ]);
     expect([...(taken.pending?.sites ?? [])].sort()).toEqual(['a', 'b']);
+    // When the first hint came and when its site says the change was made (for the log).
+    expect(taken.pending?.firstAt).toBe(t0);
+    expect(taken.pending?.changedAt).toBe(t0 - 5);
     expect(hints.take('ns/g')).toEqual({});
   });
 
@@ -157,6 +162,32 @@ describe('ChangeHints accumulation', () => {
       if (queued.length > 0) break;
     }
     expect(queued).toEqual(['ns/g']);
+  });
+
+  it('does not queue the key again for hints its queued pass has not taken yet', () => {
+    jest.useFakeTimers();
+    const { hints, queued } = board();
+    hints.deliver('uid-1', 'dep-b', report(hint()));
+    jest.advanceTimersByTime(QUIET_MS);
+    expect(queued).toEqual(['ns/g']);
+    // The second call of the same change, before the pass takes the first: that pass takes it.
+    hints.deliver(
+      'uid-1',
+      'dep-b',
+      report(hint({ scope: { kind: 'bucket', bucket: 'photos', listed: false } })),
+    );
+    jest.advanceTimersByTime(QUIET_MS * 2);
+    expect(queued).toEqual(['ns/g']);
+    expect([...(hints.take('ns/g').pending?.buckets.keys() ?? [])]).toEqual(['photos']);
+    // After the take, a hint queues the key again.
+    hints.deliver('uid-1', 'dep-b', report(hint()));
+    jest.advanceTimersByTime(QUIET_MS);
+    expect(queued).toEqual(['ns/g', 'ns/g']);
+    // A pass that never takes them (it failed before): the key is queued again after the hold.
+    jest.advanceTimersByTime(QUEUED_HOLD_MS);
+    hints.deliver('uid-1', 'dep-b', report(hint()));
+    jest.advanceTimersByTime(QUIET_MS);
+    expect(queued).toEqual(['ns/g', 'ns/g', 'ns/g']);
   });
 
   it("never queues for the operator's own writes, ignored or malformed entries", () => {

@@ -27,6 +27,9 @@ export interface PendingChanges {
   buckets: Map<string, boolean>;
   /** Sites the hints came from. */
   sites: Set<string>;
+  /** When the first hint arrived (ms), and when its site says the change was made. */
+  firstAt?: number | undefined;
+  changedAt?: number | undefined;
 }
 
 /** Why the next pass must observe everything. */
@@ -67,10 +70,20 @@ export function isOwnWrite(hint: ChangeHint, own: OwnIdentities): boolean {
 
 /** Hints accumulated per group are capped: past this many buckets, everything is read. */
 export const MAX_PENDING_BUCKETS = 32;
-/** A burst is one pass: the key is queued this long after the last hint ... */
-export const QUIET_MS = 50;
+/**
+ * A burst is one pass: the key is queued this long after the last hint ... (short: MinIO posts
+ * each entry as its call ends, a client's calls of one change follow within a few ms, and
+ * hints that come during a pass make one more pass after it)
+ */
+export const QUIET_MS = 10;
 /** ... but no later than this after the first. */
 export const MAX_DELAY_MS = 200;
+/**
+ * Hints that come after the key was queued and before its pass takes them are taken by that
+ * pass: queuing the key again would run one more pass with nothing to read (a full one). Past
+ * this long without a take, the key is queued again all the same.
+ */
+export const QUEUED_HOLD_MS = 1000;
 /** Reports expected after a full observation (its own reads are reported) within this long. */
 export const REPORT_GRACE_MS = 10_000;
 
@@ -88,6 +101,8 @@ interface GroupState {
   catchUp?: CatchUpReason | undefined;
   firstAt?: number | undefined;
   timer?: NodeJS.Timeout | undefined;
+  /** When the key was last queued by hints, until a pass takes them. */
+  queuedAt?: number | undefined;
 }
 
 export interface ChangeHintsOptions {
@@ -220,7 +235,7 @@ export class ChangeHints implements ChangeReportSink {
     site.lastReportAt = at;
     const own = report.hints.filter((h) => isOwnWrite(h, site.own));
     const mine = report.hints.filter((h) => !isOwnWrite(h, site.own));
-    for (const hint of mine) this.add(g, site.name, hint.scope);
+    for (const hint of mine) this.add(g, site.name, hint, at);
     const observer = this.opts.observer;
     observer?.entries('hint', mine.length);
     observer?.entries('own', own.length);
@@ -228,10 +243,16 @@ export class ChangeHints implements ChangeReportSink {
     observer?.entries('malformed', report.malformed);
   }
 
-  private add(g: GroupState, site: string, scope: ChangeScope): void {
-    const pending = (g.pending ??= { iam: false, buckets: new Map(), sites: new Set() });
+  private add(g: GroupState, site: string, hint: ChangeHint, at: number): void {
+    const pending = (g.pending ??= {
+      iam: false,
+      buckets: new Map(),
+      sites: new Set(),
+      firstAt: at,
+      changedAt: hint.at,
+    });
     pending.sites.add(site);
-    if (!addScope(pending, scope)) this.flagCatchUp(g, 'unscoped');
+    if (!addScope(pending, hint.scope)) this.flagCatchUp(g, 'unscoped');
     this.schedule(g);
   }
 
@@ -248,6 +269,7 @@ export class ChangeHints implements ChangeReportSink {
     g.pending = undefined;
     g.catchUp = undefined;
     g.firstAt = undefined;
+    g.queuedAt = undefined;
     clearTimeout(g.timer);
     g.timer = undefined;
     return out;
@@ -266,6 +288,7 @@ export class ChangeHints implements ChangeReportSink {
   /** Queues the key QUIET_MS after the last hint, at most MAX_DELAY_MS after the first. */
   private schedule(g: GroupState): void {
     const at = this.now();
+    if (g.queuedAt !== undefined && at - g.queuedAt < QUEUED_HOLD_MS) return;
     g.firstAt ??= at;
     const due = Math.min(at + QUIET_MS, g.firstAt + MAX_DELAY_MS);
     clearTimeout(g.timer);
@@ -273,6 +296,7 @@ export class ChangeHints implements ChangeReportSink {
       () => {
         g.timer = undefined;
         g.firstAt = undefined;
+        g.queuedAt = this.now();
         this.opts.enqueue?.(g.key);
       },
       Math.max(0, due - at),

@@ -154,14 +154,47 @@ function sitesyncRule(id: string, arn: string, priority: number, r: Replicate): 
   };
 }
 
-function currentConfig(xml: string | undefined): ReplicationConfig {
-  if (xml === undefined || xml.trim() === '') return { rules: [] };
-  return parseReplicationXML(xml, { unknownElements: 'ignore' });
-}
-
 /** Rules sorted by ID and stripped of what the server fills in, for comparison. */
 function comparable(config: ReplicationConfig): string {
   return canonicalJSON([...config.rules].sort((a, b) => ((a.id ?? '') < (b.id ?? '') ? -1 : 1)));
+}
+
+interface ParsedConfig {
+  config: ReplicationConfig;
+  comparable: string;
+}
+
+/**
+ * Replication documents parsed, by their text: every pass checks every bucket's rules on every
+ * site, and they rarely change (1000 buckets × 3 sites were 3000 XML parses per pass). Frozen,
+ * so a caller that changed one would fail loudly; bounded (oldest out).
+ */
+const PARSED_CONFIGS = new Map<string, ParsedConfig>();
+const MAX_PARSED_CONFIGS = 8192;
+const NO_CONFIG: ParsedConfig = {
+  config: Object.freeze({ rules: [] }),
+  comparable: comparable({ rules: [] }),
+};
+
+function freezeConfig(config: ReplicationConfig): ReplicationConfig {
+  for (const rule of config.rules) Object.freeze(rule);
+  Object.freeze(config.rules);
+  return Object.freeze(config);
+}
+
+/** The rules a site holds for a bucket (its document parsed once per distinct text). */
+export function currentConfig(xml: string | undefined): ParsedConfig {
+  if (xml === undefined || xml.trim() === '') return NO_CONFIG;
+  const known = PARSED_CONFIGS.get(xml);
+  if (known) return known;
+  const config = freezeConfig(parseReplicationXML(xml, { unknownElements: 'ignore' }));
+  const parsed = { config, comparable: comparable(config) };
+  PARSED_CONFIGS.set(xml, parsed);
+  if (PARSED_CONFIGS.size > MAX_PARSED_CONFIGS) {
+    const oldest = PARSED_CONFIGS.keys().next().value;
+    if (oldest !== undefined) PARSED_CONFIGS.delete(oldest);
+  }
+  return parsed;
 }
 
 /**
@@ -254,9 +287,10 @@ async function linkBucket(
     const needed = t.created || ctx.refill.has(peer.name);
     if (needed || ctx.resync) fresh.push({ arn: t.arn, asked: !needed });
   }
-  const current = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
+  const parsed = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
+  const current = parsed.config;
   const desired = desiredConfig(current, arns, ctx);
-  if (comparable(current) !== comparable(desired)) {
+  if (parsed.comparable !== comparable(desired)) {
     if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket, ctx.signal);
     else
       await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), ctx.signal);
@@ -392,7 +426,7 @@ export async function removePeerLinks(
 ): Promise<string[]> {
   const removed: string[] = [];
   for (const [bucket, meta] of site.snap.buckets) {
-    const current = currentConfig(meta.replicationXML);
+    const current = currentConfig(meta.replicationXML).config;
     const rest = current.rules.filter((r) => !isOwnRule(r.id, own));
     if (rest.length !== current.rules.length) {
       // Without rules MinIO drops the whole configuration, and every target of the bucket.
@@ -418,7 +452,9 @@ export async function removePeerLinks(
 export function linksLeft(snap: SiteSnapshot, own: GroupOwnership): string[] {
   const left: string[] = [];
   for (const [bucket, meta] of snap.buckets) {
-    const rules = currentConfig(meta.replicationXML).rules.filter((r) => isOwnRule(r.id, own));
+    const rules = currentConfig(meta.replicationXML).config.rules.filter((r) =>
+      isOwnRule(r.id, own),
+    );
     const targets = meta.targets.filter((t) => isOwnTarget(t, own));
     if (rules.length + targets.length > 0) left.push(bucket);
   }

@@ -185,9 +185,10 @@ export class SiteReplicationGroupReconciler {
     const idpName = p.spec.identityProviderRef?.name;
     const owner = { ...p.ref, uid: p.obj.metadata.uid ?? '', apiVersion: p.obj.apiVersion };
     return changes.before({
+      // Only a targeted pass reads it (with the sites, at once); a full pass loads its own.
+      digestKey: async () => newDigestKey(await loadDigestKey(p.kube, owner)),
       pass: {
         ...p,
-        digestKey: newDigestKey(await loadDigestKey(p.kube, owner)),
         events: this.deps.recorder.withSignal(p.ctx.signal),
         idp: idpName ? this.deps.identityProviders.get(`${p.ref.namespace}/${idpName}`) : undefined,
       },

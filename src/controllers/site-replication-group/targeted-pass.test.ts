@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { emptyIamState, type BucketMeta, type SiteSnapshot } from '../../sites/snapshot.js';
+import { timingsOf } from './change-detection.js';
 import { inScope, overlay, partRequest } from './targeted-pass.js';
 
 const bucket = (name: string, extra: Partial<BucketMeta> = {}): BucketMeta => ({
@@ -64,5 +65,22 @@ describe('targeted pass pieces', () => {
     expect(next.buckets.get('photos')?.policy).toEqual({ Statement: [] });
     expect(next.iam).toBe(iam);
     expect(snap.buckets.has('old')).toBe(true);
+  });
+});
+
+describe('timingsOf', () => {
+  it('splits a change’s time into delivery, queueing and the pass', () => {
+    const pending = { iam: true, buckets: new Map(), sites: new Set(['b']) };
+    expect(timingsOf({ ...pending, firstAt: 1000, changedAt: 990 }, 1012, 1300)).toEqual({
+      deliveredMs: 10,
+      queuedMs: 12,
+      passMs: 288,
+    });
+    // A site whose report has no time: no delivery figure; no hint time at all: the pass only.
+    expect(timingsOf({ ...pending, firstAt: 1000 }, 1012, 1300)).toEqual({
+      queuedMs: 12,
+      passMs: 288,
+    });
+    expect(timingsOf(pending, 1012, 1300)).toEqual({ passMs: 288 });
   });
 });

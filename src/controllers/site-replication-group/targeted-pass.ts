@@ -10,6 +10,7 @@
 import { parseDuration } from '../../api/common.js';
 import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
+import type { DigestKey } from '../../replication/secret-digest.js';
 import { type MergePlan, nextAgreed } from '../../replication/merge.js';
 import type { ReconcileResult } from '../../runtime/controller.js';
 import type { PartRequest, SitePart } from '../../sites/change-feed.js';
@@ -33,8 +34,12 @@ export interface CachedGroup {
   sites: Map<string, Reachable>;
 }
 
+type BasePass = Omit<Pass, 'observed' | 'agreed' | 'entities' | 'identity' | 'removed'>;
+
 export interface TargetedInput {
-  pass: Omit<Pass, 'observed' | 'agreed' | 'entities' | 'identity' | 'removed'>;
+  pass: Omit<BasePass, 'digestKey'>;
+  /** The group's digest key, read together with the sites. */
+  digestKey: () => Promise<DigestKey>;
   cached: CachedGroup;
   pending: PendingChanges;
   /** The entity map of a snapshot in this pass (the reconciler's, with the operator's users). */
@@ -52,6 +57,8 @@ export type TargetedOutcome =
       changes: number;
       /** The first failure of each site that had one. */
       failed: string[];
+      /** Where the time went (ms): reading, planning, writing (with read-backs), saving. */
+      timings: Record<string, number>;
     }
   | { done: false; why: string };
 
@@ -106,17 +113,20 @@ const hasBuckets = (plan: MergePlan) =>
  * or not read, a lost or corrupt agreed state, a site not (yet) joined or adopted.
  */
 async function readAll(
-  base: TargetedInput['pass'],
-  cached: CachedGroup,
+  input: TargetedInput,
   request: PartRequest,
-): Promise<{ observed: Reachable[]; agreed: AgreedState } | string> {
-  const sites = base.spec.sites.map((s) => cached.sites.get(s.name));
+): Promise<{ observed: Reachable[]; agreed: AgreedState; base: BasePass } | string> {
+  const { cached } = input;
+  const sites = input.pass.spec.sites.map((s) => cached.sites.get(s.name));
   const known = sites.filter((o): o is Reachable => o !== undefined);
   if (known.length !== sites.length) return 'a site was not observed';
-  const [reads, loaded] = await Promise.all([
-    Promise.all(known.map((o) => readSite(o, request, base.ctx.signal))),
-    loadAgreed(base.kube, base.ref, base.obj.metadata.uid ?? ''),
+  // The sites, the agreed state and the key at once: each is a round trip.
+  const [reads, loaded, digestKey] = await Promise.all([
+    Promise.all(known.map((o) => readSite(o, request, input.pass.ctx.signal))),
+    loadAgreed(input.pass.kube, input.pass.ref, input.pass.obj.metadata.uid ?? ''),
+    input.digestKey(),
   ]);
+  const base: BasePass = { ...input.pass, digestKey };
   const failed = reads.find((r): r is string => typeof r === 'string');
   if (failed !== undefined) return failed;
   if (loaded.problem) return `agreed state ${loaded.problem.kind}`;
@@ -126,18 +136,25 @@ async function readAll(
   const unjoined = base.spec.sites.find((s) => !agreed.joined.includes(s.name));
   if (unjoined) return `${unjoined.name} has not joined`;
   if ((agreed.adopting ?? []).length > 0) return 'a site is adopted';
-  return { observed: reads as Reachable[], agreed };
+  return { observed: reads as Reachable[], agreed, base };
 }
 
 /** Runs a targeted pass; `done: false` when the group must be observed whole instead. */
 export async function targetedPass(input: TargetedInput): Promise<TargetedOutcome> {
   const { cached, pending } = input;
-  const base = input.pass;
-  const signal = base.ctx.signal;
+  const signal = input.pass.ctx.signal;
   const request = partRequest(pending);
-  const read = await readAll(base, cached, request);
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (phase: string) => {
+    const t = performance.now();
+    timings[phase] = Math.round(t - mark);
+    mark = t;
+  };
+  const read = await readAll(input, request);
+  lap('readMs');
   if (typeof read === 'string') return { done: false, why: read };
-  const { agreed } = read;
+  const { agreed, base } = read;
   const observed = read.observed;
   const backs = new Map<string, Reachable>();
   const pass: Pass = {
@@ -162,10 +179,12 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
   });
   // A held deletion wave needs the full pass's status and approval path.
   if (plan.held) return { done: false, why: 'deletions held' };
+  lap('planMs');
   const { failures, changes } = await applyPlan(pass, plan, {
     concurrency: input.concurrency,
     changesApplied: input.changesApplied,
   });
+  lap('applyMs');
   const state = nextAgreed(
     plan,
     plan.actions.map((a) => ({ site: a.site, key: a.key, ok: !failures.hasEntity(a.site, a.key) })),
@@ -173,6 +192,7 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
   const links = hasBuckets(plan)
     ? (await linkSites(pass, plan, failures, { rotate: false })).changes
     : 0;
+  lap('linkMs');
   if (changes + links > 0 || plan.actions.length > 0) {
     const owner = {
       ...base.ref,
@@ -181,6 +201,7 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
     };
     await saveAgreed(base.kube, owner, { ...state, digestKeyId: base.digestKey.id });
   }
+  lap('saveMs');
   let after = new Map(observed.map((o) => [o.site.name, backs.get(o.site.name) ?? o] as const));
   // Links changed what the read-backs saw (targets, replication rules): read the part again.
   if (links > 0 && failures.size === 0) {
@@ -189,11 +210,13 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
     if (unread !== undefined) failures.other(base.spec.sites[0]?.name ?? '', unread);
     else after = new Map((again as Reachable[]).map((o) => [o.site.name, o] as const));
   }
+  lap('rereadMs');
   const remaining = cached.fullAt + parseDuration(base.spec.syncInterval) - input.now;
   return {
     done: true,
     sites: after,
     changes: changes + links,
+    timings,
     failed: observed
       .map((o) => {
         const f = failures.first(o.site.name);

@@ -54,7 +54,11 @@ describe('decodeAuditReport', () => {
       ['SetRemoteTarget', { kind: 'bucket', bucket: 'photos', listed: false }],
       ['ImportBucketMetadata', { kind: 'everything' }],
     ]);
-    expect(r.hints[0]).toMatchObject({ deploymentID: 'dep-b', accessKey: 'b-admin' });
+    expect(r.hints[0]).toMatchObject({
+      deploymentID: 'dep-b',
+      accessKey: 'b-admin',
+      at: Date.parse('2026-12-08T10:00:00Z'),
+    });
   });
 
   it('ignores reads, failed calls and configurations never replicated', () => {

@@ -98,6 +98,12 @@ function scopeOf(name: string, bucket: string | undefined): ChangeScope {
   return { kind: 'everything' };
 }
 
+/** The entry's `time` (RFC 3339) in ms, or undefined. */
+function timeOf(v: unknown): number | undefined {
+  const t = typeof v === 'string' && v.length <= 64 ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
 /** One parsed entry as a hint, or undefined when it changed nothing replicated. */
 export function hintOf(entry: unknown): ChangeHint | undefined | 'malformed' {
   const e = obj(entry);
@@ -117,6 +123,7 @@ export function hintOf(entry: unknown): ChangeHint | undefined | 'malformed' {
     accessKey: text(e['accessKey']),
     parentUser: text(e['parentUser']),
     userAgent: text(e['userAgent']),
+    at: timeOf(e['time']),
   };
 }
 

@@ -57,8 +57,27 @@ export interface ExportCacheStats {
   iamMisses: number;
 }
 
+/** What a bucket's cached entry was parsed from: its files' names, methods and compressed bytes. */
+interface BucketEntry {
+  files: readonly { name: string; method: number; size: number; raw: Buffer }[];
+  meta: BucketMeta;
+}
+
+/**
+ * Whether a bucket's files are those of its entry: compared byte for byte (cheaper than a
+ * digest per bucket: a steady pass checks every bucket of every site).
+ */
+function sameFiles(entry: BucketEntry, files: readonly ZipFile[]): boolean {
+  if (entry.files.length !== files.length) return false;
+  return entry.files.every((e, i) => {
+    const f = files[i];
+    return e.name === f?.name && e.method === f.method && e.size === f.size && e.raw.equals(f.raw);
+  });
+}
+
 export class ExportCache {
-  private bucketEntries = new Map<string, BucketMeta>();
+  /** By bucket name. */
+  private bucketEntries = new Map<string, BucketEntry>();
   private iamEntry: { key: string; iam: IamState } | undefined;
   readonly stats: ExportCacheStats = { bucketHits: 0, bucketMisses: 0, iamHits: 0, iamMisses: 0 };
 
@@ -69,27 +88,35 @@ export class ExportCache {
    * a single bucket's read adds to them). Each call returns fresh objects.
    */
   buckets(files: readonly ZipFile[], opts: { whole: boolean }): Map<string, BucketMeta> {
-    const next = opts.whole ? new Map<string, BucketMeta>() : this.bucketEntries;
+    const next = opts.whole ? new Map<string, BucketEntry>() : this.bucketEntries;
     const out = new Map<string, BucketMeta>();
     for (const [bucket, own] of byBucket(files)) {
-      const key = contentKey(own);
-      let meta = this.bucketEntries.get(key);
-      if (meta === undefined) {
+      const known = this.bucketEntries.get(bucket);
+      let entry = known && sameFiles(known, own) ? known : undefined;
+      if (entry === undefined) {
         this.stats.bucketMisses++;
         const inflated = new Map(own.map((f) => [f.name, f.data()] as const));
-        meta = parseBucketExport(inflated).get(bucket);
+        const meta = parseBucketExport(inflated).get(bucket);
         if (meta === undefined) continue;
+        // Copies: a slice would keep the whole export's buffer alive.
+        const kept = own.map((f) => ({
+          name: f.name,
+          method: f.method,
+          size: f.size,
+          raw: Buffer.from(f.raw),
+        }));
+        entry = { files: kept, meta };
       } else {
         this.stats.bucketHits++;
       }
-      this.remember(next, key, meta);
-      out.set(bucket, { ...meta });
+      this.remember(next, bucket, entry);
+      out.set(bucket, { ...entry.meta });
     }
     this.bucketEntries = next;
     return out;
   }
 
-  private remember(into: Map<string, BucketMeta>, key: string, meta: BucketMeta): void {
+  private remember(into: Map<string, BucketEntry>, key: string, meta: BucketEntry): void {
     into.delete(key);
     into.set(key, meta);
     while (into.size > this.maxBucketEntries) {

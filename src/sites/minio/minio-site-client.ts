@@ -356,7 +356,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     const admin = this.adm(signal);
     const policy = (sa.sessionPolicy ?? undefined) as Record<string, unknown> | undefined;
     if (!exists) {
-      await admin.addServiceAccount({
+      // Both keys are ours: the answer (argon2id-encrypted) would only restate them.
+      await admin.createServiceAccount({
         targetUser: sa.parent,
         accessKey: sa.accessKey,
         secretKey: sa.secretKey,
