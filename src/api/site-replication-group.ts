@@ -158,7 +158,7 @@ export const SiteReplicationGroupSpecSchema = z
       .enum(REPLICATION_MODES)
       .default('ActiveActive')
       .describe(
-        'ActiveActive: writes on any site replicate to all. PrimarySecondary is accepted and reported in status but not enforced yet: links still run both ways and the other sites are not read-only (planned).',
+        'ActiveActive: writes on any site replicate to all. PrimarySecondary: the other sites follow spec.primary: objects replicate from the primary only (a secondary holds no replication rule of the group, so its own writes and deletions stay on it), IAM and bucket configuration are taken from the primary only, and a change made on a secondary is reverted (event SecondaryChangeReverted).',
       ),
     primary: z
       .string()
@@ -166,7 +166,7 @@ export const SiteReplicationGroupSpecSchema = z
       .regex(DNS_LABEL)
       .optional()
       .describe(
-        'The site that holds the data when the group is created (seed site): the others must be empty. In PrimarySecondary mode it is reported as the primary; promotion (fencing, tracked steps) is not implemented yet.',
+        'The site that holds the data when the group is created (seed site): the others must be empty. In PrimarySecondary mode, the site the others follow.',
       ),
     identityProviderRef: LocalObjectReferenceSchema.optional().describe(
       'The IdentityProvider every site must share.',

@@ -28,7 +28,7 @@ import { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { type GroupOwnership, type PeerSite, ensurePeerLinks, ownership } from './peer-links.js';
-import { phases, replicatedBuckets } from './plan.js';
+import { leaderOf, phases, replicatedBuckets } from './plan.js';
 import { memberSite, removedMembers } from './removal.js';
 import { loadReplicatorSecrets } from './state.js';
 import { describeError, loggableError } from '../../runtime/messages.js';
@@ -349,6 +349,7 @@ export async function linkSites(
     refill,
     groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
     groupSites: pass.spec.sites.map((s) => s.name),
+    primary: leaderOf(pass.spec),
     unreachable: pass.observed
       .filter((o) => !o.ok || pass.identity.held.has(o.site.name))
       .map((o) => o.site.name),

@@ -50,7 +50,7 @@ import { Failures } from './failures.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { planPass, prerequisites, replicatedBuckets } from './plan.js';
+import { planPass, prerequisites, replicatedBuckets, revertedOnSecondaries } from './plan.js';
 import { ObjectProgressCache } from './progress.js';
 import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
 import { recoverAgreed } from './recovery.js';
@@ -309,6 +309,7 @@ export class SiteReplicationGroupReconciler {
       key: a.key,
       ok: !failures.hasEntity(a.site, a.key),
     }));
+    await recordReverted(pass, plan, failures);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
@@ -461,6 +462,22 @@ function seenSites(pass: Pass): SiteSeen[] {
     identity: o.snap.deploymentID,
     entities: pass.entities(o.snap).size,
   }));
+}
+
+/** Changes made on a secondary that this pass undid: one Warning event naming them. */
+async function recordReverted(pass: Pass, plan: MergePlan, failures: Failures): Promise<void> {
+  const done = revertedOnSecondaries(pass, plan).filter((a) => !failures.hasEntity(a.site, a.key));
+  if (done.length === 0) return;
+  const shown = done
+    .slice(0, 10)
+    .map((a) => `${a.site}: ${a.kind === 'Put' ? 'restored' : 'removed'} ${a.key}`);
+  const more = done.length > shown.length ? ` and ${done.length - shown.length} more` : '';
+  await pass.events.record(
+    pass.obj,
+    'Warning',
+    'SecondaryChangeReverted',
+    `Reverted ${done.length} change(s) made on a secondary to the primary's state: ${shown.join('; ')}${more}`,
+  );
 }
 
 /** An accept-site annotation value not acted on yet. */

@@ -1,0 +1,219 @@
+/**
+ * PrimarySecondary, end to end (built operator, real apiserver, real MinIO): secondaries follow
+ * the primary (links one way, metadata from the primary only, a change made on a secondary
+ * reverted), objects and deletions made on a secondary never reach the primary.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { type KubeClient } from '../../src/runtime/kube-client.js';
+import { replicationAccountNames } from '../../src/sites/replication-account.js';
+import { eventually } from '../support/eventually.js';
+import {
+  applyGroup,
+  getGroup,
+  groupEvents,
+  groupManifest,
+  metricSum,
+  putCredentials,
+  siteSpec,
+  snapshotOf,
+  waitReady,
+} from '../support/groups.js';
+import { applyCrds, createNamespace, kubeClient, stack } from '../support/kube.js';
+import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
+import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret } from '../support/site-spec.js';
+import { s3For } from '../support/seed.js';
+
+let kube: KubeClient;
+let ns: string;
+let operator: OperatorProcess;
+const servers = new Map<string, ThrowawayMinio>();
+const SITES = ['p', 's1', 's2'] as const;
+
+const site = (n: string) => {
+  const s = servers.get(n);
+  if (!s) throw new Error(`no site ${n}`);
+  return s;
+};
+
+type Creds = { accessKey: string; secretKey: string } | undefined;
+
+async function put(on: string, bucket: string, key: string, creds?: Creds) {
+  const s3 = s3For(site(on), creds);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function del(on: string, bucket: string, key: string, creds?: Creds) {
+  const s3 = s3For(site(on), creds);
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** The object's body on a site, or undefined when it has none (or a delete marker). */
+async function read(on: string, bucket: string, key: string): Promise<string | undefined> {
+  const s3 = s3For(site(on));
+  try {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await got.Body?.transformToString();
+  } catch {
+    return undefined;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * The keys a site stores (current versions), from its listing: MinIO proxies a GET of a key
+ * missing on a site to its replication targets, so a read does not say what the site holds.
+ */
+async function stored(on: string, bucket: string): Promise<string[]> {
+  const s3 = s3For(site(on));
+  try {
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    return (out.Versions ?? []).filter((v) => v.IsLatest === true).map((v) => v.Key ?? '');
+  } finally {
+    s3.destroy();
+  }
+}
+
+const arrives = (on: string, bucket: string, key: string) =>
+  eventually(
+    async () => {
+      expect(await read(on, bucket, key)).toBe(key);
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+
+async function passes(): Promise<number> {
+  return metricSum(await operator.metrics(), 'sitesync_reconcile_total', [
+    'controller="sitereplicationgroup"',
+  ]);
+}
+
+/** Waits for `n` more passes: a point after which anything the group would copy was copied. */
+async function morePasses(n: number) {
+  const start = await passes();
+  await eventually(
+    async () => {
+      expect(await passes()).toBeGreaterThanOrEqual(start + n);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}
+
+const rulesOf = async (on: string, bucket: string) =>
+  (await snapshotOf(site(on))).buckets.get(bucket)?.replicationXML ?? '';
+
+beforeAll(async () => {
+  kube = kubeClient();
+  await applyCrds();
+  ns = await createNamespace('ps-e2e');
+  await ensureCaSecret(ns, kube);
+  for (const n of SITES) {
+    const s = await startThrowawayMinio(`ps-${n}`);
+    servers.set(n, s);
+    await putCredentials(ns, `${n}-credentials`, s);
+  }
+  operator = new OperatorProcess({
+    KUBECONFIG: stack().kubeconfig,
+    WATCH_NAMESPACE: ns,
+    LOG_LEVEL: 'debug',
+    SITE_TIMEOUT_MS: '5000',
+    PROGRESS_INTERVAL_MS: '2000',
+  });
+  await operator.start();
+}, 180_000);
+
+afterAll(async () => {
+  await operator.stop('SIGTERM');
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+});
+
+describe('PrimarySecondary: secondaries follow the primary', () => {
+  it('links run one way, a secondary change is reverted, its objects and deletions stay there', async () => {
+    const dp = minioDriver(site('p'));
+    await dp.createBucket('data');
+    await dp.putUser('alice', { secretKey: 'alice-secret-1234', status: 'enabled' });
+    await dp.setPolicyMapping('user', 'alice', ['readwrite']);
+    dp.close();
+    const spec = SITES.map((n) => siteSpec(n, site(n)));
+    await applyGroup(ns, groupManifest('ps', spec, { mode: 'PrimarySecondary', primary: 'p' }));
+    await waitReady(kube, ns, 'ps');
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'ps')).metadata.uid ?? '',
+    );
+
+    // Links one way: the primary's bucket replicates to each secondary, the secondaries hold none.
+    await eventually(
+      async () => {
+        const primary = await rulesOf('p', 'data');
+        expect(primary).toContain(`${rulePrefix}s1`);
+        expect(primary).toContain(`${rulePrefix}s2`);
+        for (const s of ['s1', 's2']) expect(await rulesOf(s, 'data')).not.toContain(rulePrefix);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // Objects and IAM made on the primary reach every secondary.
+    await put('p', 'data', 'from-primary');
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'from-primary');
+    const dp2 = minioDriver(site('p'));
+    await dp2.putUser('bob', { secretKey: 'bob-secret-12345', status: 'enabled' });
+    dp2.close();
+    await eventually(
+      async () => {
+        for (const s of ['s1', 's2'])
+          expect((await snapshotOf(site(s))).iam.users.has('bob')).toBe(true);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // A user made on a secondary by its root, and a bucket tag there, are reverted.
+    const ds = minioDriver(site('s1'));
+    await ds.putUser('mallory', { secretKey: 'mallory-secret-1', status: 'enabled' });
+    await ds.putBucketTags('data', { owner: 's1' }, AbortSignal.timeout(10_000));
+    ds.close();
+    await eventually(
+      async () => {
+        const s1 = await snapshotOf(site('s1'));
+        expect(s1.iam.users.has('mallory')).toBe(false);
+        expect(s1.buckets.get('data')?.tags).toBeUndefined();
+        const events = await groupEvents(ns, 'ps');
+        const reverted = events.filter((e) => e.reason === 'SecondaryChangeReverted');
+        expect(reverted.map((e) => e.message).join('\n')).toContain('s1: removed user:mallory');
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const p = await snapshotOf(site('p'));
+    expect(p.iam.users.has('mallory')).toBe(false);
+    expect(p.buckets.get('data')?.tags).toBeUndefined();
+
+    // An object written on a secondary, and a deletion there, never reach the primary.
+    await put('s1', 'data', 'from-secondary');
+    await del('s2', 'data', 'from-primary');
+    await put('p', 'data', 'marker');
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'marker');
+    await morePasses(3);
+    expect((await stored('p', 'data')).sort()).toEqual(['from-primary', 'marker']);
+    expect((await stored('s1', 'data')).sort()).toEqual([
+      'from-primary',
+      'from-secondary',
+      'marker',
+    ]);
+    expect((await stored('s2', 'data')).sort()).toEqual(['marker']);
+  }, 600_000);
+});
