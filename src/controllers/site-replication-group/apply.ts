@@ -25,6 +25,7 @@ import {
   typedActions,
 } from './executor.js';
 import { Failures } from './failures.js';
+import { fenceOf } from './fence.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { type GroupOwnership, type PeerSite, ensurePeerLinks, ownership } from './peer-links.js';
@@ -134,6 +135,7 @@ async function applyToSite(
           target: target.client,
           targetSnap: target.snap,
           sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
+          fence: fenceOf(pass, target.site.name),
           signal: pass.ctx.signal,
         }),
       (a) => actionLane(a.entity),

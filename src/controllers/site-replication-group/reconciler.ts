@@ -47,6 +47,7 @@ import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.
 import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
+import { fencedSites, reconcileFences } from './fence.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -310,11 +311,12 @@ export class SiteReplicationGroupReconciler {
       ok: !failures.hasEntity(a.site, a.key),
     }));
     await recordReverted(pass, plan, failures);
+    const fences = await reconcileFences(pass, plan, { fenced: fencedSites(pass), failures });
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
     await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
-    const total = changes + links.changes + gone.cleaned.length;
+    const total = changes + links.changes + gone.cleaned.length + fences.changes;
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
     await afterFull(!failing && cleanPass(pass, plan, { links, gone }));
