@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+import { SRG_RESOURCE } from '../../src/api/names.js';
 import { type KubeClient } from '../../src/runtime/kube-client.js';
 import {
   accountId as accountIdOf,
@@ -323,5 +324,120 @@ describe('PrimarySecondary: fencing', () => {
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
+  }, 600_000);
+});
+
+interface Attempt {
+  site: string;
+  key: string;
+  start: number;
+  end: number;
+  ok: boolean;
+}
+
+/** Writes as alice on every site every 100 ms until `stop` says so; every attempt recorded. */
+async function writeEverywhere(stop: () => Promise<boolean>): Promise<Attempt[]> {
+  const attempts: Attempt[] = [];
+  const clients = new Map(SITES.map((n) => [n, s3For(site(n), ALICE)]));
+  try {
+    for (let i = 0; ; i++) {
+      const round = Date.now();
+      await Promise.all(
+        SITES.map(async (n) => {
+          const key = `load/${n}/${String(i)}`;
+          const start = Date.now();
+          let ok = true;
+          try {
+            await clients
+              .get(n)
+              ?.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+          } catch {
+            ok = false;
+          }
+          attempts.push({ site: n, key, start, end: Date.now(), ok });
+        }),
+      );
+      if (await stop()) return attempts;
+      const rest = 100 - (Date.now() - round);
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    }
+  } finally {
+    for (const c of clients.values()) c.destroy();
+  }
+}
+
+/**
+ * No instant where two sites accepted: every write the old primary acknowledged ended before
+ * the first one the new primary accepted started, and no other site accepted any.
+ */
+function oneWriterAtATime(attempts: readonly Attempt[], from: string, to: string): Attempt[] {
+  const acked = attempts.filter((a) => a.ok);
+  const on = (n: string) => acked.filter((a) => a.site === n);
+  expect(on(from).length).toBeGreaterThan(0);
+  expect(on(to).length).toBeGreaterThan(0);
+  expect(acked.filter((a) => a.site !== from && a.site !== to)).toEqual([]);
+  const lastOld = Math.max(...on(from).map((a) => a.end));
+  const firstNew = Math.min(...on(to).map((a) => a.start));
+  expect(lastOld).toBeLessThan(firstNew);
+  return acked;
+}
+
+/** status.promotion shows every step, in order, with its timings. */
+async function expectPromoted(from: string, to: string) {
+  const g = await getGroup(kube, ns, 'ps');
+  expect(g.status?.primary).toBe(to);
+  const promotion = g.status?.promotion;
+  if (!promotion) throw new Error('no status.promotion');
+  expect(promotion).toMatchObject({ from, to, step: 'Done', waitingFor: '' });
+  expect(promotion.steps.map((s) => s.name)).toEqual([
+    'FenceOldPrimary',
+    'WaitForSync',
+    'SwitchLinks',
+    'UnfenceNewPrimary',
+  ]);
+  const times = promotion.steps.map((s) => [Date.parse(s.startedAt), Date.parse(s.endedAt ?? '')]);
+  for (const [start, end] of times) expect(end).toBeGreaterThanOrEqual(start ?? NaN);
+  const took = (times.at(-1)?.[1] ?? NaN) - (times[0]?.[0] ?? NaN);
+  console.log(`promotion ${from} -> ${to} took ${String(took)} ms`);
+}
+
+describe('PrimarySecondary: promotion', () => {
+  it('moves the primary in tracked steps under load: never two writable sites, no acknowledged write lost', async () => {
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'ps')).metadata.uid ?? '',
+    );
+    let done = false;
+    let doneAt = Infinity;
+    const load = writeEverywhere(async () => {
+      if (!done) {
+        const g = await getGroup(kube, ns, 'ps');
+        if (g.status?.promotion?.step === 'Done' && g.status.primary === 's1') {
+          done = true;
+          doneAt = Date.now();
+        }
+      }
+      return done && Date.now() - doneAt > 1500;
+    });
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { primary: 's1' } });
+    const attempts = await load;
+
+    const acked = oneWriterAtATime(attempts, 'p', 's1');
+    await expectPromoted('p', 's1');
+
+    // Every acknowledged write is on the new primary; links now run from it.
+    const held = new Set(await stored('s1', 'data'));
+    expect(acked.filter((a) => !held.has(a.key)).map((a) => a.key)).toEqual([]);
+    await eventually(
+      async () => {
+        const rules = await rulesOf('s1', 'data');
+        expect(rules).toContain(`${rulePrefix}p`);
+        expect(rules).toContain(`${rulePrefix}s2`);
+        expect(await rulesOf('p', 'data')).not.toContain(rulePrefix);
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
+    await put('s1', 'data', 'after-promotion', ALICE);
+    for (const s of ['p', 's2']) await arrives(s, 'data', 'after-promotion');
+    await refused(put('p', 'data', 'old-primary', ALICE));
   }, 600_000);
 });

@@ -351,7 +351,7 @@ export async function linkSites(
     refill,
     groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
     groupSites: pass.spec.sites.map((s) => s.name),
-    primary: leaderOf(pass.spec),
+    primary: leaderOf(pass),
     unreachable: pass.observed
       .filter((o) => !o.ok || pass.identity.held.has(o.site.name))
       .map((o) => o.site.name),

@@ -54,14 +54,14 @@ export const FENCE_POLICY = {
 
 /**
  * The sites that must refuse writes in this pass: in PrimarySecondary mode every site but the
- * primary (and, during a promotion, those its step names: `extra`).
+ * primary, and during a promotion what its step says (promotion.ts).
  */
-export function fencedSites(pass: Pass, extra: readonly string[] = []): Set<string> {
-  const leader = leaderOf(pass.spec);
-  const out = new Set(extra);
-  if (leader === undefined) return out;
-  for (const s of pass.spec.sites) if (s.name !== leader) out.add(s.name);
-  return out;
+export function fencedSites(pass: Pass): ReadonlySet<string> {
+  if (pass.roles) return pass.roles.fenced;
+  const leader = leaderOf(pass);
+  return new Set(
+    leader === undefined ? [] : pass.spec.sites.map((s) => s.name).filter((s) => s !== leader),
+  );
 }
 
 /** The fence policy a mapping written on `site` must keep, if the site is fenced. */
@@ -164,8 +164,7 @@ const samePolicy = (a: unknown, b: unknown) =>
  */
 export async function reconcileFences(
   pass: Pass,
-  plan: MergePlan | undefined,
-  opts: { fenced: ReadonlySet<string>; failures: Failures },
+  opts: { fenced: ReadonlySet<string>; failures: Failures; plan?: MergePlan | undefined },
 ): Promise<FenceOutcome> {
   const out: FenceOutcome = { changes: 0, fenced: [] };
   const sites = reachable(pass.observed).filter((o) => !pass.identity.held.has(o.site.name));
@@ -173,7 +172,7 @@ export async function reconcileFences(
     sites.map(async (o) => {
       const fenced = opts.fenced.has(o.site.name);
       try {
-        const ids = identitiesAfter(pass, o, { plan, failures: opts.failures });
+        const ids = identitiesAfter(pass, o, { plan: opts.plan, failures: opts.failures });
         out.changes += await fenceSite(pass, o, ids, fenced);
         if (fenced) out.fenced.push(o.site.name);
       } catch (e: unknown) {

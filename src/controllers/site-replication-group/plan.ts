@@ -29,8 +29,9 @@ export function priorityOrder(pass: Pass): Observed[] {
  * The site whose metadata and objects the others follow: `spec.primary` in PrimarySecondary
  * mode, none in ActiveActive.
  */
-export function leaderOf(spec: Pass['spec']): string | undefined {
-  return spec.mode === 'PrimarySecondary' ? spec.primary : undefined;
+export function leaderOf(pass: Pick<Pass, 'spec' | 'roles'>): string | undefined {
+  if (pass.roles) return pass.roles.leader;
+  return pass.spec.mode === 'PrimarySecondary' ? pass.spec.primary : undefined;
 }
 
 /**
@@ -107,7 +108,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
   const { agreed } = pass;
   const adopting = new Set(agreed.adopting ?? []);
   const approved = pass.obj.metadata.annotations?.[APPROVE_DELETIONS_ANNOTATION];
-  const leader = leaderOf(pass.spec);
+  const leader = leaderOf(pass);
   return planMerge({
     ignore,
     sites: priorityOrder(pass).map((o) => {
@@ -139,7 +140,7 @@ export function replicatedBuckets(plan: MergePlan): string[] {
  * primary did not change the key): what the status and an event call reverted.
  */
 export function revertedOnSecondaries(pass: Pass, plan: MergePlan): MergeAction[] {
-  const leader = leaderOf(pass.spec);
+  const leader = leaderOf(pass);
   if (leader === undefined || plan.bootstrap) return [];
   const unchanged = new Set(
     plan.decisions.filter((d) => d.cause === 'unchanged').map((d) => d.key),

@@ -48,6 +48,7 @@ import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { fencedSites, reconcileFences } from './fence.js';
+import { advance, promotionOf, rolesOf } from './promotion.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -125,6 +126,8 @@ const ACTIONS_PER_SITE = 8;
 const VERIFY_AFTER_MS = 2000;
 /** While object versions are on their way: count them again this soon. */
 const MOVING_AFTER_MS = 2000;
+/** While a promotion runs: its next step. */
+const PROMOTION_NEXT_MS = 500;
 /** While a verification runs: its next slice. */
 const NEXT_SLICE_MS = 200;
 
@@ -179,8 +182,11 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<ReconcileResult | undefined> {
     const changes = this.deps.changes;
-    if (!changes || p.spec.paused) {
-      changes?.hints.take(`${p.ref.namespace}/${p.ref.name}`);
+    if (!changes) return undefined;
+    // A promotion moves one step per full pass: no targeted pass while one runs.
+    if (promotionOf(p.obj, p.spec, this.now())?.step !== undefined) return undefined;
+    if (p.spec.paused) {
+      changes.hints.take(`${p.ref.namespace}/${p.ref.name}`);
       return undefined;
     }
     const idpName = p.spec.identityProviderRef?.name;
@@ -246,6 +252,8 @@ export class SiteReplicationGroupReconciler {
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
+    pass.promotion = promotionOf(p.obj, spec, this.now());
+    pass.roles = rolesOf(spec, pass.promotion);
     return pass;
   }
 
@@ -301,20 +309,11 @@ export class SiteReplicationGroupReconciler {
       return this.observeOnly(pass, { blocker, plan }, interval);
     }
     this.deps.changes?.keepReadBacks(pass);
-    const { failures, changes } = await applyPlan(pass, plan, {
-      concurrency: ACTIONS_PER_SITE,
-      changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
-    });
-    const outcomes = plan.actions.map((a) => ({
-      site: a.site,
-      key: a.key,
-      ok: !failures.hasEntity(a.site, a.key),
-    }));
-    await recordReverted(pass, plan, failures);
-    const fences = await reconcileFences(pass, plan, { fenced: fencedSites(pass), failures });
+    const { failures, changes, outcomes, fences } = await this.applyAll(pass, plan);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
+    this.stepPromotion(pass, failures, fences.fenced);
     await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
     const total = changes + links.changes + gone.cleaned.length + fences.changes;
     // A site that keeps failing is retried with this group's exponential backoff.
@@ -334,8 +333,41 @@ export class SiteReplicationGroupReconciler {
       },
       interval,
     );
-    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
-    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+    return this.nextPass(pass, { total, failing, interval });
+  }
+
+  /** When to look again: soon while a promotion runs or after changes. */
+  private nextPass(
+    pass: Pass,
+    r: { total: number; failing: boolean; interval: number },
+  ): ReconcileResult {
+    if (promoting(pass)) return { requeueAfterMs: PROMOTION_NEXT_MS };
+    if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
+    return { requeueAfterMs: this.soon(pass, r.interval), backoff: r.failing };
+  }
+
+  /**
+   * Fences, then the plan's entity actions (a returning old primary refuses writes before
+   * anything else is done to it); changes reverted on secondaries are reported.
+   */
+  private async applyAll(pass: Pass, plan: MergePlan) {
+    const fenceFailures = new Failures();
+    const fences = await reconcileFences(pass, {
+      fenced: fencedSites(pass),
+      failures: fenceFailures,
+    });
+    const { failures, changes } = await applyPlan(pass, plan, {
+      concurrency: ACTIONS_PER_SITE,
+      changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
+    });
+    const outcomes = plan.actions.map((a) => ({
+      site: a.site,
+      key: a.key,
+      ok: !failures.hasEntity(a.site, a.key),
+    }));
+    failures.merge(fenceFailures);
+    await recordReverted(pass, plan, failures);
+    return { failures, changes, outcomes, fences };
   }
 
   /**
@@ -363,8 +395,11 @@ export class SiteReplicationGroupReconciler {
   private async connect(pass: Pass, plan: MergePlan, failures: Failures) {
     const removed = removedMembers(pass.agreed, pass.spec);
     const rotateValue = rotateRequested(pass);
+    // A forced promotion gives every reachable site a new secret: the old primary's targets,
+    // out of reach, keep the old one and cannot deliver its writes when it returns.
+    const forced = pass.promotion?.forced === true && pass.promotion.step === 'SwitchLinks';
     const links = await linkSites(pass, plan, failures, {
-      rotate: needsRotation(removed) || rotateValue !== undefined,
+      rotate: needsRotation(removed) || rotateValue !== undefined || forced,
     });
     const own = groupOwnership(pass);
     const gone = await disconnectRemoved(pass.removed, {
@@ -375,10 +410,17 @@ export class SiteReplicationGroupReconciler {
     return { links, gone, rotateValue };
   }
 
+  /** The promotion's current step ended, or why it waits (promotion.ts). */
+  private stepPromotion(pass: Pass, failures: Failures, fenced: readonly string[]): void {
+    if (!pass.promotion) return;
+    pass.promotion = advance(pass, pass.promotion, { failures, fenced, now: this.now() });
+  }
+
   /** Recovery, object counts and verification of the replicated buckets. */
   private async followObjects(pass: Pass, buckets: string[], changed: boolean): Promise<void> {
     const group = `${pass.ref.namespace}/${pass.ref.name}`;
-    if (changed) this.progress.invalidate(group);
+    // A promotion waiting for the old primary's backlog counts it every pass.
+    if (changed || pass.promotion?.step === 'WaitForSync') this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
     if (pass.recovery) this.progress.invalidate(group);
     pass.objects = await this.collectProgress(pass, buckets);
@@ -448,6 +490,8 @@ export class SiteReplicationGroupReconciler {
       now,
     );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
+    const promotion = pass.promotion ?? pass.obj.status?.promotion;
+    if (promotion) status.promotion = promotion;
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
     await recordPassEvents(pass, r);
@@ -465,6 +509,8 @@ function seenSites(pass: Pass): SiteSeen[] {
     entities: pass.entities(o.snap).size,
   }));
 }
+
+const promoting = (pass: Pass) => pass.promotion !== undefined && pass.promotion.step !== 'Done';
 
 /** Changes made on a secondary that this pass undid: one Warning event naming them. */
 async function recordReverted(pass: Pass, plan: MergePlan, failures: Failures): Promise<void> {
