@@ -29,7 +29,7 @@ import {
   snapshotOf,
   waitReady,
 } from '../support/groups.js';
-import { applyCrds, createNamespace, kubeClient, stack } from '../support/kube.js';
+import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { OperatorProcess } from '../support/operator.js';
 import { ensureCaSecret } from '../support/site-spec.js';
@@ -439,5 +439,161 @@ describe('PrimarySecondary: promotion', () => {
     await put('s1', 'data', 'after-promotion', ALICE);
     for (const s of ['p', 's2']) await arrives(s, 'data', 'after-promotion');
     await refused(put('p', 'data', 'old-primary', ALICE));
+  }, 600_000);
+});
+
+describe('PrimarySecondary: forced promotion', () => {
+  it('promotes without the stopped primary only when annotated; the returning old primary is fenced and its unreplicated write listed as divergent', async () => {
+    // s1 is the primary now. A write on it that cannot replicate (its secondaries are down),
+    // then s1 stops.
+    await Promise.all([site('p').stop(), site('s2').stop()]);
+    await put('s1', 'data', 'unreplicated', ALICE);
+    await site('s1').stop();
+    await Promise.all([site('p').restart(), site('s2').restart()]);
+
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { primary: 'p' } });
+    // Without the annotation the promotion waits at its first step and says why.
+    await eventually(
+      async () => {
+        const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+        expect(promotion).toMatchObject({ from: 's1', to: 'p', step: 'FenceOldPrimary' });
+        expect(promotion?.waitingFor).toContain('sitesync.io/force-promote=p');
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await refused(put('p', 'data', 'not-yet', ALICE));
+    await kube.patch(
+      SRG_RESOURCE,
+      { namespace: ns, name: 'ps' },
+      { metadata: { annotations: { 'sitesync.io/force-promote': 'p' } } },
+    );
+    await eventually(
+      async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        expect(g.status?.primary).toBe('p');
+        expect(g.status?.promotion).toMatchObject({
+          from: 's1',
+          to: 'p',
+          step: 'Done',
+          forced: true,
+        });
+        expect(g.status?.promotion?.steps[0]?.message).toContain('skipped');
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await put('p', 'data', 'on-new-primary', ALICE);
+    await refused(put('s2', 'data', 'on-secondary', ALICE));
+
+    // The old primary comes back: fenced, its unreplicated write listed, never copied.
+    await site('s1').restart();
+    await eventually(
+      async () => {
+        const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+        expect(promotion?.divergent).toContain('data/unreplicated');
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await refused(put('s1', 'data', 'after-return', ALICE));
+    await arrives('s1', 'data', 'on-new-primary');
+    expect(await stored('p', 'data')).not.toContain('unreplicated');
+    expect(await stored('s2', 'data')).not.toContain('unreplicated');
+    expect(await stored('s1', 'data')).toContain('unreplicated');
+  }, 600_000);
+});
+
+describe('PrimarySecondary: deleting the group', () => {
+  it('takes the fence off its secondaries and keeps every object', async () => {
+    const uid = (await getGroup(kube, ns, 'ps')).metadata.uid ?? '';
+    const fence = `sitesync-fence-${accountIdOf(uid)}`;
+    const before = await stored('s2', 'data');
+    expect((await snapshotOf(site('s2'))).iam.policies.has(fence)).toBe(true);
+    await mustKubectl(['delete', 'srg', 'ps', '-n', ns, '--wait=true', '--timeout=90s']);
+    for (const n of SITES) {
+      const snap = await snapshotOf(site(n));
+      expect(snap.iam.policies.has(fence)).toBe(false);
+      expect(snap.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+    }
+    expect(await stored('s2', 'data')).toEqual(before);
+    await put('s2', 'data', 'after-delete', ALICE);
+  }, 300_000);
+});
+
+/** Every version a site stores, as `key@versionId` (delete markers too). */
+async function versions(on: string, bucket: string): Promise<string[]> {
+  const s3 = s3For(site(on));
+  try {
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]
+      .map((v) => `${v.Key ?? ''}@${v.VersionId ?? ''}`)
+      .sort();
+  } finally {
+    s3.destroy();
+  }
+}
+
+describe('ActiveActive -> PrimarySecondary -> ActiveActive on a live group', () => {
+  it('moves no data, and links and fences end as the mode says', async () => {
+    for (const n of ['fx', 'fy']) {
+      const s = await startThrowawayMinio(`ps-${n}`);
+      servers.set(n, s);
+      await putCredentials(ns, `${n}-credentials`, s);
+    }
+    const dfx = minioDriver(site('fx'));
+    await dfx.createBucket('flip');
+    await dfx.putUser('alice', { secretKey: ALICE.secretKey, status: 'enabled' });
+    await dfx.setPolicyMapping('user', 'alice', ['readwrite']);
+    dfx.close();
+    const sites = ['fx', 'fy'].map((n) => siteSpec(n, site(n)));
+    await applyGroup(ns, groupManifest('flip', sites, { primary: 'fx' }));
+    await waitReady(kube, ns, 'flip');
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'flip')).metadata.uid ?? '',
+    );
+    const fence = `sitesync-fence-${accountIdOf((await getGroup(kube, ns, 'flip')).metadata.uid ?? '')}`;
+    await put('fx', 'flip', 'from-x', ALICE);
+    await put('fy', 'flip', 'from-y', ALICE);
+    await arrives('fy', 'flip', 'from-x');
+    await arrives('fx', 'flip', 'from-y');
+    await eventually(
+      async () => {
+        expect(await versions('fx', 'flip')).toEqual(await versions('fy', 'flip'));
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const before = await versions('fx', 'flip');
+
+    const mode = (m: string) =>
+      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'flip' }, { spec: { mode: m } });
+    await mode('PrimarySecondary');
+    await eventually(
+      async () => {
+        expect(await rulesOf('fx', 'flip')).toContain(`${rulePrefix}fy`);
+        expect(await rulesOf('fy', 'flip')).not.toContain(rulePrefix);
+        const y = await snapshotOf(site('fy'));
+        expect(y.iam.userPolicies.get('alice')?.policies).toContain(fence);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await refused(put('fy', 'flip', 'refused', ALICE));
+    await waitReady(kube, ns, 'flip');
+    expect(await versions('fx', 'flip')).toEqual(before);
+    expect(await versions('fy', 'flip')).toEqual(before);
+
+    await mode('ActiveActive');
+    await eventually(
+      async () => {
+        expect(await rulesOf('fx', 'flip')).toContain(`${rulePrefix}fy`);
+        expect(await rulesOf('fy', 'flip')).toContain(`${rulePrefix}fx`);
+        const y = await snapshotOf(site('fy'));
+        expect(y.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+        expect(y.iam.policies.has(fence)).toBe(false);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await waitReady(kube, ns, 'flip');
+    expect(await versions('fx', 'flip')).toEqual(before);
+    expect(await versions('fy', 'flip')).toEqual(before);
+    await put('fy', 'flip', 'from-y-again', ALICE);
+    await arrives('fx', 'flip', 'from-y-again');
   }, 600_000);
 });

@@ -15,7 +15,7 @@ import { decodeKey } from '../../replication/entity-key.js';
 import type { MergeAction, MergePlan } from '../../replication/merge.js';
 import { canonicalPolicy } from '../../replication/policy.js';
 import { accountId } from '../../sites/replication-account.js';
-import type { MappingKind } from '../../sites/site-client.js';
+import type { MappingKind, SiteClient } from '../../sites/site-client.js';
 import type { IamState } from '../../sites/snapshot.js';
 import { describeError } from '../../runtime/messages.js';
 import type { Failures } from './failures.js';
@@ -149,6 +149,38 @@ async function fenceSite(
   }
   if (!fenced && held !== undefined) {
     await o.client.deletePolicy(fence, signal);
+    changes++;
+  }
+  return changes;
+}
+
+/**
+ * Takes the group's fence off a site (the group is deleted): detached from every mapping that
+ * holds it, then the policy deleted. Returns how many writes it made.
+ */
+export async function removeFence(
+  client: SiteClient,
+  iam: IamState,
+  fence: string,
+  signal: AbortSignal,
+): Promise<number> {
+  let changes = 0;
+  const all = [
+    ...[...iam.userPolicies, ...iam.stsPolicies].map(([n, m]) => ['user', n, m] as const),
+    ...[...iam.groupPolicies].map(([n, m]) => ['group', n, m] as const),
+  ];
+  for (const [kind, name, m] of all) {
+    if (!m.policies.includes(fence)) continue;
+    await client.setPolicyMapping(
+      kind,
+      name,
+      m.policies.filter((p) => p !== fence),
+      signal,
+    );
+    changes++;
+  }
+  if (iam.policies.has(fence)) {
+    await client.deletePolicy(fence, signal);
     changes++;
   }
   return changes;

@@ -47,8 +47,9 @@ import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.
 import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
-import { fencedSites, reconcileFences } from './fence.js';
+import { fencePolicyName, fencedSites, reconcileFences } from './fence.js';
 import { advance, promotionOf, rolesOf } from './promotion.js';
+import { divergentDue, listDivergent } from './divergent.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -126,6 +127,8 @@ const ACTIONS_PER_SITE = 8;
 const VERIFY_AFTER_MS = 2000;
 /** While object versions are on their way: count them again this soon. */
 const MOVING_AFTER_MS = 2000;
+/** After a forced promotion, until the old primary is reached again and fenced. */
+const OLD_PRIMARY_EVERY_MS = 1000;
 /** While a promotion runs: its next step. */
 const PROMOTION_NEXT_MS = 500;
 /** While a verification runs: its next slice. */
@@ -342,6 +345,8 @@ export class SiteReplicationGroupReconciler {
     r: { total: number; failing: boolean; interval: number },
   ): ReconcileResult {
     if (promoting(pass)) return { requeueAfterMs: PROMOTION_NEXT_MS };
+    // The old primary of a forced promotion is fenced the first pass that reaches it.
+    if (divergentDue(pass)) return { requeueAfterMs: OLD_PRIMARY_EVERY_MS };
     if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
     return { requeueAfterMs: this.soon(pass, r.interval), backoff: r.failing };
   }
@@ -356,6 +361,7 @@ export class SiteReplicationGroupReconciler {
       fenced: fencedSites(pass),
       failures: fenceFailures,
     });
+    await this.divergent(pass, replicatedBuckets(plan));
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
       changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
@@ -405,9 +411,19 @@ export class SiteReplicationGroupReconciler {
     const gone = await disconnectRemoved(pass.removed, {
       own,
       names: own.names,
+      fence: fencePolicyName(pass.obj.metadata.uid ?? pass.ref.name),
       signal: pass.ctx.signal,
     });
     return { links, gone, rotateValue };
+  }
+
+  /** A forced promotion's old primary, reached again: what it holds that never replicated. */
+  private async divergent(pass: Pass, buckets: readonly string[]): Promise<void> {
+    const due = divergentDue(pass);
+    if (!due) return;
+    const listed = await listDivergent(pass, due, buckets);
+    if (listed)
+      pass.promotion = pass.promotion ? { ...pass.promotion, divergent: listed.divergent } : listed;
   }
 
   /** The promotion's current step ended, or why it waits (promotion.ts). */
