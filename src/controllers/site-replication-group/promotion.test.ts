@@ -59,6 +59,34 @@ describe('promotionOf', () => {
   });
 });
 
+describe('promotionOf after a switch to ActiveActive', () => {
+  it('ends the running promotion, closing its step with why', () => {
+    const running = {
+      from: 'a',
+      to: 'c',
+      step: 'WaitForSync',
+      steps: [
+        { name: 'FenceOldPrimary', startedAt: 't0', endedAt: 't1' },
+        { name: 'WaitForSync', startedAt: 't1' },
+      ],
+      waitingFor: 'x',
+    };
+    const g = group({ mode: 'PrimarySecondary', primary: 'a', promotion: running });
+    const p = promotionOf(g, spec({ mode: 'ActiveActive' }), now);
+    expect(p?.step).toBe('Done');
+    expect(p?.steps[1]).toEqual({
+      name: 'WaitForSync',
+      startedAt: 't1',
+      endedAt: now.toISOString(),
+      message: 'ended: the group switched to ActiveActive',
+    });
+    expect(rolesOf(spec({ mode: 'ActiveActive' }), p)).toEqual({
+      leader: undefined,
+      fenced: new Set(),
+    });
+  });
+});
+
 describe('rolesOf', () => {
   const p = (step: PromotionStatus['step']): PromotionStatus => ({
     from: 'a',

@@ -40,9 +40,13 @@ export function promotionOf(
   spec: SiteReplicationGroupSpec,
   now: Date,
 ): PromotionStatus | undefined {
-  if (spec.mode !== 'PrimarySecondary') return undefined;
   const status = obj.status;
   const current = status?.promotion;
+  if (spec.mode !== 'PrimarySecondary') {
+    // Switched to ActiveActive mid-promotion: it ends there, saying so.
+    if (!running(current)) return undefined;
+    return closed(current, now.toISOString(), 'ended: the group switched to ActiveActive');
+  }
   if (running(current) && spec.sites.some((s) => s.name === current.to)) return current;
   const acting = status?.mode === 'PrimarySecondary' ? status.primary : undefined;
   const to = spec.primary;
@@ -87,6 +91,12 @@ const NEXT: Record<Step, Step | 'Done'> = {
   SwitchLinks: 'UnfenceNewPrimary',
   UnfenceNewPrimary: 'Done',
 };
+
+/** The promotion ended at its current step, which is closed with `message`. */
+function closed(p: PromotionStatus, at: string, message: string): PromotionStatus {
+  const steps = p.steps.map((s) => (s.endedAt === undefined ? { ...s, endedAt: at, message } : s));
+  return { ...p, step: 'Done', steps, waitingFor: '' };
+}
 
 function ended(p: PromotionStatus, at: string, message?: string): PromotionStatus {
   if (p.step === 'Done') return p;
