@@ -182,6 +182,18 @@ describe('PrimarySecondary: secondaries follow the primary', () => {
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
 
+    // Secondaries have no rules, and nothing on its way: the group is InSync.
+    await eventually(
+      async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        const inSync = g.status?.conditions?.find((c) => c.type === 'InSync');
+        expect({ status: inSync?.status, message: inSync?.message }).toMatchObject({
+          status: 'True',
+        });
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
     // Objects and IAM made on the primary reach every secondary.
     await put('p', 'data', 'from-primary');
     for (const s of ['s1', 's2']) await arrives(s, 'data', 'from-primary');

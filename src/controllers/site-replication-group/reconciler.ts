@@ -53,8 +53,14 @@ import { divergentDue, listDivergent } from './divergent.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { planPass, prerequisites, replicatedBuckets, revertedOnSecondaries } from './plan.js';
-import { ObjectProgressCache } from './progress.js';
+import {
+  leaderOf,
+  planPass,
+  prerequisites,
+  replicatedBuckets,
+  revertedOnSecondaries,
+} from './plan.js';
+import { ObjectProgressCache, type SiteObjects } from './progress.js';
 import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
 import { recoverAgreed } from './recovery.js';
 import { recordPassEvents } from './safety-status.js';
@@ -468,17 +474,25 @@ export class SiteReplicationGroupReconciler {
 
   private async collectProgress(pass: Pass, buckets: readonly string[]) {
     if (!pass.spec.replicate.objects) return undefined;
-    const sites = reachable(pass.observed).map((o) => ({
-      name: o.site.name,
-      client: o.client,
-      targetsOf: (b: string) =>
-        (o.snap.buckets.get(b)?.targets ?? [])
-          .map((t) => t.arn)
-          .sort()
-          .join(','),
-    }));
+    // PrimarySecondary: only the primary replicates; a secondary has nothing on its way.
+    const leader = leaderOf(pass);
+    const followers = reachable(pass.observed).filter(
+      (o) => leader !== undefined && o.site.name !== leader,
+    );
+    const sites = reachable(pass.observed)
+      .filter((o) => !followers.includes(o))
+      .map((o) => ({
+        name: o.site.name,
+        client: o.client,
+        targetsOf: (b: string) =>
+          (o.snap.buckets.get(b)?.targets ?? [])
+            .map((t) => t.arn)
+            .sort()
+            .join(','),
+      }));
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const progress = await this.progress.get(key, sites, buckets, pass.ctx.signal);
+    for (const o of followers) progress.set(o.site.name, nothingOnItsWay(this.now()));
     for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
     return progress;
   }
@@ -524,6 +538,11 @@ function seenSites(pass: Pass): SiteSeen[] {
     identity: o.snap.deploymentID,
     entities: pass.entities(o.snap).size,
   }));
+}
+
+/** A site that replicates nothing (a secondary): nothing pending, nothing failed. */
+function nothingOnItsWay(now: Date): SiteObjects {
+  return { pending: 0, failed: 0, replicated: 0, bytes: 0, unknown: [], countedAt: now.getTime() };
 }
 
 const promoting = (pass: Pass) => pass.promotion !== undefined && pass.promotion.step !== 'Done';
