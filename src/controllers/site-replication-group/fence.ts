@@ -215,11 +215,3 @@ export async function reconcileFences(
   );
   return out;
 }
-
-/** Whether a site's snapshot shows it fenced whole (for a promotion's checks). */
-export function fencedWhole(pass: Pass, o: Reachable): boolean {
-  const fence = fencePolicyName(groupUid(pass));
-  if (!samePolicy(o.snap.iam.policies.get(fence), FENCE_POLICY)) return false;
-  const ids = identitiesAfter(pass, o);
-  return [...ids.user.values(), ...ids.group.values()].every((p) => p.includes(fence));
-}
