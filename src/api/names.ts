@@ -44,6 +44,11 @@ export const ROTATE_CREDENTIALS_ANNOTATION = 'sitesync.io/rotate-credentials';
  * Any new value rebuilds a lost or unreadable agreed state from what the sites hold when they
  * differ: the union (an initial join, which deletes nothing; conflicts go to the primary).
  */
+/**
+ * PrimarySecondary: promote the named site (spec.primary) without the old primary, which is
+ * unreachable; its writes not yet replicated may be lost (they are listed as divergent).
+ */
+export const FORCE_PROMOTE_ANNOTATION = 'sitesync.io/force-promote';
 export const REBUILD_STATE_ANNOTATION = 'sitesync.io/rebuild-agreed-state';
 
 /**

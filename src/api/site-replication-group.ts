@@ -158,7 +158,7 @@ export const SiteReplicationGroupSpecSchema = z
       .enum(REPLICATION_MODES)
       .default('ActiveActive')
       .describe(
-        'ActiveActive: writes on any site replicate to all. PrimarySecondary is accepted and reported in status but not enforced yet: links still run both ways and the other sites are not read-only (planned).',
+        'ActiveActive: writes on any site replicate to all. PrimarySecondary: the other sites follow spec.primary: objects replicate from the primary only (a secondary holds no replication rule of the group, so its own writes and deletions stay on it), IAM and bucket configuration are taken from the primary only, a change made on a secondary is reverted (event SecondaryChangeReverted), and secondaries refuse writes from every identity but the replication account (a Deny policy; the root account cannot be fenced).',
       ),
     primary: z
       .string()
@@ -166,7 +166,7 @@ export const SiteReplicationGroupSpecSchema = z
       .regex(DNS_LABEL)
       .optional()
       .describe(
-        'The site that holds the data when the group is created (seed site): the others must be empty. In PrimarySecondary mode it is reported as the primary; promotion (fencing, tracked steps) is not implemented yet.',
+        'The site that holds the data when the group is created (seed site): the others must be empty. In PrimarySecondary mode, the site the others follow; changing it promotes the named site in fenced steps recorded in status.promotion.',
       ),
     identityProviderRef: LocalObjectReferenceSchema.optional().describe(
       'The IdentityProvider every site must share.',
@@ -409,11 +409,64 @@ export const ChangeDetectionStatusSchema = z.object({
 });
 export type ChangeDetectionStatus = z.infer<typeof ChangeDetectionStatusSchema>;
 
+export const PROMOTION_STEPS = [
+  'FenceOldPrimary',
+  'WaitForSync',
+  'SwitchLinks',
+  'UnfenceNewPrimary',
+] as const;
+
+export const PromotionStepSchema = z.object({
+  name: z.enum(PROMOTION_STEPS).describe('The step.'),
+  startedAt: z.string().describe('When the step started (RFC 3339).'),
+  endedAt: z.string().optional().describe('When the step ended; absent while it runs.'),
+  message: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe('How the step ended when not as planned (skipped by a forced promotion).'),
+});
+
+export const PromotionStatusSchema = z.object({
+  from: z.string().describe('The primary being demoted.'),
+  to: z.string().describe('The site being promoted (spec.primary).'),
+  step: z
+    .enum([...PROMOTION_STEPS, 'Done'])
+    .describe(
+      'The step running now, Done once the new primary accepts writes. FenceOldPrimary: the fence goes on the old primary (every site refuses writes from then on); WaitForSync: until the old primary lists no object version pending or failed for any secondary and the new primary holds the same IAM and bucket configuration; SwitchLinks: replication rules run from the new primary, none from the old; UnfenceNewPrimary: the fence comes off the new primary.',
+    ),
+  steps: z
+    .array(PromotionStepSchema)
+    .max(4)
+    .describe('Each step started so far, in order, with its start and end.'),
+  waitingFor: z
+    .string()
+    .max(1024)
+    .describe('Why the current step has not ended yet; empty when it is not waiting.'),
+  forced: z
+    .boolean()
+    .optional()
+    .describe('Promoted with sitesync.io/force-promote while the old primary was unreachable.'),
+  divergent: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe(
+      'After a forced promotion: object versions on the old primary that its listing marks as not replicated (written before the promotion and never delivered, or after it). They are never copied to the new primary.',
+    ),
+});
+export type PromotionStatus = z.infer<typeof PromotionStatusSchema>;
+
 export const SiteReplicationGroupStatusSchema = z.object({
   observedGeneration: z.number().int().min(0).optional(),
   conditions: ConditionsSchema.optional(),
   mode: z.enum(REPLICATION_MODES).optional(),
-  primary: z.string().optional(),
+  primary: z
+    .string()
+    .optional()
+    .describe(
+      'The primary in effect: spec.primary, or during a promotion the site still acting as primary until the links are switched.',
+    ),
   knownSites: z.array(z.string()).optional().describe('Sites that have joined the group.'),
   sites: z
     .array(SiteStatusSchema)
@@ -479,6 +532,9 @@ export const SiteReplicationGroupStatusSchema = z.object({
   ),
   changeDetection: ChangeDetectionStatusSchema.optional().describe(
     'How changes on the sites are detected now (spec.changeDetection as it could be applied).',
+  ),
+  promotion: PromotionStatusSchema.optional().describe(
+    'PrimarySecondary: the promotion of spec.primary running now, or the last one. It starts when spec.primary names another site than status.primary; at every step at most one site (the primary in effect, status.primary) accepts writes, and none between FenceOldPrimary and UnfenceNewPrimary.',
   ),
 });
 export type SiteReplicationGroupStatus = z.infer<typeof SiteReplicationGroupStatusSchema>;

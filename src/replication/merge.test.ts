@@ -894,3 +894,41 @@ describe('planMerge properties: the deletion guard', () => {
     );
   });
 });
+
+describe('planMerge: followers (PrimarySecondary secondaries)', () => {
+  const follower = (s: MergeSite): MergeSite => ({ ...s, follower: true });
+  it("reverts a follower's change instead of merging it", () => {
+    const plan = planMerge({
+      sites: [
+        site('a', { 'policy:p': 'd1', 'user:x': 'u1' }),
+        follower(site('b', { 'policy:p': 'd2', 'user:x': 'u1', 'user:y': 'u2' })),
+        follower(site('c', { 'policy:p': 'd1' })),
+      ],
+      agreed: agreed({ entities: { 'policy:p': 'd1', 'user:x': 'u1' }, joined: ['a', 'b', 'c'] }),
+    });
+    expect(plan.decisions.every((d) => d.cause === 'unchanged')).toBe(true);
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'policy:p', site: 'b', from: 'a', digest: 'd1' },
+      { kind: 'Put', key: 'user:x', site: 'c', from: 'a', digest: 'u1' },
+      { kind: 'Delete', key: 'user:y', site: 'b' },
+    ]);
+  });
+
+  it("propagates the leader's changes to followers", () => {
+    const plan = planMerge({
+      sites: [site('a', { 'bucket:n': 'd1' }), follower(site('b', {}))],
+      agreed: agreed({ joined: ['a', 'b'] }),
+    });
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'bucket:n', site: 'b', from: 'a', digest: 'd1' },
+    ]);
+  });
+
+  it('never takes a follower as the seed of a new group', () => {
+    const plan = planMerge({
+      sites: [site('a', {}), follower(site('b', { 'bucket:n': 'd1' }))],
+      agreed: agreed(),
+    });
+    expect(plan.actions).toEqual([{ kind: 'Delete', key: 'bucket:n', site: 'b' }]);
+  });
+});

@@ -62,6 +62,11 @@ export interface MergeSite {
   joined: boolean;
   /** Not joined, accepted with data of its own: votes for its keys the agreed state lacks. */
   addsOnly?: boolean | undefined;
+  /**
+   * Never votes, only receives (a secondary in PrimarySecondary mode): what differs from the
+   * target on it is reverted, never merged back.
+   */
+  follower?: boolean | undefined;
   entities: ReadonlyMap<string, Entity>;
 }
 
@@ -195,6 +200,7 @@ function _keys(input: MergeInput): string[] {
 }
 
 function _isVote(ctx: _Context, site: MergeSite, key: string, value: string | null): boolean {
+  if (site.follower === true) return false;
   if (ctx.bootstrap) return value !== null;
   if (site.joined) return value !== agreedBase(ctx.agreed, site.name, key);
   return site.addsOnly === true && value !== null && agreedDigest(ctx.agreed, key) === null;

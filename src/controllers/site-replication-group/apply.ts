@@ -25,10 +25,11 @@ import {
   typedActions,
 } from './executor.js';
 import { Failures } from './failures.js';
+import { fenceOf } from './fence.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { type GroupOwnership, type PeerSite, ensurePeerLinks, ownership } from './peer-links.js';
-import { phases, replicatedBuckets } from './plan.js';
+import { leaderOf, phases, replicatedBuckets } from './plan.js';
 import { memberSite, removedMembers } from './removal.js';
 import { loadReplicatorSecrets } from './state.js';
 import { describeError, loggableError } from '../../runtime/messages.js';
@@ -134,6 +135,7 @@ async function applyToSite(
           target: target.client,
           targetSnap: target.snap,
           sourceSnap: a.kind === 'Put' ? snaps.get(a.from)?.snap : undefined,
+          fence: fenceOf(pass, target.site.name),
           signal: pass.ctx.signal,
         }),
       (a) => actionLane(a.entity),
@@ -349,6 +351,7 @@ export async function linkSites(
     refill,
     groupEndpoints: pass.spec.sites.map((s) => s.endpoint),
     groupSites: pass.spec.sites.map((s) => s.name),
+    primary: leaderOf(pass),
     unreachable: pass.observed
       .filter((o) => !o.ok || pass.identity.held.has(o.site.name))
       .map((o) => o.site.name),

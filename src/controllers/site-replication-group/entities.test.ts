@@ -69,6 +69,18 @@ const scope = (extra: object = {}) => {
 };
 
 describe('entitiesOf', () => {
+  it("leaves a secondary's fence out of mappings: fenced and unfenced sites hold equal entities", () => {
+    const plain = entitiesOf(snapshot(), scope());
+    const fenced = snapshot();
+    fenced.iam.userPolicies.set('alice', { policies: ['team', 'sitesync-fence-0123456789'] });
+    fenced.iam.groupPolicies.set('devs', { policies: ['sitesync-fence-0123456789'] });
+    fenced.iam.userPolicies.set('bob', { policies: ['sitesync-fence-0123456789'] });
+    fenced.iam.users.set('bob', { status: 'enabled', secretKey: 'bob-secret' });
+    const withFence = entitiesOf(fenced, scope());
+    withFence.delete('user:bob');
+    expect([...withFence]).toEqual([...plain]);
+  });
+
   it('mirrors the policy mappings of LDAP users and groups (DNs) as mappings', () => {
     const snap = snapshot();
     snap.iam.stsPolicies.set('uid=dillon,ou=people,dc=min,dc=io', { policies: ['readonly'] });

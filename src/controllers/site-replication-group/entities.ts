@@ -99,10 +99,24 @@ function addBuckets(out: Map<string, Entity>, snap: SiteSnapshot, scope: EntityS
   }
 }
 
-const mapping = (m: { policies: string[]; updatedAt?: number | undefined }): Entity => ({
-  digest: d(m.policies),
-  updatedAt: m.updatedAt,
-});
+/**
+ * A mapping's mirrored policies: the operator's own (`sitesync-`, a secondary's fence) are the
+ * site's, never the group's.
+ */
+export const mirroredPolicies = (policies: readonly string[]): string[] =>
+  policies.filter((p) => !p.startsWith(RESERVED_PREFIX));
+
+/** A mapping's entity; none when it holds only the operator's own policies. */
+function putMapping(
+  out: Map<string, Entity>,
+  key: EntityKey,
+  m: { policies: string[]; updatedAt?: number | undefined } | undefined,
+): void {
+  if (m === undefined) return;
+  const policies = mirroredPolicies(m.policies);
+  if (policies.length === 0 && m.policies.length > 0) return;
+  put(out, key, { digest: d(policies), updatedAt: m.updatedAt });
+}
 
 function mirroredUser(name: string, scope: EntityScope): boolean {
   return !name.startsWith(RESERVED_PREFIX) && !scope.operatorUsers.has(name);
@@ -123,8 +137,7 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
       // The secret is hashed into the digest, so a changed secret key propagates; sealed.
       const digest = sealed(scope, d({ status: u.status, secret: digestOf(u.secretKey) }));
       put(out, { kind: 'user', name }, { digest });
-      const m = iam.userPolicies.get(name);
-      if (m) put(out, { kind: 'userMapping', name }, mapping(m));
+      putMapping(out, { kind: 'userMapping', name }, iam.userPolicies.get(name));
     }
   }
 }
@@ -140,8 +153,7 @@ function addGroupsAndServiceAccounts(
       if (name.startsWith(RESERVED_PREFIX)) continue;
       const digest = d({ status: g.status, members: g.members });
       put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt });
-      const m = iam.groupPolicies.get(name);
-      if (m) put(out, { kind: 'groupMapping', name }, mapping(m));
+      putMapping(out, { kind: 'groupMapping', name }, iam.groupPolicies.get(name));
     }
   }
   if (r.serviceAccounts) {
@@ -166,13 +178,13 @@ function addExternalMappings(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.users) {
     for (const [name, m] of iam.stsPolicies) {
       if (iam.users.has(name) || !mirroredUser(name, scope)) continue;
-      put(out, { kind: 'userMapping', name }, mapping(m));
+      putMapping(out, { kind: 'userMapping', name }, m);
     }
   }
   if (r.groups) {
     for (const [name, m] of iam.groupPolicies) {
       if (iam.groups.has(name) || name.startsWith(RESERVED_PREFIX)) continue;
-      put(out, { kind: 'groupMapping', name }, mapping(m));
+      putMapping(out, { kind: 'groupMapping', name }, m);
     }
   }
 }

@@ -14,6 +14,7 @@ import type { MergeAction } from '../../replication/merge.js';
 import type { SiteClient } from '../../sites/site-client.js';
 import { SiteError } from '../../sites/site-error.js';
 import type { BucketMeta, SiteSnapshot } from '../../sites/snapshot.js';
+import { mirroredPolicies } from './entities.js';
 
 /** A merge action with its key decoded: what the executor switches on. */
 export type EntityAction = MergeAction & { entity: EntityKey };
@@ -39,7 +40,18 @@ export interface ActionContext {
   targetSnap: SiteSnapshot;
   /** The snapshot of the site the value comes from (Put only). */
   sourceSnap?: SiteSnapshot | undefined;
+  /**
+   * The fence policy every mapping written on the target keeps (a fenced secondary), so a
+   * mapping copied from the primary never leaves a window where it is unfenced.
+   */
+  fence?: string | undefined;
   signal: AbortSignal;
+}
+
+/** The policies a mapping gets on the target: the source's own, and the target's fence. */
+function mappingPolicies(policies: readonly string[], ctx: ActionContext): string[] {
+  const own = mirroredPolicies(policies);
+  return ctx.fence === undefined ? own : [...own, ctx.fence];
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -148,11 +160,12 @@ async function putIam(key: IamKey, ctx: ActionContext): Promise<void> {
     case 'userMapping': {
       // An internal user's mapping, or an LDAP user DN's (MinIO keeps those as STS mappings).
       const m = src.userPolicies.get(key.name) ?? src.stsPolicies.get(key.name);
-      return t.setPolicyMapping('user', key.name, need(m, `mapping ${key.name}`).policies, signal);
+      const policies = need(m, `mapping ${key.name}`).policies;
+      return t.setPolicyMapping('user', key.name, mappingPolicies(policies, ctx), signal);
     }
     case 'groupMapping': {
       const m = need(src.groupPolicies.get(key.name), `mapping ${key.name}`);
-      return t.setPolicyMapping('group', key.name, m.policies, signal);
+      return t.setPolicyMapping('group', key.name, mappingPolicies(m.policies, ctx), signal);
     }
   }
 }
@@ -173,9 +186,9 @@ async function deleteIam(key: IamKey, ctx: ActionContext): Promise<void> {
     case 'serviceAccount':
       return t.deleteServiceAccount(key.accessKey, signal);
     case 'userMapping':
-      return t.setPolicyMapping('user', key.name, [], signal);
+      return t.setPolicyMapping('user', key.name, mappingPolicies([], ctx), signal);
     case 'groupMapping':
-      return t.setPolicyMapping('group', key.name, [], signal);
+      return t.setPolicyMapping('group', key.name, mappingPolicies([], ctx), signal);
   }
 }
 

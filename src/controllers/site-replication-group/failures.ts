@@ -36,6 +36,15 @@ export class Failures {
     return this.bySite.get(site)?.all[0];
   }
 
+  /** Adds everything `other` recorded. */
+  merge(other: Failures): void {
+    for (const [site, f] of other.bySite) {
+      const mine = this.of(site);
+      for (const [k, m] of f.entities) mine.entities.set(k, m);
+      mine.all.push(...f.all);
+    }
+  }
+
   get size(): number {
     let n = 0;
     for (const f of this.bySite.values()) n += f.all.length;

@@ -1,4 +1,5 @@
 import type { IdentityProvider } from '../../api/identity-provider.js';
+import type { PromotionStatus } from '../../api/site-replication-group.js';
 import type {
   SiteReplicationGroup,
   SiteReplicationGroupSpec,
@@ -16,6 +17,7 @@ import type { LoadedAgreed } from './state.js';
 import type { SiteObjects } from './progress.js';
 import type { RecoveryStep } from './recover.js';
 import type { VerifyRun } from './verify-run.js';
+import type { Roles } from './promotion.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -57,4 +59,8 @@ export interface Pass {
   verification?: VerifyRun | undefined;
   /** The retry of failed object replications this pass worked on (sitesync.io/recover). */
   recovery?: RecoveryStep | undefined;
+  /** PrimarySecondary: the promotion this pass works on, if one runs. */
+  promotion?: PromotionStatus | undefined;
+  /** Who replicates and who is fenced in this pass (absent: from the spec alone). */
+  roles?: Roles | undefined;
 }

@@ -93,6 +93,8 @@ interface LinkContext {
   unreachable: readonly string[];
   /** Site names in the group's order (stable rule priorities). */
   groupSites: readonly string[];
+  /** PrimarySecondary: the site that replicates; every other site holds no rule of the group. */
+  primary?: string | undefined;
   signal: AbortSignal;
 }
 
@@ -241,7 +243,11 @@ function desiredConfig(
   arns: ReadonlyMap<string, string>,
   ctx: LinkContext,
 ): ReplicationConfig {
-  const keep = new Set(ctx.unreachable.flatMap((n) => [ruleId(ctx.own, n), legacyRuleId(n)]));
+  // A secondary keeps no rule of the group, towards reachable sites or not.
+  const follows = ctx.primary !== undefined && arns.size === 0;
+  const keep = new Set(
+    follows ? [] : ctx.unreachable.flatMap((n) => [ruleId(ctx.own, n), legacyRuleId(n)]),
+  );
   const others = current.rules.filter((r) => !isOwnRule(r.id, ctx.own));
   const kept = current.rules.filter((r) => isOwnRule(r.id, ctx.own) && keep.has(r.id ?? ''));
   if (!ctx.replicate.objects) return { role: '', rules: [...others, ...kept] };
@@ -364,9 +370,20 @@ export interface PeerLinkOptions {
   /** The endpoints of the sites in the group now. */
   groupEndpoints: readonly string[];
   groupSites: readonly string[];
+  /**
+   * PrimarySecondary: links run one way, from this site to every other; the others hold no
+   * rule of the group (absent: ActiveActive, every pair both ways).
+   */
+  primary?: string | undefined;
   /** Group sites not reachable now: their links are left as they are. */
   unreachable: readonly string[];
   signal: AbortSignal;
+}
+
+/** The sites `site` replicates to: every other one, or in PrimarySecondary only the primary's. */
+function peersOf(site: PeerSite, sites: readonly PeerSite[], primary: string | undefined) {
+  if (primary !== undefined && site.name !== primary) return [];
+  return sites.filter((p) => p !== site);
 }
 
 /** Ensures peer links for `buckets` on every site, each site and bucket independently. */
@@ -393,7 +410,7 @@ export async function ensurePeerLinks(
   const failed = new Set<string>(unversioned);
   await Promise.all(
     sites.map((site) => {
-      const peers = sites.filter((p) => p !== site);
+      const peers = peersOf(site, sites, opts.primary);
       const linkable = buckets.filter((b) => !unversioned.has(b));
       return mapLimit(linkable, BUCKETS_IN_PARALLEL, async (bucket) => {
         try {

@@ -5,7 +5,12 @@
  */
 import { APPROVE_DELETIONS_ANNOTATION } from '../../api/names.js';
 import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
-import { type Entity, type MergePlan, planMerge } from '../../replication/merge.js';
+import {
+  type Entity,
+  type MergeAction,
+  type MergePlan,
+  planMerge,
+} from '../../replication/merge.js';
 import type { Why } from '../../runtime/kstatus.js';
 import { keyPhase } from './entities.js';
 import type { EntityAction } from './executor.js';
@@ -18,6 +23,15 @@ export function priorityOrder(pass: Pass): Observed[] {
   return [...pass.observed].sort(
     (a, b) => Number(b.site.name === primary) - Number(a.site.name === primary),
   );
+}
+
+/**
+ * The site whose metadata and objects the others follow: `spec.primary` in PrimarySecondary
+ * mode, none in ActiveActive.
+ */
+export function leaderOf(pass: Pick<Pass, 'spec' | 'roles'>): string | undefined {
+  if (pass.roles) return pass.roles.leader;
+  return pass.spec.mode === 'PrimarySecondary' ? pass.spec.primary : undefined;
 }
 
 /**
@@ -94,6 +108,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
   const { agreed } = pass;
   const adopting = new Set(agreed.adopting ?? []);
   const approved = pass.obj.metadata.annotations?.[APPROVE_DELETIONS_ANNOTATION];
+  const leader = leaderOf(pass);
   return planMerge({
     ignore,
     sites: priorityOrder(pass).map((o) => {
@@ -103,6 +118,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
         reachable: seen,
         joined: agreed.joined.includes(o.site.name),
         addsOnly: adopting.has(o.site.name),
+        follower: leader !== undefined && o.site.name !== leader,
         entities: seen ? pass.entities(o.snap) : new Map<string, Entity>(),
       };
     }),
@@ -117,6 +133,21 @@ export function replicatedBuckets(plan: MergePlan): string[] {
     const key: EntityKey | undefined = d.target === null ? undefined : decodeKey(d.key);
     return key?.kind === 'bucket' ? [key.bucket] : [];
   });
+}
+
+/**
+ * In PrimarySecondary mode, the actions on secondaries that undo a change made there (the
+ * primary did not change the key): what the status and an event call reverted.
+ */
+export function revertedOnSecondaries(pass: Pass, plan: MergePlan): MergeAction[] {
+  const leader = leaderOf(pass);
+  if (leader === undefined || plan.bootstrap) return [];
+  const unchanged = new Set(
+    plan.decisions.filter((d) => d.cause === 'unchanged').map((d) => d.key),
+  );
+  return plan.actions.filter(
+    (a) => a.site !== leader && unchanged.has(a.key) && pass.agreed.joined.includes(a.site),
+  );
 }
 
 /** Creations by ascending phase, then deletions by descending phase. */

@@ -47,11 +47,20 @@ import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.
 import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
+import { fencePolicyName, fencedSites, reconcileFences } from './fence.js';
+import { advance, promotionOf, rolesOf } from './promotion.js';
+import { divergentDue, listDivergent } from './divergent.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { planPass, prerequisites, replicatedBuckets } from './plan.js';
-import { ObjectProgressCache } from './progress.js';
+import {
+  leaderOf,
+  planPass,
+  prerequisites,
+  replicatedBuckets,
+  revertedOnSecondaries,
+} from './plan.js';
+import { ObjectProgressCache, type SiteObjects } from './progress.js';
 import { CHECK_EVERY_MS, stepRecovery } from './recover.js';
 import { recoverAgreed } from './recovery.js';
 import { recordPassEvents } from './safety-status.js';
@@ -124,6 +133,10 @@ const ACTIONS_PER_SITE = 8;
 const VERIFY_AFTER_MS = 2000;
 /** While object versions are on their way: count them again this soon. */
 const MOVING_AFTER_MS = 2000;
+/** After a forced promotion, until the old primary is reached again and fenced. */
+const OLD_PRIMARY_EVERY_MS = 1000;
+/** While a promotion runs: its next step. */
+const PROMOTION_NEXT_MS = 500;
 /** While a verification runs: its next slice. */
 const NEXT_SLICE_MS = 200;
 
@@ -178,8 +191,11 @@ export class SiteReplicationGroupReconciler {
     spec: SiteReplicationGroupSpec;
   }): Promise<ReconcileResult | undefined> {
     const changes = this.deps.changes;
-    if (!changes || p.spec.paused) {
-      changes?.hints.take(`${p.ref.namespace}/${p.ref.name}`);
+    if (!changes) return undefined;
+    // A promotion moves one step per full pass: no targeted pass while one runs.
+    if (promotionOf(p.obj, p.spec, this.now())?.step !== undefined) return undefined;
+    if (p.spec.paused) {
+      changes.hints.take(`${p.ref.namespace}/${p.ref.name}`);
       return undefined;
     }
     const idpName = p.spec.identityProviderRef?.name;
@@ -246,6 +262,8 @@ export class SiteReplicationGroupReconciler {
       entities: () => new Map(),
     };
     pass.entities = entityMaps(pass);
+    pass.promotion = promotionOf(p.obj, spec, this.now());
+    pass.roles = rolesOf(spec, pass.promotion);
     return pass;
   }
 
@@ -301,20 +319,13 @@ export class SiteReplicationGroupReconciler {
       return this.observeOnly(pass, { blocker, plan }, interval);
     }
     this.deps.changes?.keepReadBacks(pass);
-    const { failures, changes } = await applyPlan(pass, plan, {
-      concurrency: ACTIONS_PER_SITE,
-      changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
-    });
-    const outcomes = plan.actions.map((a) => ({
-      site: a.site,
-      key: a.key,
-      ok: !failures.hasEntity(a.site, a.key),
-    }));
+    const { failures, changes, outcomes, fences } = await this.applyAll(pass, plan);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
+    this.stepPromotion(pass, failures, fences.fenced);
     await saveAgreed(pass.kube, this.owner(pass), { ...state, digestKeyId: pass.digestKey.id });
-    const total = changes + links.changes + gone.cleaned.length;
+    const total = changes + links.changes + gone.cleaned.length + fences.changes;
     // A site that keeps failing is retried with this group's exponential backoff.
     const failing = pass.observed.some((o) => !o.ok) || failures.size > 0 || gone.left.length > 0;
     await afterFull(!failing && cleanPass(pass, plan, { links, gone }));
@@ -332,8 +343,44 @@ export class SiteReplicationGroupReconciler {
       },
       interval,
     );
-    if (total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
-    return { requeueAfterMs: this.soon(pass, interval), backoff: failing };
+    return this.nextPass(pass, { total, failing, interval });
+  }
+
+  /** When to look again: soon while a promotion runs or after changes. */
+  private nextPass(
+    pass: Pass,
+    r: { total: number; failing: boolean; interval: number },
+  ): ReconcileResult {
+    if (promoting(pass)) return { requeueAfterMs: PROMOTION_NEXT_MS };
+    // The old primary of a forced promotion is fenced the first pass that reaches it.
+    if (divergentDue(pass)) return { requeueAfterMs: OLD_PRIMARY_EVERY_MS };
+    if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
+    return { requeueAfterMs: this.soon(pass, r.interval), backoff: r.failing };
+  }
+
+  /**
+   * Fences, then the plan's entity actions (a returning old primary refuses writes before
+   * anything else is done to it); changes reverted on secondaries are reported.
+   */
+  private async applyAll(pass: Pass, plan: MergePlan) {
+    const fenceFailures = new Failures();
+    const fences = await reconcileFences(pass, {
+      fenced: fencedSites(pass),
+      failures: fenceFailures,
+    });
+    await this.divergent(pass, replicatedBuckets(plan));
+    const { failures, changes } = await applyPlan(pass, plan, {
+      concurrency: ACTIONS_PER_SITE,
+      changesApplied: (action, n) => this.deps.observer?.changesApplied(pass.ref, action, n),
+    });
+    const outcomes = plan.actions.map((a) => ({
+      site: a.site,
+      key: a.key,
+      ok: !failures.hasEntity(a.site, a.key),
+    }));
+    failures.merge(fenceFailures);
+    await recordReverted(pass, plan, failures);
+    return { failures, changes, outcomes, fences };
   }
 
   /**
@@ -361,22 +408,42 @@ export class SiteReplicationGroupReconciler {
   private async connect(pass: Pass, plan: MergePlan, failures: Failures) {
     const removed = removedMembers(pass.agreed, pass.spec);
     const rotateValue = rotateRequested(pass);
+    // A forced promotion gives every reachable site a new secret: the old primary's targets,
+    // out of reach, keep the old one and cannot deliver its writes when it returns.
+    const forced = pass.promotion?.forced === true && pass.promotion.step === 'SwitchLinks';
     const links = await linkSites(pass, plan, failures, {
-      rotate: needsRotation(removed) || rotateValue !== undefined,
+      rotate: needsRotation(removed) || rotateValue !== undefined || forced,
     });
     const own = groupOwnership(pass);
     const gone = await disconnectRemoved(pass.removed, {
       own,
       names: own.names,
+      fence: fencePolicyName(pass.obj.metadata.uid ?? pass.ref.name),
       signal: pass.ctx.signal,
     });
     return { links, gone, rotateValue };
   }
 
+  /** A forced promotion's old primary, reached again: what it holds that never replicated. */
+  private async divergent(pass: Pass, buckets: readonly string[]): Promise<void> {
+    const due = divergentDue(pass);
+    if (!due) return;
+    const listed = await listDivergent(pass, due, buckets);
+    if (listed)
+      pass.promotion = pass.promotion ? { ...pass.promotion, divergent: listed.divergent } : listed;
+  }
+
+  /** The promotion's current step ended, or why it waits (promotion.ts). */
+  private stepPromotion(pass: Pass, failures: Failures, fenced: readonly string[]): void {
+    if (!pass.promotion) return;
+    pass.promotion = advance(pass, pass.promotion, { failures, fenced, now: this.now() });
+  }
+
   /** Recovery, object counts and verification of the replicated buckets. */
   private async followObjects(pass: Pass, buckets: string[], changed: boolean): Promise<void> {
     const group = `${pass.ref.namespace}/${pass.ref.name}`;
-    if (changed) this.progress.invalidate(group);
+    // A promotion waiting for the old primary's backlog counts it every pass.
+    if (changed || pass.promotion?.step === 'WaitForSync') this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
     if (pass.recovery) this.progress.invalidate(group);
     pass.objects = await this.collectProgress(pass, buckets);
@@ -408,17 +475,25 @@ export class SiteReplicationGroupReconciler {
 
   private async collectProgress(pass: Pass, buckets: readonly string[]) {
     if (!pass.spec.replicate.objects) return undefined;
-    const sites = reachable(pass.observed).map((o) => ({
-      name: o.site.name,
-      client: o.client,
-      targetsOf: (b: string) =>
-        (o.snap.buckets.get(b)?.targets ?? [])
-          .map((t) => t.arn)
-          .sort()
-          .join(','),
-    }));
+    // PrimarySecondary: only the primary replicates; a secondary has nothing on its way.
+    const leader = leaderOf(pass);
+    const followers = reachable(pass.observed).filter(
+      (o) => leader !== undefined && o.site.name !== leader,
+    );
+    const sites = reachable(pass.observed)
+      .filter((o) => !followers.includes(o))
+      .map((o) => ({
+        name: o.site.name,
+        client: o.client,
+        targetsOf: (b: string) =>
+          (o.snap.buckets.get(b)?.targets ?? [])
+            .map((t) => t.arn)
+            .sort()
+            .join(','),
+      }));
     const key = `${pass.ref.namespace}/${pass.ref.name}`;
     const progress = await this.progress.get(key, sites, buckets, pass.ctx.signal);
+    for (const o of followers) progress.set(o.site.name, nothingOnItsWay(this.now()));
     for (const [site, p] of progress) this.deps.observer?.siteObjects(pass.ref, site, p);
     return progress;
   }
@@ -446,6 +521,8 @@ export class SiteReplicationGroupReconciler {
       now,
     );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
+    const promotion = pass.promotion ?? pass.obj.status?.promotion;
+    if (promotion) status.promotion = promotion;
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
     if (warning) await pass.events.record(pass.obj, 'Warning', warning.reason, warning.message);
     await recordPassEvents(pass, r);
@@ -462,6 +539,29 @@ function seenSites(pass: Pass): SiteSeen[] {
     identity: o.snap.deploymentID,
     entities: pass.entities(o.snap).size,
   }));
+}
+
+/** A site that replicates nothing (a secondary): nothing pending, nothing failed. */
+function nothingOnItsWay(now: Date): SiteObjects {
+  return { pending: 0, failed: 0, replicated: 0, bytes: 0, unknown: [], countedAt: now.getTime() };
+}
+
+const promoting = (pass: Pass) => pass.promotion !== undefined && pass.promotion.step !== 'Done';
+
+/** Changes made on a secondary that this pass undid: one Warning event naming them. */
+async function recordReverted(pass: Pass, plan: MergePlan, failures: Failures): Promise<void> {
+  const done = revertedOnSecondaries(pass, plan).filter((a) => !failures.hasEntity(a.site, a.key));
+  if (done.length === 0) return;
+  const shown = done
+    .slice(0, 10)
+    .map((a) => `${a.site}: ${a.kind === 'Put' ? 'restored' : 'removed'} ${a.key}`);
+  const more = done.length > shown.length ? ` and ${done.length - shown.length} more` : '';
+  await pass.events.record(
+    pass.obj,
+    'Warning',
+    'SecondaryChangeReverted',
+    `Reverted ${done.length} change(s) made on a secondary to the primary's state: ${shown.join('; ')}${more}`,
+  );
 }
 
 /** An accept-site annotation value not acted on yet. */

@@ -14,6 +14,7 @@ import {
   type ReplicationAccountNames,
   removeReplicationAccount,
 } from '../../sites/replication-account.js';
+import { removeFence } from './fence.js';
 import type { Observed } from './observe.js';
 import { type GroupOwnership, linksLeft, removePeerLinks } from './peer-links.js';
 
@@ -80,23 +81,34 @@ export interface Disconnected {
   left: { name: string; message: string }[];
 }
 
-async function cleanOne(
-  o: Extract<Observed, { ok: true }>,
-  ctx: { own: GroupOwnership; names: ReplicationAccountNames; signal: AbortSignal },
-): Promise<string[]> {
+interface CleanContext {
+  own: GroupOwnership;
+  names: ReplicationAccountNames;
+  /** The group's fence policy (a removed secondary is unfenced). */
+  fence?: string | undefined;
+  signal: AbortSignal;
+}
+
+async function cleanOne(o: Extract<Observed, { ok: true }>, ctx: CleanContext): Promise<string[]> {
   const removed = await removePeerLinks(
     { name: o.site.name, client: o.client, snap: o.snap },
     ctx.own,
     ctx.signal,
   );
   removed.push(...(await removeReplicationAccount(o.client, o.snap.iam, ctx.names, ctx.signal)));
+  if (
+    ctx.fence !== undefined &&
+    (await removeFence(o.client, o.snap.iam, ctx.fence, ctx.signal)) > 0
+  ) {
+    removed.push(`fence ${ctx.fence}`);
+  }
   return removed;
 }
 
 /** Removes the group from every removed site it can reach; says what is left elsewhere. */
 export async function disconnectRemoved(
   removed: readonly Observed[],
-  ctx: { own: GroupOwnership; names: ReplicationAccountNames; signal: AbortSignal },
+  ctx: CleanContext,
 ): Promise<Disconnected> {
   const out: Disconnected = { cleaned: [], left: [] };
   const what = `the group's peer links and account ${ctx.names.user}`;

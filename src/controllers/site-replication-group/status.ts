@@ -27,7 +27,7 @@ import { type IdentityMismatch, identityMismatch } from './identity-check.js';
 import { inSyncWhy, outOfSyncEntities } from './in-sync.js';
 import type { Observed, Reachable } from './observe.js';
 import type { Pass } from './pass.js';
-import { priorityOrder } from './plan.js';
+import { leaderOf, priorityOrder } from './plan.js';
 import { MAX_PART_MESSAGE, bounded, joinBounded } from '../../runtime/messages.js';
 import type { SiteObjects } from './progress.js';
 import {
@@ -405,7 +405,7 @@ export function groupOutcome(
     identity,
     generation: pass.obj.metadata.generation ?? 0,
     mode: pass.spec.mode,
-    primary: pass.spec.primary,
+    primary: leaderOf(pass) ?? pass.spec.primary,
     sites,
     knownSites: r.state.joined,
     lastSequence: r.state.sequence,

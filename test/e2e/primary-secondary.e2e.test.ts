@@ -1,0 +1,611 @@
+/**
+ * PrimarySecondary, end to end (built operator, real apiserver, real MinIO): secondaries follow
+ * the primary (links one way, metadata from the primary only, a change made on a secondary
+ * reverted), objects and deletions made on a secondary never reach the primary.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { SRG_RESOURCE } from '../../src/api/names.js';
+import { type KubeClient } from '../../src/runtime/kube-client.js';
+import {
+  accountId as accountIdOf,
+  replicationAccountNames,
+} from '../../src/sites/replication-account.js';
+import { eventually } from '../support/eventually.js';
+import {
+  applyGroup,
+  getGroup,
+  groupEvents,
+  groupManifest,
+  metricSum,
+  putCredentials,
+  siteSpec,
+  snapshotOf,
+  waitReady,
+} from '../support/groups.js';
+import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
+import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
+import { OperatorProcess } from '../support/operator.js';
+import { ensureCaSecret } from '../support/site-spec.js';
+import { s3For } from '../support/seed.js';
+
+let kube: KubeClient;
+let ns: string;
+let operator: OperatorProcess;
+const servers = new Map<string, ThrowawayMinio>();
+const SITES = ['p', 's1', 's2'] as const;
+
+const site = (n: string) => {
+  const s = servers.get(n);
+  if (!s) throw new Error(`no site ${n}`);
+  return s;
+};
+
+type Creds = { accessKey: string; secretKey: string } | undefined;
+
+async function put(on: string, bucket: string, key: string, creds?: Creds) {
+  const s3 = s3For(site(on), creds);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function del(on: string, bucket: string, key: string, creds?: Creds) {
+  const s3 = s3For(site(on), creds);
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** The object's body on a site, or undefined when it has none (or a delete marker). */
+async function read(on: string, bucket: string, key: string): Promise<string | undefined> {
+  const s3 = s3For(site(on));
+  try {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await got.Body?.transformToString();
+  } catch {
+    return undefined;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * The keys a site stores (current versions), from its listing: MinIO proxies a GET of a key
+ * missing on a site to its replication targets, so a read does not say what the site holds.
+ */
+async function stored(on: string, bucket: string): Promise<string[]> {
+  const s3 = s3For(site(on));
+  try {
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    return (out.Versions ?? []).filter((v) => v.IsLatest === true).map((v) => v.Key ?? '');
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** A write or delete the site refuses with AccessDenied. */
+async function refused(attempt: Promise<unknown>) {
+  await expect(attempt).rejects.toMatchObject({ name: 'AccessDenied' });
+}
+
+const ALICE = { accessKey: 'alice', secretKey: 'alice-secret-1234' };
+const CAROL = { accessKey: 'carol', secretKey: 'carol-secret-1234' };
+const DAVE = { accessKey: 'dave', secretKey: 'dave-secret-12345' };
+const ALICE_SA = { accessKey: 'alicesvc1', secretKey: 'alice-svc-secret-1' };
+
+const arrives = (on: string, bucket: string, key: string) =>
+  eventually(
+    async () => {
+      expect(await read(on, bucket, key)).toBe(key);
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+
+async function passes(): Promise<number> {
+  return metricSum(await operator.metrics(), 'sitesync_reconcile_total', [
+    'controller="sitereplicationgroup"',
+  ]);
+}
+
+/** Waits for `n` more passes: a point after which anything the group would copy was copied. */
+async function morePasses(n: number) {
+  const start = await passes();
+  await eventually(
+    async () => {
+      expect(await passes()).toBeGreaterThanOrEqual(start + n);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}
+
+const rulesOf = async (on: string, bucket: string) =>
+  (await snapshotOf(site(on))).buckets.get(bucket)?.replicationXML ?? '';
+
+beforeAll(async () => {
+  kube = kubeClient();
+  await applyCrds();
+  ns = await createNamespace('ps-e2e');
+  await ensureCaSecret(ns, kube);
+  for (const n of SITES) {
+    const s = await startThrowawayMinio(`ps-${n}`);
+    servers.set(n, s);
+    await putCredentials(ns, `${n}-credentials`, s);
+  }
+  operator = new OperatorProcess({
+    KUBECONFIG: stack().kubeconfig,
+    WATCH_NAMESPACE: ns,
+    LOG_LEVEL: 'debug',
+    SITE_TIMEOUT_MS: '5000',
+    PROGRESS_INTERVAL_MS: '2000',
+  });
+  await operator.start();
+}, 180_000);
+
+afterAll(async () => {
+  await operator.stop('SIGTERM');
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+});
+
+describe('PrimarySecondary: secondaries follow the primary', () => {
+  it('links run one way, a secondary change is reverted, its objects and deletions stay there', async () => {
+    const dp = minioDriver(site('p'));
+    await dp.createBucket('data');
+    await dp.putUser('alice', { secretKey: 'alice-secret-1234', status: 'enabled' });
+    await dp.setPolicyMapping('user', 'alice', ['readwrite']);
+    dp.close();
+    const spec = SITES.map((n) => siteSpec(n, site(n)));
+    await applyGroup(ns, groupManifest('ps', spec, { mode: 'PrimarySecondary', primary: 'p' }));
+    await waitReady(kube, ns, 'ps');
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'ps')).metadata.uid ?? '',
+    );
+
+    // Links one way: the primary's bucket replicates to each secondary, the secondaries hold none.
+    await eventually(
+      async () => {
+        const primary = await rulesOf('p', 'data');
+        expect(primary).toContain(`${rulePrefix}s1`);
+        expect(primary).toContain(`${rulePrefix}s2`);
+        for (const s of ['s1', 's2']) expect(await rulesOf(s, 'data')).not.toContain(rulePrefix);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // Secondaries have no rules, and nothing on its way: the group is InSync.
+    await eventually(
+      async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        const inSync = g.status?.conditions?.find((c) => c.type === 'InSync');
+        expect({ status: inSync?.status, message: inSync?.message }).toMatchObject({
+          status: 'True',
+        });
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // Objects and IAM made on the primary reach every secondary.
+    await put('p', 'data', 'from-primary');
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'from-primary');
+    const dp2 = minioDriver(site('p'));
+    await dp2.putUser('bob', { secretKey: 'bob-secret-12345', status: 'enabled' });
+    dp2.close();
+    await eventually(
+      async () => {
+        for (const s of ['s1', 's2'])
+          expect((await snapshotOf(site(s))).iam.users.has('bob')).toBe(true);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // A user made on a secondary by its root, and a bucket tag there, are reverted.
+    const ds = minioDriver(site('s1'));
+    await ds.putUser('mallory', { secretKey: 'mallory-secret-1', status: 'enabled' });
+    await ds.putBucketTags('data', { owner: 's1' }, AbortSignal.timeout(10_000));
+    ds.close();
+    await eventually(
+      async () => {
+        const s1 = await snapshotOf(site('s1'));
+        expect(s1.iam.users.has('mallory')).toBe(false);
+        expect(s1.buckets.get('data')?.tags).toBeUndefined();
+        const events = await groupEvents(ns, 'ps');
+        const reverted = events.filter((e) => e.reason === 'SecondaryChangeReverted');
+        expect(reverted.map((e) => e.message).join('\n')).toContain('s1: removed user:mallory');
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const p = await snapshotOf(site('p'));
+    expect(p.iam.users.has('mallory')).toBe(false);
+    expect(p.buckets.get('data')?.tags).toBeUndefined();
+
+    // An object written on a secondary, and a deletion there, never reach the primary.
+    await put('s1', 'data', 'from-secondary');
+    await del('s2', 'data', 'from-primary');
+    await put('p', 'data', 'marker');
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'marker');
+    await morePasses(3);
+    expect((await stored('p', 'data')).sort()).toEqual(['from-primary', 'marker']);
+    expect((await stored('s1', 'data')).sort()).toEqual([
+      'from-primary',
+      'from-secondary',
+      'marker',
+    ]);
+    expect((await stored('s2', 'data')).sort()).toEqual(['marker']);
+  }, 600_000);
+});
+
+describe('PrimarySecondary: fencing', () => {
+  it("secondaries refuse every principal's writes but the group's replication; the primary accepts them", async () => {
+    const fence = `sitesync-fence-${accountIdOf((await getGroup(kube, ns, 'ps')).metadata.uid ?? '')}`;
+    // Identities created on the primary after the group formed: a user, a group member, a
+    // service account of alice.
+    const dp = minioDriver(site('p'));
+    await dp.putUser('carol', { secretKey: CAROL.secretKey, status: 'enabled' });
+    await dp.setPolicyMapping('user', 'carol', ['readwrite']);
+    await dp.putUser('dave', { secretKey: DAVE.secretKey, status: 'enabled' });
+    await dp.putGroup('writers', { members: ['dave'], status: 'enabled' }, []);
+    await dp.setPolicyMapping('group', 'writers', ['readwrite']);
+    dp.close();
+    await eventually(
+      async () => {
+        for (const s of ['s1', 's2']) {
+          const snap = await snapshotOf(site(s));
+          expect(snap.iam.userPolicies.get('alice')?.policies.sort()).toEqual(
+            [fence, 'readwrite'].sort(),
+          );
+          expect(snap.iam.userPolicies.get('carol')?.policies.sort()).toEqual(
+            [fence, 'readwrite'].sort(),
+          );
+          expect(snap.iam.userPolicies.get('dave')?.policies).toEqual([fence]);
+          expect(snap.iam.groupPolicies.get('writers')?.policies.sort()).toEqual(
+            [fence, 'readwrite'].sort(),
+          );
+        }
+        const p = await snapshotOf(site('p'));
+        expect(p.iam.policies.has(fence)).toBe(false);
+        expect(p.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+
+    // On the primary every one of them writes and deletes; what they write reaches the
+    // secondaries (the replication account is not fenced).
+    for (const [who, creds] of [
+      ['alice', ALICE],
+      ['carol', CAROL],
+      ['dave', DAVE],
+    ] as const) {
+      await put('p', 'data', `by-${who}`, creds);
+    }
+    await del('p', 'data', 'by-dave', DAVE);
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'by-carol');
+
+    // On a secondary each is refused, for writes and for deletes of what is there.
+    for (const s of ['s1', 's2']) {
+      for (const creds of [ALICE, CAROL, DAVE]) {
+        await refused(put(s, 'data', `refused-${creds.accessKey}`, creds));
+        await refused(del(s, 'data', 'by-carol', creds));
+      }
+    }
+    expect(await read('s1', 'data', 'by-carol')).toBe('by-carol');
+
+    // A service account of alice's, created on the primary later, inherits the fence.
+    const admin = minioDriver(site('p'));
+    await admin.putServiceAccount(
+      {
+        accessKey: ALICE_SA.accessKey,
+        secretKey: ALICE_SA.secretKey,
+        parent: 'alice',
+        status: 'enabled',
+        groups: [],
+      },
+      false,
+      AbortSignal.timeout(10_000),
+    );
+    admin.close();
+    await eventually(
+      async () => {
+        expect((await snapshotOf(site('s1'))).iam.serviceAccounts.has(ALICE_SA.accessKey)).toBe(
+          true,
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await put('p', 'data', 'by-alice-sa', ALICE_SA);
+    await refused(put('s1', 'data', 'by-alice-sa', ALICE_SA));
+
+    // A user created on a secondary by its root is removed by the next pass (the root is not
+    // fenced: docs/operations.md).
+    const ds = minioDriver(site('s2'));
+    await ds.putUser('eve', { secretKey: 'eve-secret-123456', status: 'enabled' });
+    await ds.setPolicyMapping('user', 'eve', ['readwrite']);
+    ds.close();
+    await eventually(
+      async () => {
+        expect((await snapshotOf(site('s2'))).iam.users.has('eve')).toBe(false);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  }, 600_000);
+});
+
+interface Attempt {
+  site: string;
+  key: string;
+  start: number;
+  end: number;
+  ok: boolean;
+}
+
+/** Writes as alice on every site every 100 ms until `stop` says so; every attempt recorded. */
+async function writeEverywhere(stop: () => Promise<boolean>): Promise<Attempt[]> {
+  const attempts: Attempt[] = [];
+  const clients = new Map(SITES.map((n) => [n, s3For(site(n), ALICE)]));
+  try {
+    for (let i = 0; ; i++) {
+      const round = Date.now();
+      await Promise.all(
+        SITES.map(async (n) => {
+          const key = `load/${n}/${String(i)}`;
+          const start = Date.now();
+          let ok = true;
+          try {
+            await clients
+              .get(n)
+              ?.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+          } catch {
+            ok = false;
+          }
+          attempts.push({ site: n, key, start, end: Date.now(), ok });
+        }),
+      );
+      if (await stop()) return attempts;
+      const rest = 100 - (Date.now() - round);
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    }
+  } finally {
+    for (const c of clients.values()) c.destroy();
+  }
+}
+
+/**
+ * No instant where two sites accepted: every write the old primary acknowledged ended before
+ * the first one the new primary accepted started, and no other site accepted any.
+ */
+function oneWriterAtATime(attempts: readonly Attempt[], from: string, to: string): Attempt[] {
+  const acked = attempts.filter((a) => a.ok);
+  const on = (n: string) => acked.filter((a) => a.site === n);
+  expect(on(from).length).toBeGreaterThan(0);
+  expect(on(to).length).toBeGreaterThan(0);
+  expect(acked.filter((a) => a.site !== from && a.site !== to)).toEqual([]);
+  const lastOld = Math.max(...on(from).map((a) => a.end));
+  const firstNew = Math.min(...on(to).map((a) => a.start));
+  expect(lastOld).toBeLessThan(firstNew);
+  return acked;
+}
+
+/** status.promotion shows every step, in order, with its timings. */
+async function expectPromoted(from: string, to: string) {
+  const g = await getGroup(kube, ns, 'ps');
+  expect(g.status?.primary).toBe(to);
+  const promotion = g.status?.promotion;
+  if (!promotion) throw new Error('no status.promotion');
+  expect(promotion).toMatchObject({ from, to, step: 'Done', waitingFor: '' });
+  expect(promotion.steps.map((s) => s.name)).toEqual([
+    'FenceOldPrimary',
+    'WaitForSync',
+    'SwitchLinks',
+    'UnfenceNewPrimary',
+  ]);
+  const times = promotion.steps.map((s) => [Date.parse(s.startedAt), Date.parse(s.endedAt ?? '')]);
+  for (const [start, end] of times) expect(end).toBeGreaterThanOrEqual(start ?? NaN);
+  const took = (times.at(-1)?.[1] ?? NaN) - (times[0]?.[0] ?? NaN);
+  console.log(`promotion ${from} -> ${to} took ${String(took)} ms`);
+}
+
+describe('PrimarySecondary: promotion', () => {
+  it('moves the primary in tracked steps under load: never two writable sites, no acknowledged write lost', async () => {
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'ps')).metadata.uid ?? '',
+    );
+    let done = false;
+    let doneAt = Infinity;
+    const load = writeEverywhere(async () => {
+      if (!done) {
+        const g = await getGroup(kube, ns, 'ps');
+        if (g.status?.promotion?.step === 'Done' && g.status.primary === 's1') {
+          done = true;
+          doneAt = Date.now();
+        }
+      }
+      return done && Date.now() - doneAt > 1500;
+    });
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { primary: 's1' } });
+    const attempts = await load;
+
+    const acked = oneWriterAtATime(attempts, 'p', 's1');
+    await expectPromoted('p', 's1');
+
+    // Every acknowledged write is on the new primary; links now run from it.
+    const held = new Set(await stored('s1', 'data'));
+    expect(acked.filter((a) => !held.has(a.key)).map((a) => a.key)).toEqual([]);
+    await eventually(
+      async () => {
+        const rules = await rulesOf('s1', 'data');
+        expect(rules).toContain(`${rulePrefix}p`);
+        expect(rules).toContain(`${rulePrefix}s2`);
+        expect(await rulesOf('p', 'data')).not.toContain(rulePrefix);
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
+    await put('s1', 'data', 'after-promotion', ALICE);
+    for (const s of ['p', 's2']) await arrives(s, 'data', 'after-promotion');
+    await refused(put('p', 'data', 'old-primary', ALICE));
+  }, 600_000);
+});
+
+describe('PrimarySecondary: forced promotion', () => {
+  it('promotes without the stopped primary only when annotated; the returning old primary is fenced and its unreplicated write listed as divergent', async () => {
+    // s1 is the primary now. A write on it that cannot replicate (its secondaries are down),
+    // then s1 stops.
+    await Promise.all([site('p').stop(), site('s2').stop()]);
+    await put('s1', 'data', 'unreplicated', ALICE);
+    await site('s1').stop();
+    await Promise.all([site('p').restart(), site('s2').restart()]);
+
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { primary: 'p' } });
+    // Without the annotation the promotion waits at its first step and says why.
+    await eventually(
+      async () => {
+        const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+        expect(promotion).toMatchObject({ from: 's1', to: 'p', step: 'FenceOldPrimary' });
+        expect(promotion?.waitingFor).toContain('sitesync.io/force-promote=p');
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await refused(put('p', 'data', 'not-yet', ALICE));
+    await kube.patch(
+      SRG_RESOURCE,
+      { namespace: ns, name: 'ps' },
+      { metadata: { annotations: { 'sitesync.io/force-promote': 'p' } } },
+    );
+    await eventually(
+      async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        expect(g.status?.primary).toBe('p');
+        expect(g.status?.promotion).toMatchObject({
+          from: 's1',
+          to: 'p',
+          step: 'Done',
+          forced: true,
+        });
+        expect(g.status?.promotion?.steps[0]?.message).toContain('skipped');
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await put('p', 'data', 'on-new-primary', ALICE);
+    await refused(put('s2', 'data', 'on-secondary', ALICE));
+
+    // The old primary comes back: fenced, its unreplicated write listed, never copied.
+    await site('s1').restart();
+    await eventually(
+      async () => {
+        const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+        expect(promotion?.divergent).toContain('data/unreplicated');
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    await refused(put('s1', 'data', 'after-return', ALICE));
+    await arrives('s1', 'data', 'on-new-primary');
+    expect(await stored('p', 'data')).not.toContain('unreplicated');
+    expect(await stored('s2', 'data')).not.toContain('unreplicated');
+    expect(await stored('s1', 'data')).toContain('unreplicated');
+  }, 600_000);
+});
+
+describe('PrimarySecondary: deleting the group', () => {
+  it('takes the fence off its secondaries and keeps every object', async () => {
+    const uid = (await getGroup(kube, ns, 'ps')).metadata.uid ?? '';
+    const fence = `sitesync-fence-${accountIdOf(uid)}`;
+    const before = await stored('s2', 'data');
+    expect((await snapshotOf(site('s2'))).iam.policies.has(fence)).toBe(true);
+    await mustKubectl(['delete', 'srg', 'ps', '-n', ns, '--wait=true', '--timeout=90s']);
+    for (const n of SITES) {
+      const snap = await snapshotOf(site(n));
+      expect(snap.iam.policies.has(fence)).toBe(false);
+      expect(snap.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+    }
+    expect(await stored('s2', 'data')).toEqual(before);
+    await put('s2', 'data', 'after-delete', ALICE);
+  }, 300_000);
+});
+
+/** Every version a site stores, as `key@versionId` (delete markers too). */
+async function versions(on: string, bucket: string): Promise<string[]> {
+  const s3 = s3For(site(on));
+  try {
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]
+      .map((v) => `${v.Key ?? ''}@${v.VersionId ?? ''}`)
+      .sort();
+  } finally {
+    s3.destroy();
+  }
+}
+
+describe('ActiveActive -> PrimarySecondary -> ActiveActive on a live group', () => {
+  it('moves no data, and links and fences end as the mode says', async () => {
+    for (const n of ['fx', 'fy']) {
+      const s = await startThrowawayMinio(`ps-${n}`);
+      servers.set(n, s);
+      await putCredentials(ns, `${n}-credentials`, s);
+    }
+    const dfx = minioDriver(site('fx'));
+    await dfx.createBucket('flip');
+    await dfx.putUser('alice', { secretKey: ALICE.secretKey, status: 'enabled' });
+    await dfx.setPolicyMapping('user', 'alice', ['readwrite']);
+    dfx.close();
+    const sites = ['fx', 'fy'].map((n) => siteSpec(n, site(n)));
+    await applyGroup(ns, groupManifest('flip', sites, { primary: 'fx' }));
+    await waitReady(kube, ns, 'flip');
+    const { rulePrefix } = replicationAccountNames(
+      (await getGroup(kube, ns, 'flip')).metadata.uid ?? '',
+    );
+    const fence = `sitesync-fence-${accountIdOf((await getGroup(kube, ns, 'flip')).metadata.uid ?? '')}`;
+    await put('fx', 'flip', 'from-x', ALICE);
+    await put('fy', 'flip', 'from-y', ALICE);
+    await arrives('fy', 'flip', 'from-x');
+    await arrives('fx', 'flip', 'from-y');
+    await eventually(
+      async () => {
+        expect(await versions('fx', 'flip')).toEqual(await versions('fy', 'flip'));
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    const before = await versions('fx', 'flip');
+
+    const mode = (m: string) =>
+      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'flip' }, { spec: { mode: m } });
+    await mode('PrimarySecondary');
+    await eventually(
+      async () => {
+        expect(await rulesOf('fx', 'flip')).toContain(`${rulePrefix}fy`);
+        expect(await rulesOf('fy', 'flip')).not.toContain(rulePrefix);
+        const y = await snapshotOf(site('fy'));
+        expect(y.iam.userPolicies.get('alice')?.policies).toContain(fence);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await refused(put('fy', 'flip', 'refused', ALICE));
+    await waitReady(kube, ns, 'flip');
+    expect(await versions('fx', 'flip')).toEqual(before);
+    expect(await versions('fy', 'flip')).toEqual(before);
+
+    await mode('ActiveActive');
+    await eventually(
+      async () => {
+        expect(await rulesOf('fx', 'flip')).toContain(`${rulePrefix}fy`);
+        expect(await rulesOf('fy', 'flip')).toContain(`${rulePrefix}fx`);
+        const y = await snapshotOf(site('fy'));
+        expect(y.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+        expect(y.iam.policies.has(fence)).toBe(false);
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    await waitReady(kube, ns, 'flip');
+    expect(await versions('fx', 'flip')).toEqual(before);
+    expect(await versions('fy', 'flip')).toEqual(before);
+    await put('fy', 'flip', 'from-y-again', ALICE);
+    await arrives('fx', 'flip', 'from-y-again');
+  }, 600_000);
+});
