@@ -20,11 +20,11 @@ import {
   siteSpec,
   snapshotOf,
   waitReady,
+  groupSuite,
 } from '../support/groups.js';
-import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
+import { mustKubectl } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
-import { OperatorProcess } from '../support/operator.js';
-import { ensureCaSecret } from '../support/site-spec.js';
+import type { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
 
 let kube: KubeClient;
@@ -84,17 +84,7 @@ async function passes(): Promise<number> {
 const uidOf = async (group: string) => (await getGroup(kube, ns, group)).metadata.uid ?? '';
 
 beforeAll(async () => {
-  kube = kubeClient();
-  await applyCrds();
-  ns = await createNamespace('links-e2e');
-  await ensureCaSecret(ns, kube);
-  operator = new OperatorProcess({
-    KUBECONFIG: stack().kubeconfig,
-    WATCH_NAMESPACE: ns,
-    LOG_LEVEL: 'debug',
-    SITE_TIMEOUT_MS: '5000',
-    PROGRESS_INTERVAL_MS: '2000',
-  });
+  ({ kube, ns, operator } = await groupSuite('links-e2e'));
   await operator.start();
 }, 120_000);
 

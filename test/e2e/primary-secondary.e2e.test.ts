@@ -28,11 +28,11 @@ import {
   siteSpec,
   snapshotOf,
   waitReady,
+  groupSuite,
 } from '../support/groups.js';
-import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
+import { mustKubectl } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
-import { OperatorProcess } from '../support/operator.js';
-import { ensureCaSecret } from '../support/site-spec.js';
+import type { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
 
 let kube: KubeClient;
@@ -133,22 +133,12 @@ const rulesOf = async (on: string, bucket: string) =>
   (await snapshotOf(site(on))).buckets.get(bucket)?.replicationXML ?? '';
 
 beforeAll(async () => {
-  kube = kubeClient();
-  await applyCrds();
-  ns = await createNamespace('ps-e2e');
-  await ensureCaSecret(ns, kube);
+  ({ kube, ns, operator } = await groupSuite('ps-e2e'));
   for (const n of SITES) {
     const s = await startThrowawayMinio(`ps-${n}`);
     servers.set(n, s);
     await putCredentials(ns, `${n}-credentials`, s);
   }
-  operator = new OperatorProcess({
-    KUBECONFIG: stack().kubeconfig,
-    WATCH_NAMESPACE: ns,
-    LOG_LEVEL: 'debug',
-    SITE_TIMEOUT_MS: '5000',
-    PROGRESS_INTERVAL_MS: '2000',
-  });
   await operator.start();
 }, 180_000);
 

@@ -19,18 +19,12 @@ import { findCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient } from '../../src/runtime/kube-client.js';
 import { deleteVersionUnreplicated } from '../support/behind-the-back.js';
 import { eventually } from '../support/eventually.js';
-import {
-  applyCrds,
-  createNamespace,
-  kubeClient,
-  kubectl,
-  mustKubectl,
-  stack,
-} from '../support/kube.js';
+import { groupSuite, putCredentials } from '../support/groups.js';
+import { kubectl, mustKubectl, stack } from '../support/kube.js';
 import { minioDriver, startThrowawayMinio, type ThrowawayMinio } from '../support/minio.js';
-import { OperatorProcess } from '../support/operator.js';
+import type { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
-import { ensureCaSecret, siteSpec } from '../support/site-spec.js';
+import { siteSpec } from '../support/site-spec.js';
 
 const run = promisify(execFile);
 const BUCKET = 'photos';
@@ -183,32 +177,10 @@ async function vaultStatus(): Promise<VaultGroup> {
 }
 
 beforeAll(async () => {
-  client = kubeClient();
-  await applyCrds();
-  ns = await createNamespace('proof-e2e');
-  await ensureCaSecret(ns, client);
-  operator = new OperatorProcess({
-    KUBECONFIG: stack().kubeconfig,
-    WATCH_NAMESPACE: ns,
-    LOG_LEVEL: 'debug',
-    SITE_TIMEOUT_MS: '5000',
-    PROGRESS_INTERVAL_MS: '2000',
-  });
+  ({ kube: client, ns, operator } = await groupSuite('proof-e2e'));
   [a, b] = await Promise.all([startThrowawayMinio('proof-a'), startThrowawayMinio('proof-b')]);
-  for (const [name, s] of [
-    ['site-a', a],
-    ['site-b', b],
-  ] as const) {
-    await mustKubectl(
-      ['apply', '-n', ns, '-f', '-'],
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: `${name}-credentials` },
-        stringData: { accessKey: s.accessKey, secretKey: s.secretKey },
-      }),
-    );
-  }
+  await putCredentials(ns, 'site-a-credentials', a);
+  await putCredentials(ns, 'site-b-credentials', b);
   const da = minioDriver(a);
   await da.createBucket(BUCKET);
   da.close();

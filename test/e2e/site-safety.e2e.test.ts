@@ -28,11 +28,11 @@ import {
   siteSpec,
   snapshotOf,
   waitReady,
+  groupSuite,
 } from '../support/groups.js';
-import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from '../support/kube.js';
+import { mustKubectl, stack } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
-import { OperatorProcess } from '../support/operator.js';
-import { ensureCaSecret } from '../support/site-spec.js';
+import type { OperatorProcess } from '../support/operator.js';
 import { STACK_DIR, freePort, waitMinioReady } from '../support/stack.js';
 import { s3For, seedSite } from '../support/seed.js';
 
@@ -116,10 +116,7 @@ async function eventsOf(reason: string) {
 }
 
 beforeAll(async () => {
-  kube = kubeClient();
-  await applyCrds();
-  ns = await createNamespace('safety-e2e');
-  await ensureCaSecret(ns, kube);
+  ({ kube, ns, operator } = await groupSuite('safety-e2e'));
   const oidc = stack().oidc;
   if (!oidc) throw new Error('the stack has no OpenID issuer');
   const gatePort = await freePort();
@@ -136,13 +133,6 @@ beforeAll(async () => {
     );
   });
   await new Promise<void>((r) => gate.listen(gatePort, '127.0.0.1', r));
-  operator = new OperatorProcess({
-    KUBECONFIG: stack().kubeconfig,
-    WATCH_NAMESPACE: ns,
-    LOG_LEVEL: 'debug',
-    SITE_TIMEOUT_MS: '5000',
-    PROGRESS_INTERVAL_MS: '2000',
-  });
   await operator.start();
   await addSite('site-a', {
     MINIO_IDENTITY_OPENID_CONFIG_URL: `http://127.0.0.1:${gatePort}/.well-known/openid-configuration`,

@@ -14,9 +14,10 @@ import { findCondition } from '../../src/runtime/conditions.js';
 import type { KubeClient } from '../../src/runtime/kube-client.js';
 import type { SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from './eventually.js';
-import { mustKubectl } from './kube.js';
+import { applyCrds, createNamespace, kubeClient, mustKubectl, stack } from './kube.js';
 import { minioDriver } from './minio.js';
-import { siteSpec as stackSiteSpec } from './site-spec.js';
+import { OperatorProcess } from './operator.js';
+import { ensureCaSecret, siteSpec as stackSiteSpec } from './site-spec.js';
 
 /**
  * A site entry of a group's spec (https with the stack's CA, see `site-spec.ts`), with the
@@ -33,6 +34,29 @@ export function siteSpec(
     opts.secret === undefined ? {} : { credentials: opts.secret },
   );
   return { ...base, endpoint: opts.endpoint ?? base.endpoint };
+}
+
+/**
+ * A group e2e file's start: the CRDs, a fresh namespace holding the sites' CA, and an operator
+ * watching it with the suites' settings (`env` adds or overrides), not started yet.
+ */
+export async function groupSuite(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ kube: KubeClient; ns: string; operator: OperatorProcess }> {
+  const kube = kubeClient();
+  await applyCrds();
+  const ns = await createNamespace(prefix);
+  await ensureCaSecret(ns, kube);
+  const operator = new OperatorProcess({
+    KUBECONFIG: stack().kubeconfig,
+    WATCH_NAMESPACE: ns,
+    LOG_LEVEL: 'debug',
+    SITE_TIMEOUT_MS: '5000',
+    PROGRESS_INTERVAL_MS: '2000',
+    ...env,
+  });
+  return { kube, ns, operator };
 }
 
 export async function putCredentials(
