@@ -614,12 +614,15 @@ describe('deleting the group', () => {
     await mustKubectl(['delete', 'srg', GROUP, '-n', ns, '--wait=true', '--timeout=90s']);
     for (const n of SITES) expect(await auditTargets(n)).not.toContain(`sitesync-${uid}`);
     // The token Secret carries the group's owner reference: the garbage collector removes it.
-    await eventually(async () => {
-      const gone = await client.get(SECRETS, ns, `${GROUP}-sitesync-hints`).then(
-        () => false,
-        (e: unknown) => isNotFound(e),
-      );
-      expect(gone).toBe(true);
-    });
-  }, 120_000);
+    await eventually(
+      async () => {
+        const gone = await client.get(SECRETS, ns, `${GROUP}-sitesync-hints`).then(
+          () => false,
+          (e: unknown) => isNotFound(e),
+        );
+        expect(gone).toBe(true);
+      },
+      { timeoutMs: 60_000 },
+    );
+  }, 150_000);
 });

@@ -365,6 +365,29 @@ function startControllerManager(dir: string, kubeconfig: string): void {
   });
 }
 
+/** Waits until every CRD is Established (served in discovery, where the collector finds it). */
+async function waitCrdsEstablished(kubeconfig: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const out = execFileSync(
+      tool('kubectl'),
+      [
+        '--kubeconfig',
+        kubeconfig,
+        'get',
+        'crd',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ],
+      { encoding: 'utf8', stdio: 'pipe' },
+    );
+    const lines = out.split('\n').filter((l) => l !== '');
+    if (lines.length > 0 && lines.every((l) => l === 'True')) return;
+    if (Date.now() > deadline) throw new Error(`CRDs not Established after 60 s: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Waits until the garbage collector collects: a ConfigMap owned by another is gone once its
  * owner is deleted (the collector starts only after it has synced its informers).
@@ -664,6 +687,16 @@ export async function stackUp(): Promise<StackInfo> {
   const apiserverURL = await startApiserver(STACK_DIR, etcdURL);
   const kubeconfig = join(STACK_DIR, 'kubeconfig');
   writeKubeconfig(kubeconfig, apiserverURL, pki);
+  // The project's CRDs exist before the garbage collector starts, so it watches their kinds from
+  // its first sync. A kind it learns later (it rediscovers every 30 s) is missed meanwhile: an
+  // owner deleted then is noticed only after its dependents' rate-limited retries, which grow
+  // to minutes (seen in CI: a deleted group's token Secret outlived a 30 s wait).
+  execFileSync(
+    tool('kubectl'),
+    ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', join(REPO_ROOT, 'crds')],
+    { stdio: 'pipe' },
+  );
+  await waitCrdsEstablished(kubeconfig);
   startControllerManager(STACK_DIR, kubeconfig);
   const kmsSecretKey = `sitesync-key:${randomBytes(32).toString('base64')}`;
   const [sites, moto, ldap, oidc] = await Promise.all([
