@@ -31,6 +31,7 @@ import {
   waitReady,
   groupSuite,
 } from '../support/groups.js';
+import { findCondition } from '../../src/runtime/conditions.js';
 import { mustKubectl } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import type { OperatorProcess } from '../support/operator.js';
@@ -488,6 +489,31 @@ describe('PrimarySecondary: the primary write lease', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     for (const s of ['s1', 's2']) await arrives(s, 'data', 'lease-renewed');
+
+    // A paused group still renews the lease its primary holds: past the expiry it held once
+    // the pause was in effect, the primary still accepts writes.
+    const pause = (paused: boolean) =>
+      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { paused } });
+    await pause(true);
+    try {
+      await eventually(async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        expect(findCondition(g.status?.conditions, 'Ready')?.reason).toBe('Paused');
+      });
+      const atPause = leaseExpiryOf((await snapshotOf(site('p'))).iam.policies.get(lease));
+      if (atPause === undefined) throw new Error(`p holds no lease ${lease}`);
+      await eventually(
+        async () => {
+          const now = leaseExpiryOf((await snapshotOf(site('p'))).iam.policies.get(lease));
+          expect(now?.getTime()).toBeGreaterThan(atPause.getTime());
+          expect(Date.now()).toBeGreaterThan(atPause.getTime() + 1000);
+        },
+        { timeoutMs: LEASE_MS * 6, intervalMs: 500 },
+      );
+      await put('p', 'data', 'lease-paused', ALICE);
+    } finally {
+      await pause(false);
+    }
   }, 300_000);
 });
 
@@ -532,6 +558,22 @@ describe('PrimarySecondary: promotion', () => {
   }, 600_000);
 });
 
+/** A forced promotion's new primary unfenced after oldLeaseEndsAt, no write accepted before. */
+async function unfencedAfterOldLease(attempts: readonly Attempt[]): Promise<number> {
+  const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+  if (!promotion) throw new Error('no status.promotion');
+  const leaseEndsAt = Date.parse(promotion.oldLeaseEndsAt ?? '');
+  expect(leaseEndsAt).toBeGreaterThan(0);
+  const step = (name: string) => promotion.steps.find((s) => s.name === name)?.startedAt ?? '';
+  console.log(
+    `forced promotion: links switched from ${step('SwitchLinks')}, old lease ends ${promotion.oldLeaseEndsAt ?? ''}, new primary unfenced ${step('UnfenceNewPrimary')}`,
+  );
+  expect(Date.parse(step('UnfenceNewPrimary'))).toBeGreaterThanOrEqual(leaseEndsAt);
+  expect(attempts.filter((a) => a.ok && a.end < leaseEndsAt)).toEqual([]);
+  expect(attempts.some((a) => a.ok)).toBe(true);
+  return leaseEndsAt;
+}
+
 describe('PrimarySecondary: forced promotion', () => {
   it('promotes without the stopped primary only when annotated; the returning old primary is fenced and its unreplicated write listed as divergent', async () => {
     // s1 is the primary now. A write on it that cannot replicate (its secondaries are down),
@@ -575,17 +617,7 @@ describe('PrimarySecondary: forced promotion', () => {
     );
     // The new primary was unfenced only once the old primary's lease had ended, and accepted no
     // write that ended before that.
-    const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
-    const leaseEndsAt = Date.parse(promotion?.oldLeaseEndsAt ?? '');
-    expect(leaseEndsAt).toBeGreaterThan(0);
-    const unfenced = promotion?.steps.find((s) => s.name === 'UnfenceNewPrimary');
-    const switched = promotion?.steps.find((s) => s.name === 'SwitchLinks');
-    console.log(
-      `forced promotion: links switched from ${switched?.startedAt ?? ''}, old lease ends ${promotion?.oldLeaseEndsAt ?? ''}, new primary unfenced ${unfenced?.startedAt ?? ''}`,
-    );
-    expect(Date.parse(unfenced?.startedAt ?? '')).toBeGreaterThanOrEqual(leaseEndsAt);
-    expect(attempts.filter((a) => a.ok && a.end < leaseEndsAt)).toEqual([]);
-    expect(attempts.some((a) => a.ok)).toBe(true);
+    const leaseEndsAt = await unfencedAfterOldLease(attempts);
     await put('p', 'data', 'on-new-primary', ALICE);
     await refused(put('s2', 'data', 'on-secondary', ALICE));
 
