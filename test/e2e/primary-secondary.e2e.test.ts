@@ -658,6 +658,38 @@ describe('PrimarySecondary: forced promotion', () => {
   }, 600_000);
 });
 
+describe('PrimarySecondary: update-primary (sites reached at new endpoints)', () => {
+  it('the primary and a secondary moved in spec: links follow, the primary stays leased and writable, the secondary fenced', async () => {
+    const { fence, lease } = await groupPolicyNames('ps');
+    const primary = (await getGroup(kube, ns, 'ps')).status?.primary ?? '';
+    expect(SITES).toContain(primary);
+    const secondary = SITES.find((n) => n !== primary && n !== 's1') ?? '';
+    // The same servers under another name their certificates hold (localhost, not 127.0.0.1).
+    const moved = (n: string) => site(n).endpoint.replace('127.0.0.1', 'localhost');
+    const sites = SITES.map((n) =>
+      siteSpec(n, site(n), n === primary || n === secondary ? { endpoint: moved(n) } : {}),
+    );
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { sites } });
+    const port = new URL(site(secondary).endpoint).port;
+    await eventually(
+      async () => {
+        const targets = (await snapshotOf(site(primary))).buckets.get('data')?.targets ?? [];
+        const towards = targets.map((t) => t.endpoint).filter((e) => e.endsWith(`:${port}`));
+        expect(towards).toEqual([moved(secondary)]);
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await waitReady(kube, ns, 'ps');
+    await put(primary, 'data', 'after-move', ALICE);
+    for (const n of SITES.filter((x) => x !== primary)) await arrives(n, 'data', 'after-move');
+    await refused(put(secondary, 'data', 'moved-secondary', ALICE));
+    const [p, s] = await Promise.all([snapshotOf(site(primary)), snapshotOf(site(secondary))]);
+    expect(p.iam.userPolicies.get('alice')?.policies).toContain(lease);
+    expect(leaseExpiryOf(p.iam.policies.get(lease))?.getTime()).toBeGreaterThan(Date.now());
+    expect(s.iam.userPolicies.get('alice')?.policies).toContain(fence);
+  }, 300_000);
+});
+
 describe('PrimarySecondary: deleting the group', () => {
   it('takes the fence off its secondaries and keeps every object', async () => {
     const { fence, lease } = await groupPolicyNames('ps');
