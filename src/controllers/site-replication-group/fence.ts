@@ -211,7 +211,7 @@ async function fenceSite(
   return { changes, expiresAt: lease?.expiresAt, renewed: lease?.renewed === true };
 }
 
-/** The group policy the role does not use, deleted once no mapping holds it (see above). */
+/** The group policies the role does not use, deleted once the mappings above dropped them. */
 async function dropUnused(
   o: Reachable,
   role: SiteRole,
