@@ -42,7 +42,7 @@ let ns: string;
 let operator: OperatorProcess;
 const servers = new Map<string, ThrowawayMinio>();
 const SITES = ['p', 's1', 's2'] as const;
-const LEASE_MS = 10_000;
+const LEASE_MS = 15_000;
 const SKEW_MS = 1000;
 
 const site = (n: string) => {
