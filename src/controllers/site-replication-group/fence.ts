@@ -7,7 +7,9 @@
  * Deny on every object and bucket write and every admin action) attached to every user, group
  * and external (LDAP) mapping of the fenced site, reconciled each pass so identities created
  * later are fenced too. The group's mirrored entities never include it (entities.ts), and a
- * mapping the executor copies onto a fenced site keeps it (executor.ts).
+ * mapping the executor copies onto a fenced site keeps it (executor.ts). On the primary the
+ * same identities hold the group's write lease instead (the fence, in force once the lease the
+ * operator renews runs out: lease.ts); one mapping write swaps the one for the other.
  */
 import { RESERVED_PREFIX } from '../../api/names.js';
 import { canonicalJSON } from '../../replication/digest.js';
