@@ -451,6 +451,37 @@ async function expectPromoted(from: string, to: string) {
   console.log(`promotion ${from} -> ${to} took ${String(took)} ms`);
 }
 
+/** The expiry of the lease `on` holds (it must hold one). */
+async function leaseOn(on: string, lease: string): Promise<Date> {
+  const expiresAt = leaseExpiryOf((await snapshotOf(site(on))).iam.policies.get(lease));
+  if (expiresAt === undefined) throw new Error(`${on} holds no lease ${lease}`);
+  return expiresAt;
+}
+
+/** Writes as alice on `on` every 500 ms until `done` says so; every attempt recorded. */
+async function writesUntil(on: string, done: () => Promise<boolean>): Promise<Attempt[]> {
+  const attempts: Attempt[] = [];
+  const s3 = s3For(site(on), ALICE);
+  try {
+    for (let i = 0; i < 600; i++) {
+      const key = `writes-until/${String(i)}`;
+      const start = Date.now();
+      let ok = true;
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+      } catch {
+        ok = false;
+      }
+      attempts.push({ site: on, key, start, end: Date.now(), ok });
+      if (await done()) return attempts;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`not done after ${String(attempts.length)} writes on ${on}`);
+  } finally {
+    s3.destroy();
+  }
+}
+
 describe('PrimarySecondary: the primary write lease', () => {
   it('a primary the operator no longer renews refuses writes once its lease ends, on its own; renewed, it accepts them again', async () => {
     const { fence, lease } = await groupPolicyNames('ps');
@@ -490,29 +521,26 @@ describe('PrimarySecondary: the primary write lease', () => {
     );
     for (const s of ['s1', 's2']) await arrives(s, 'data', 'lease-renewed');
 
-    // A paused group still renews the lease its primary holds: past the expiry it held once
-    // the pause was in effect, the primary still accepts writes.
-    const pause = (paused: boolean) =>
-      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { paused } });
-    await pause(true);
+    // A paused group still renews the lease its primary holds, on time even when its
+    // syncInterval is far longer than the lease: past the expiry it held once the pause was in
+    // effect, the primary accepted every write.
+    const pause = (paused: boolean, syncInterval: string) =>
+      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { paused, syncInterval } });
+    await pause(true, '10m');
     try {
       await eventually(async () => {
         const g = await getGroup(kube, ns, 'ps');
         expect(findCondition(g.status?.conditions, 'Ready')?.reason).toBe('Paused');
       });
-      const atPause = leaseExpiryOf((await snapshotOf(site('p'))).iam.policies.get(lease));
-      if (atPause === undefined) throw new Error(`p holds no lease ${lease}`);
-      await eventually(
-        async () => {
-          const now = leaseExpiryOf((await snapshotOf(site('p'))).iam.policies.get(lease));
-          expect(now?.getTime()).toBeGreaterThan(atPause.getTime());
-          expect(Date.now()).toBeGreaterThan(atPause.getTime() + 1000);
-        },
-        { timeoutMs: LEASE_MS * 6, intervalMs: 500 },
-      );
-      await put('p', 'data', 'lease-paused', ALICE);
+      const atPause = await leaseOn('p', lease);
+      const attempts = await writesUntil('p', async () => {
+        const now = await leaseOn('p', lease);
+        return now.getTime() > atPause.getTime() && Date.now() > atPause.getTime() + 1000;
+      });
+      expect(attempts.filter((a) => !a.ok)).toEqual([]);
+      expect(attempts.some((a) => a.start > atPause.getTime() + 1000)).toBe(true);
     } finally {
-      await pause(false);
+      await pause(false, '2s');
     }
   }, 300_000);
 });
