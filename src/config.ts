@@ -38,6 +38,15 @@ export const OperatorConfigSchema = z.object({
   ALLOW_INSECURE_SITES: bool.default(false),
   /** How often object replication counts are collected (one call per bucket per site). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
+  /**
+   * PrimarySecondary write lease (docs/decisions.md §26): the primary's writers refuse writes
+   * once PRIMARY_LEASE_MS passes without the operator renewing it (renewed when less than half
+   * remains); a forced promotion waits for the old primary's lease to end plus
+   * CLOCK_SKEW_MARGIN_MS (how far the sites' clocks may be from the operator's) before the new
+   * primary accepts writes.
+   */
+  PRIMARY_LEASE_MS: z.coerce.number().int().min(2000).max(86_400_000).default(300_000),
+  CLOCK_SKEW_MARGIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** Time one reconcile of a group may spend listing object versions for a verification. */
   VERIFY_SLICE_MS: z.coerce.number().int().min(100).max(240_000).default(20_000),
   /**

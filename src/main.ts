@@ -88,6 +88,7 @@ async function main(): Promise<number> {
     allowInsecureSites,
     progressEveryMs: config.PROGRESS_INTERVAL_MS,
     verifySliceMs: config.VERIFY_SLICE_MS,
+    lease: { leaseMs: config.PRIMARY_LEASE_MS, skewMs: config.CLOCK_SKEW_MARGIN_MS },
     observer: metrics.groupObserver(),
     changes,
   });

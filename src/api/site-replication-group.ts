@@ -433,7 +433,7 @@ export const PromotionStatusSchema = z.object({
   step: z
     .enum([...PROMOTION_STEPS, 'Done'])
     .describe(
-      'The step running now, Done once the new primary accepts writes. FenceOldPrimary: the fence goes on the old primary (every site refuses writes from then on); WaitForSync: until the old primary lists no object version pending or failed for any secondary and the new primary holds the same IAM and bucket configuration; SwitchLinks: replication rules run from the new primary, none from the old; UnfenceNewPrimary: the fence comes off the new primary.',
+      'The step running now, Done once the new primary accepts writes. FenceOldPrimary: the fence goes on the old primary (every site refuses writes from then on); WaitForSync: until the old primary lists no object version pending or failed for any secondary and the new primary holds the same IAM and bucket configuration; SwitchLinks: replication rules run from the new primary, none from the old (after a forced promotion, also until oldLeaseEndsAt); UnfenceNewPrimary: the fence comes off the new primary.',
     ),
   steps: z
     .array(PromotionStepSchema)
@@ -453,6 +453,13 @@ export const PromotionStatusSchema = z.object({
     .optional()
     .describe(
       'After a forced promotion: object versions on the old primary that its listing marks as not replicated (written before the promotion and never delivered, or after it). They are never copied to the new primary.',
+    ),
+  oldLeaseEndsAt: z
+    .string()
+    .max(64)
+    .optional()
+    .describe(
+      'Forced promotion: when the old primary refuses every write on its own at the latest (the last write lease the operator may have given it, plus the clock-skew margin). The new primary is unfenced only after it, so no two sites accept writes at once even if the old primary returns unseen by the operator.',
     ),
 });
 export type PromotionStatus = z.infer<typeof PromotionStatusSchema>;

@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { SRG_RESOURCE } from '../../src/api/names.js';
+import { leaseExpiryOf } from '../../src/controllers/site-replication-group/lease.js';
 import { type KubeClient } from '../../src/runtime/kube-client.js';
 import {
   accountId as accountIdOf,
@@ -30,6 +31,7 @@ import {
   waitReady,
   groupSuite,
 } from '../support/groups.js';
+import { findCondition } from '../../src/runtime/conditions.js';
 import { mustKubectl } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import type { OperatorProcess } from '../support/operator.js';
@@ -40,6 +42,8 @@ let ns: string;
 let operator: OperatorProcess;
 const servers = new Map<string, ThrowawayMinio>();
 const SITES = ['p', 's1', 's2'] as const;
+const LEASE_MS = 15_000;
+const SKEW_MS = 1000;
 
 const site = (n: string) => {
   const s = servers.get(n);
@@ -129,11 +133,21 @@ async function morePasses(n: number) {
   );
 }
 
+/** The group's fence and lease policy names. */
+async function groupPolicyNames(group: string) {
+  const id = accountIdOf((await getGroup(kube, ns, group)).metadata.uid ?? '');
+  return { fence: `sitesync-fence-${id}`, lease: `sitesync-lease-${id}` };
+}
+
 const rulesOf = async (on: string, bucket: string) =>
   (await snapshotOf(site(on))).buckets.get(bucket)?.replicationXML ?? '';
 
 beforeAll(async () => {
-  ({ kube, ns, operator } = await groupSuite('ps-e2e'));
+  // A short write lease, so a primary the operator does not renew fences itself within seconds.
+  ({ kube, ns, operator } = await groupSuite('ps-e2e', {
+    PRIMARY_LEASE_MS: String(LEASE_MS),
+    CLOCK_SKEW_MARGIN_MS: String(SKEW_MS),
+  }));
   for (const n of SITES) {
     const s = await startThrowawayMinio(`ps-${n}`);
     servers.set(n, s);
@@ -236,7 +250,7 @@ describe('PrimarySecondary: secondaries follow the primary', () => {
 
 describe('PrimarySecondary: fencing', () => {
   it("secondaries refuse every principal's writes but the group's replication; the primary accepts them", async () => {
-    const fence = `sitesync-fence-${accountIdOf((await getGroup(kube, ns, 'ps')).metadata.uid ?? '')}`;
+    const { fence, lease } = await groupPolicyNames('ps');
     // Identities created on the primary after the group formed: a user, a group member, a
     // service account of alice.
     const dp = minioDriver(site('p'));
@@ -261,9 +275,19 @@ describe('PrimarySecondary: fencing', () => {
             [fence, 'readwrite'].sort(),
           );
         }
+        // The primary's writers hold its write lease instead (in force once it runs out).
         const p = await snapshotOf(site('p'));
         expect(p.iam.policies.has(fence)).toBe(false);
-        expect(p.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+        expect(p.iam.userPolicies.get('alice')?.policies.sort()).toEqual(
+          [lease, 'readwrite'].sort(),
+        );
+        expect(p.iam.userPolicies.get('dave')?.policies).toEqual([lease]);
+        expect(p.iam.groupPolicies.get('writers')?.policies.sort()).toEqual(
+          [lease, 'readwrite'].sort(),
+        );
+        for (const s of ['s1', 's2']) {
+          expect((await snapshotOf(site(s))).iam.policies.has(lease)).toBe(false);
+        }
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
@@ -368,6 +392,30 @@ async function writeEverywhere(stop: () => Promise<boolean>): Promise<Attempt[]>
   }
 }
 
+/** Writes as alice on `on` every 200 ms until one is accepted; every attempt recorded. */
+async function writeUntilAccepted(on: string): Promise<Attempt[]> {
+  const attempts: Attempt[] = [];
+  const s3 = s3For(site(on), ALICE);
+  try {
+    for (let i = 0; i < 1500; i++) {
+      const key = `until-accepted/${String(i)}`;
+      const start = Date.now();
+      let ok = true;
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+      } catch {
+        ok = false;
+      }
+      attempts.push({ site: on, key, start, end: Date.now(), ok });
+      if (ok) return attempts;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${on} accepted no write in ${String(attempts.length)} attempts`);
+  } finally {
+    s3.destroy();
+  }
+}
+
 /**
  * No instant where two sites accepted: every write the old primary acknowledged ended before
  * the first one the new primary accepted started, and no other site accepted any.
@@ -402,6 +450,100 @@ async function expectPromoted(from: string, to: string) {
   const took = (times.at(-1)?.[1] ?? NaN) - (times[0]?.[0] ?? NaN);
   console.log(`promotion ${from} -> ${to} took ${String(took)} ms`);
 }
+
+/** The expiry of the lease `on` holds (it must hold one). */
+async function leaseOn(on: string, lease: string): Promise<Date> {
+  const expiresAt = leaseExpiryOf((await snapshotOf(site(on))).iam.policies.get(lease));
+  if (expiresAt === undefined) throw new Error(`${on} holds no lease ${lease}`);
+  return expiresAt;
+}
+
+/** Writes as alice on `on` every 500 ms until `done` says so; every attempt recorded. */
+async function writesUntil(on: string, done: () => Promise<boolean>): Promise<Attempt[]> {
+  const attempts: Attempt[] = [];
+  const s3 = s3For(site(on), ALICE);
+  try {
+    for (let i = 0; i < 600; i++) {
+      const key = `writes-until/${String(i)}`;
+      const start = Date.now();
+      let ok = true;
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+      } catch {
+        ok = false;
+      }
+      attempts.push({ site: on, key, start, end: Date.now(), ok });
+      if (await done()) return attempts;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`not done after ${String(attempts.length)} writes on ${on}`);
+  } finally {
+    s3.destroy();
+  }
+}
+
+describe('PrimarySecondary: the primary write lease', () => {
+  it('a primary the operator no longer renews refuses writes once its lease ends, on its own; renewed, it accepts them again', async () => {
+    const { fence, lease } = await groupPolicyNames('ps');
+    await operator.stop('SIGTERM');
+    try {
+      // The lease as the primary holds it, now that nobody renews it.
+      const expiresAt = leaseExpiryOf((await snapshotOf(site('p'))).iam.policies.get(lease));
+      if (expiresAt === undefined) throw new Error(`p holds no lease ${lease}`);
+      await put('p', 'data', 'lease-running', ALICE);
+      expect(Date.now()).toBeLessThan(expiresAt.getTime());
+      // Refused once it has ended (MinIO compares whole seconds): by the site alone.
+      let n = 0;
+      let refusedAt = 0;
+      await eventually(
+        async () => {
+          n++;
+          await refused(put('p', 'data', `lease-ended-${String(n)}`, ALICE));
+          refusedAt = Date.now();
+        },
+        { timeoutMs: LEASE_MS * 6, intervalMs: 250 },
+      );
+      expect(refusedAt).toBeGreaterThanOrEqual(expiresAt.getTime());
+      await refused(del('p', 'data', 'lease-running', ALICE));
+      await refused(put('p', 'data', 'lease-ended-dave', DAVE));
+      const p = await snapshotOf(site('p'));
+      expect(p.iam.userPolicies.get('alice')?.policies).not.toContain(fence);
+      expect(p.iam.policies.has(fence)).toBe(false);
+    } finally {
+      await operator.start();
+    }
+    // The operator back: the lease renewed, the primary writable, its writes replicated.
+    await eventually(
+      async () => {
+        await put('p', 'data', 'lease-renewed', ALICE);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    for (const s of ['s1', 's2']) await arrives(s, 'data', 'lease-renewed');
+
+    // A paused group still renews the lease its primary holds, on time even when its
+    // syncInterval is far longer than the lease: past the expiry it held once the pause was in
+    // effect, the primary accepted every write.
+    const pause = (paused: boolean, syncInterval: string) =>
+      kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { paused, syncInterval } });
+    await pause(true, '10m');
+    try {
+      await eventually(async () => {
+        const g = await getGroup(kube, ns, 'ps');
+        expect(findCondition(g.status?.conditions, 'Ready')?.reason).toBe('Paused');
+      });
+      const atPause = await leaseOn('p', lease);
+      const attempts = await writesUntil('p', async () => {
+        const now = await leaseOn('p', lease);
+        return now.getTime() > atPause.getTime() && Date.now() > atPause.getTime() + 1000;
+      });
+      expect(attempts.filter((a) => !a.ok)).toEqual([]);
+      expect(attempts.some((a) => a.start > atPause.getTime() + 1000)).toBe(true);
+    } finally {
+      await pause(false, '2s');
+    }
+  }, 300_000);
+});
 
 describe('PrimarySecondary: promotion', () => {
   it('moves the primary in tracked steps under load: never two writable sites, no acknowledged write lost', async () => {
@@ -444,6 +586,22 @@ describe('PrimarySecondary: promotion', () => {
   }, 600_000);
 });
 
+/** A forced promotion's new primary unfenced after oldLeaseEndsAt, no write accepted before. */
+async function unfencedAfterOldLease(attempts: readonly Attempt[]): Promise<number> {
+  const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
+  if (!promotion) throw new Error('no status.promotion');
+  const leaseEndsAt = Date.parse(promotion.oldLeaseEndsAt ?? '');
+  expect(leaseEndsAt).toBeGreaterThan(0);
+  const step = (name: string) => promotion.steps.find((s) => s.name === name)?.startedAt ?? '';
+  console.log(
+    `forced promotion: links switched from ${step('SwitchLinks')}, old lease ends ${promotion.oldLeaseEndsAt ?? ''}, new primary unfenced ${step('UnfenceNewPrimary')}`,
+  );
+  expect(Date.parse(step('UnfenceNewPrimary'))).toBeGreaterThanOrEqual(leaseEndsAt);
+  expect(attempts.filter((a) => a.ok && a.end < leaseEndsAt)).toEqual([]);
+  expect(attempts.some((a) => a.ok)).toBe(true);
+  return leaseEndsAt;
+}
+
 describe('PrimarySecondary: forced promotion', () => {
   it('promotes without the stopped primary only when annotated; the returning old primary is fenced and its unreplicated write listed as divergent', async () => {
     // s1 is the primary now. A write on it that cannot replicate (its secondaries are down),
@@ -469,6 +627,8 @@ describe('PrimarySecondary: forced promotion', () => {
       { namespace: ns, name: 'ps' },
       { metadata: { annotations: { 'sitesync.io/force-promote': 'p' } } },
     );
+    // Writes on the new primary from the annotation on, until one is accepted.
+    const attempts = await writeUntilAccepted('p');
     await eventually(
       async () => {
         const g = await getGroup(kube, ns, 'ps');
@@ -483,11 +643,34 @@ describe('PrimarySecondary: forced promotion', () => {
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
+    // The new primary was unfenced only once the old primary's lease had ended, and accepted no
+    // write that ended before that.
+    const leaseEndsAt = await unfencedAfterOldLease(attempts);
     await put('p', 'data', 'on-new-primary', ALICE);
     await refused(put('s2', 'data', 'on-secondary', ALICE));
 
-    // The old primary comes back: fenced, its unreplicated write listed, never copied.
-    await site('s1').restart();
+    // The old primary comes back while no operator runs: its lease has ended, so its very first
+    // write is refused, by the site alone (its writers hold the lease, not the fence), and the
+    // lease it holds ended before the new primary was unfenced (with the skew margin).
+    const { fence, lease } = await groupPolicyNames('ps');
+    await operator.stop('SIGTERM');
+    try {
+      await site('s1').restart();
+      await refused(put('s1', 'data', 'first-after-return', ALICE));
+      await refused(del('s1', 'data', 'unreplicated', ALICE));
+      const back = await snapshotOf(site('s1'));
+      expect(back.iam.userPolicies.get('alice')?.policies.sort()).toEqual(
+        [lease, 'readwrite'].sort(),
+      );
+      expect(back.iam.policies.has(fence)).toBe(false);
+      const held = leaseExpiryOf(back.iam.policies.get(lease));
+      if (held === undefined) throw new Error(`s1 holds no lease ${lease}`);
+      expect(held.getTime() + SKEW_MS).toBeLessThanOrEqual(leaseEndsAt);
+    } finally {
+      await operator.start();
+    }
+
+    // The operator fences it, lists its unreplicated write, never copies it.
     await eventually(
       async () => {
         const promotion = (await getGroup(kube, ns, 'ps')).status?.promotion;
@@ -503,16 +686,49 @@ describe('PrimarySecondary: forced promotion', () => {
   }, 600_000);
 });
 
+describe('PrimarySecondary: update-primary (sites reached at new endpoints)', () => {
+  it('the primary and a secondary moved in spec: links follow, the primary stays leased and writable, the secondary fenced', async () => {
+    const { fence, lease } = await groupPolicyNames('ps');
+    const primary = (await getGroup(kube, ns, 'ps')).status?.primary ?? '';
+    expect(SITES).toContain(primary);
+    const secondary = SITES.find((n) => n !== primary && n !== 's1') ?? '';
+    // The same servers under another name their certificates hold (localhost, not 127.0.0.1).
+    const moved = (n: string) => site(n).endpoint.replace('127.0.0.1', 'localhost');
+    const sites = SITES.map((n) =>
+      siteSpec(n, site(n), n === primary || n === secondary ? { endpoint: moved(n) } : {}),
+    );
+    await kube.patch(SRG_RESOURCE, { namespace: ns, name: 'ps' }, { spec: { sites } });
+    const port = new URL(site(secondary).endpoint).port;
+    await eventually(
+      async () => {
+        const targets = (await snapshotOf(site(primary))).buckets.get('data')?.targets ?? [];
+        const towards = targets.map((t) => t.endpoint).filter((e) => e.endsWith(`:${port}`));
+        expect(towards).toEqual([moved(secondary)]);
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await waitReady(kube, ns, 'ps');
+    await put(primary, 'data', 'after-move', ALICE);
+    for (const n of SITES.filter((x) => x !== primary)) await arrives(n, 'data', 'after-move');
+    await refused(put(secondary, 'data', 'moved-secondary', ALICE));
+    const [p, s] = await Promise.all([snapshotOf(site(primary)), snapshotOf(site(secondary))]);
+    expect(p.iam.userPolicies.get('alice')?.policies).toContain(lease);
+    expect(leaseExpiryOf(p.iam.policies.get(lease))?.getTime()).toBeGreaterThan(Date.now());
+    expect(s.iam.userPolicies.get('alice')?.policies).toContain(fence);
+  }, 300_000);
+});
+
 describe('PrimarySecondary: deleting the group', () => {
   it('takes the fence off its secondaries and keeps every object', async () => {
-    const uid = (await getGroup(kube, ns, 'ps')).metadata.uid ?? '';
-    const fence = `sitesync-fence-${accountIdOf(uid)}`;
+    const { fence, lease } = await groupPolicyNames('ps');
     const before = await stored('s2', 'data');
     expect((await snapshotOf(site('s2'))).iam.policies.has(fence)).toBe(true);
+    expect((await snapshotOf(site('p'))).iam.policies.has(lease)).toBe(true);
     await mustKubectl(['delete', 'srg', 'ps', '-n', ns, '--wait=true', '--timeout=90s']);
     for (const n of SITES) {
       const snap = await snapshotOf(site(n));
       expect(snap.iam.policies.has(fence)).toBe(false);
+      expect(snap.iam.policies.has(lease)).toBe(false);
       expect(snap.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
     }
     expect(await stored('s2', 'data')).toEqual(before);
@@ -551,7 +767,7 @@ describe('ActiveActive -> PrimarySecondary -> ActiveActive on a live group', () 
     const { rulePrefix } = replicationAccountNames(
       (await getGroup(kube, ns, 'flip')).metadata.uid ?? '',
     );
-    const fence = `sitesync-fence-${accountIdOf((await getGroup(kube, ns, 'flip')).metadata.uid ?? '')}`;
+    const { fence, lease } = await groupPolicyNames('flip');
     await put('fx', 'flip', 'from-x', ALICE);
     await put('fy', 'flip', 'from-y', ALICE);
     await arrives('fy', 'flip', 'from-x');
@@ -573,6 +789,8 @@ describe('ActiveActive -> PrimarySecondary -> ActiveActive on a live group', () 
         expect(await rulesOf('fy', 'flip')).not.toContain(rulePrefix);
         const y = await snapshotOf(site('fy'));
         expect(y.iam.userPolicies.get('alice')?.policies).toContain(fence);
+        const x = await snapshotOf(site('fx'));
+        expect(x.iam.userPolicies.get('alice')?.policies).toContain(lease);
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
@@ -589,6 +807,9 @@ describe('ActiveActive -> PrimarySecondary -> ActiveActive on a live group', () 
         const y = await snapshotOf(site('fy'));
         expect(y.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
         expect(y.iam.policies.has(fence)).toBe(false);
+        const x = await snapshotOf(site('fx'));
+        expect(x.iam.userPolicies.get('alice')?.policies).toEqual(['readwrite']);
+        expect(x.iam.policies.has(lease)).toBe(false);
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );

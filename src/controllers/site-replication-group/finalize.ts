@@ -1,9 +1,9 @@
 /**
  * Deleting a group removes only what the operator created for it: its peer links and
- * replication account and, PrimarySecondary, the fence of its secondaries on every reachable
- * site (removed sites still pending cleanup included), never buckets, objects, users or
- * policies, and nothing of another group sharing a site. An unreachable site keeps its links
- * (logged); the finalizer goes anyway. Its ConfigMaps (agreed state, verification checkpoint)
+ * replication account and, PrimarySecondary, the fence of its secondaries and the write lease of
+ * its primary on every reachable site (removed sites still pending cleanup included), never
+ * buckets, objects, users or policies, and nothing of another group sharing a site. An
+ * unreachable site keeps its links, fence or lease (logged); the finalizer goes anyway. Its ConfigMaps (agreed state, verification checkpoint)
  * and Secrets (replicator, change-report token) carry the group's owner reference: the garbage
  * collector removes them, the operator needs no `delete`.
  */
@@ -19,7 +19,7 @@ import { secretReader } from '../../runtime/secrets.js';
 import { removeReplicationAccount } from '../../sites/replication-account.js';
 import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { ChangeDetection } from './change-detection.js';
-import { fencePolicyName, removeFence } from './fence.js';
+import { groupPolicies, removeFence } from './fence.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
 import { ownership, removePeerLinks } from './peer-links.js';
 import { memberSite, removedMembers } from './removal.js';
@@ -46,7 +46,7 @@ export async function finalize(
     const { state } = await loadAgreed(deps.kube, ref, obj.metadata.uid ?? '');
     const sites = [...spec.data.sites, ...removedMembers(state, spec.data).map(memberSite)];
     const own = ownership(obj.metadata.uid ?? ref.name, sites);
-    const fence = fencePolicyName(obj.metadata.uid ?? ref.name);
+    const { fence, lease } = groupPolicies(obj.metadata.uid ?? ref.name);
     const observed = await observeSites({
       readSecret: secretReader(deps.kube, ref.namespace),
       sites,
@@ -65,7 +65,7 @@ export async function finalize(
           const site = { name: o.site.name, client: o.client, snap: o.snap };
           await removePeerLinks(site, own, ctx.signal);
           await removeReplicationAccount(o.client, o.snap.iam, own.names, ctx.signal);
-          await removeFence(o.client, o.snap.iam, fence, ctx.signal);
+          await removeFence(o.client, o.snap.iam, [fence, lease], ctx.signal);
         }),
       );
       await deps.changes?.finalize(

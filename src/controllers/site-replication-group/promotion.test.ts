@@ -5,7 +5,9 @@ import {
   type SiteReplicationGroup,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
-import { promotionOf, rolesOf } from './promotion.js';
+import { Failures } from './failures.js';
+import type { Pass } from './pass.js';
+import { advance, leaseWaitMs, promotionOf, rolesOf } from './promotion.js';
 
 const spec = (extra: object = {}) =>
   SiteReplicationGroupSpecSchema.parse({
@@ -112,5 +114,69 @@ describe('rolesOf', () => {
       leader: 'b',
       fenced: new Set(['a', 'c']),
     });
+  });
+});
+
+describe('a forced promotion and the old primary write lease', () => {
+  const leaseEnd = new Date('2026-12-07T22:05:00Z');
+  // The pass as advance() reads it: the annotation, which sites answered.
+  const passOf = (up: readonly string[]) =>
+    ({
+      obj: { metadata: { name: 'g', annotations: { 'sitesync.io/force-promote': 'b' } } },
+      spec: spec(),
+      observed: ['a', 'b', 'c'].map((n) => ({ site: { name: n }, ok: up.includes(n) })),
+      identity: { held: new Map() },
+    }) as unknown as Pass;
+  const facts = (at: Date) => ({
+    failures: new Failures(),
+    fenced: [],
+    now: at,
+    oldLeaseEndsAt: leaseEnd,
+  });
+  const start: PromotionStatus = {
+    from: 'a',
+    to: 'b',
+    step: 'FenceOldPrimary',
+    steps: [{ name: 'FenceOldPrimary', startedAt: now.toISOString() }],
+    waitingFor: '',
+  };
+
+  it('records when the old lease ends, and keeps every site fenced until then, saying why', () => {
+    const pass = passOf(['b', 'c']);
+    const forced = advance(pass, start, facts(now));
+    expect(forced).toMatchObject({
+      step: 'SwitchLinks',
+      forced: true,
+      oldLeaseEndsAt: leaseEnd.toISOString(),
+    });
+    const before = new Date(leaseEnd.getTime() - 1000);
+    expect(leaseWaitMs(forced, before)).toBe(1000);
+    const waiting = advance(pass, forced, facts(before));
+    expect(waiting.step).toBe('SwitchLinks');
+    expect(waiting.waitingFor).toContain(`write lease of a`);
+    expect(waiting.waitingFor).toContain(leaseEnd.toISOString());
+    expect(rolesOf(spec(), waiting).fenced).toEqual(new Set(['a', 'b', 'c']));
+
+    const after = advance(pass, waiting, facts(leaseEnd));
+    expect(after.step).toBe('UnfenceNewPrimary');
+    expect(leaseWaitMs(after, leaseEnd)).toBe(0);
+    expect(after.steps.find((s) => s.name === 'UnfenceNewPrimary')?.startedAt).toBe(
+      leaseEnd.toISOString(),
+    );
+  });
+
+  it('no lease wait when the operator fenced the old primary itself before it went away', () => {
+    const fenced: PromotionStatus = {
+      ...start,
+      step: 'WaitForSync',
+      steps: [
+        { name: 'FenceOldPrimary', startedAt: 't0', endedAt: 't1' },
+        { name: 'WaitForSync', startedAt: 't1' },
+      ],
+    };
+    const forced = advance(passOf(['b', 'c']), fenced, facts(now));
+    expect(forced.step).toBe('SwitchLinks');
+    expect(forced.oldLeaseEndsAt).toBe(undefined);
+    expect(advance(passOf(['b', 'c']), forced, facts(now)).step).toBe('UnfenceNewPrimary');
   });
 });

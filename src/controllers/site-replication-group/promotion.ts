@@ -120,6 +120,11 @@ export interface PassFacts {
   /** Sites the pass fenced whole. */
   fenced: readonly string[];
   now: Date;
+  /**
+   * When the old primary refuses writes on its own at the latest: the last write lease the
+   * operator may have given it, plus the clock-skew margin (lease.ts `LeaseBook.endsBy`).
+   */
+  oldLeaseEndsAt?: Date | undefined;
 }
 
 const observedSite = (pass: Pass, name: string) =>
@@ -189,7 +194,8 @@ const CHECKS: Record<Step, StepCheck> = {
     const down = unreachable(pass, [p.to, ...(p.forced === true ? [] : [p.from])]);
     if (down !== undefined) return down;
     const failed = facts.failures.size > 0 ? firstFailure(pass, facts) : undefined;
-    return failed === undefined ? undefined : `links not switched: ${failed}`;
+    if (failed !== undefined) return `links not switched: ${failed}`;
+    return leaseWaitMs(p, facts.now) > 0 ? leaseWait(p) : undefined;
   },
   UnfenceNewPrimary: (pass, p, facts) => {
     if (observedSite(pass, p.to) === undefined) return `${p.to} not reachable`;
@@ -204,12 +210,31 @@ export function advance(pass: Pass, p: PromotionStatus, facts: PassFacts): Promo
   const at = facts.now.toISOString();
   if ((p.step === 'FenceOldPrimary' || p.step === 'WaitForSync') && forcedNow(pass, p)) {
     const why = `skipped: forced with ${FORCE_PROMOTE_ANNOTATION} while ${p.from} was unreachable`;
-    let q: PromotionStatus = { ...p, forced: true };
+    // Not fenced by the operator: the new primary waits until its lease has ended for certain.
+    const leaseEnd =
+      p.step === 'FenceOldPrimary' && facts.oldLeaseEndsAt !== undefined
+        ? { oldLeaseEndsAt: facts.oldLeaseEndsAt.toISOString() }
+        : {};
+    let q: PromotionStatus = { ...p, forced: true, ...leaseEnd };
     while (q.step === 'FenceOldPrimary' || q.step === 'WaitForSync') q = ended(q, at, why);
     return q;
   }
   const why = CHECKS[p.step](pass, p, facts);
   return why === undefined ? ended(p, at) : { ...p, waitingFor: why.slice(0, 1024) };
+}
+
+/**
+ * How long a forced promotion must still wait before the new primary may accept writes: until
+ * the old primary's write lease has ended for certain (0: it has, or no wait applies).
+ */
+export function leaseWaitMs(p: PromotionStatus, now: Date): number {
+  if (p.forced !== true || p.oldLeaseEndsAt === undefined || p.step !== 'SwitchLinks') return 0;
+  const end = Date.parse(p.oldLeaseEndsAt);
+  return Number.isNaN(end) ? 0 : Math.max(0, end - now.getTime());
+}
+
+function leaseWait(p: PromotionStatus): string {
+  return `the write lease of ${p.from} (the old primary, not fenced by the operator) to end at ${p.oldLeaseEndsAt ?? ''} (its last lease plus the clock-skew margin): ${p.to} accepts writes only once ${p.from} refuses them`;
 }
 
 function firstFailure(pass: Pass, facts: PassFacts): string | undefined {

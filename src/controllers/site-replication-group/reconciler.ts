@@ -47,8 +47,9 @@ import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.
 import type { ChangeDetection } from './change-detection.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
-import { fencePolicyName, fencedSites, reconcileFences } from './fence.js';
-import { advance, promotionOf, rolesOf } from './promotion.js';
+import { groupPolicies, reconcileFences, renewLeasesOnly } from './fence.js';
+import { DEFAULT_LEASE_TERMS, LeaseBook, type LeaseTerms, renewInMs } from './lease.js';
+import { advance, leaseWaitMs, promotionOf, rolesOf } from './promotion.js';
 import { divergentDue, listDivergent } from './divergent.js';
 import { finalize } from './finalize.js';
 import { closeObserved, observeSites, reachable } from './observe.js';
@@ -125,6 +126,8 @@ export interface SrgReconcilerDeps {
   verifySliceMs?: number | undefined;
   /** Change hints and targeted passes (`spec.changeDetection: events`); absent: poll only. */
   changes?: ChangeDetection | undefined;
+  /** The primary's write lease (PRIMARY_LEASE_MS, CLOCK_SKEW_MARGIN_MS; lease.ts). */
+  lease?: LeaseTerms | undefined;
 }
 
 /** Actions in flight per site (a bucket's actions still run one after another). */
@@ -137,6 +140,10 @@ const MOVING_AFTER_MS = 2000;
 const OLD_PRIMARY_EVERY_MS = 1000;
 /** While a promotion runs: its next step. */
 const PROMOTION_NEXT_MS = 500;
+/** A pass meant to renew a lease comes this long after it is due (not just before). */
+const RENEW_SLACK_MS = 50;
+/** While a forced promotion waits for the old primary's lease: look again at least this often. */
+const LEASE_WAIT_STEP_MS = 5000;
 /** While a verification runs: its next slice. */
 const NEXT_SLICE_MS = 200;
 
@@ -150,14 +157,21 @@ export function validateSpec(obj: SiteReplicationGroup): SiteReplicationGroupSpe
 export class SiteReplicationGroupReconciler {
   private readonly now: () => Date;
   private readonly progress: ObjectProgressCache;
+  /** The write leases this process gave the primaries (a forced promotion waits for them). */
+  private readonly leases: LeaseBook;
+  /** When each group's primary lease is due for renewal (epoch ms), by `namespace/name`. */
+  private readonly renewAt = new Map<string, number>();
 
   constructor(private readonly deps: SrgReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.progress = new ObjectProgressCache(deps.progressEveryMs ?? 60_000);
+    this.leases = new LeaseBook(deps.lease ?? DEFAULT_LEASE_TERMS);
   }
 
   reconcile: Reconcile = async (ref, ctx) => {
+    this.leases.started(this.now());
     const obj = this.deps.informer.get(`${ref.namespace}/${ref.name}`);
+    if (!obj || obj.metadata.deletionTimestamp) this.renewAt.delete(refKey(ref));
     if (!obj) return undefined;
     const kube = this.deps.client.withSignal(ctx.signal);
     if (obj.metadata.deletionTimestamp) {
@@ -171,7 +185,7 @@ export class SiteReplicationGroupReconciler {
     }
     if (!hasFinalizer(obj, FINALIZER)) await addFinalizer(kube, SRG_RESOURCE, obj, FINALIZER);
     const targeted = await this.targeted({ obj, ref, ctx, kube, spec });
-    if (targeted) return targeted;
+    if (targeted) return this.untilRenewal(ref, targeted);
     const startedAt = Date.now();
     const pass = await this.start({ obj, ref, ctx, kube, spec });
     try {
@@ -194,6 +208,8 @@ export class SiteReplicationGroupReconciler {
     if (!changes) return undefined;
     // A promotion moves one step per full pass: no targeted pass while one runs.
     if (promotionOf(p.obj, p.spec, this.now())?.step !== undefined) return undefined;
+    // Nor when the primary's lease is due for renewal (a full pass renews it).
+    if ((this.renewAt.get(refKey(p.ref)) ?? Infinity) <= this.now().getTime()) return undefined;
     if (p.spec.paused) {
       changes.hints.take(`${p.ref.namespace}/${p.ref.name}`);
       return undefined;
@@ -343,7 +359,33 @@ export class SiteReplicationGroupReconciler {
       },
       interval,
     );
-    return this.nextPass(pass, { total, failing, interval });
+    const next = this.nextPass(pass, { total, failing, interval });
+    return this.beforeRenewal(pass.ref, next, fences.leases);
+  }
+
+  /**
+   * The next pass comes before the primary's lease is due for renewal (lease.ts): when that
+   * is, remembered for the group (a targeted pass does not renew; targeted()).
+   */
+  private beforeRenewal(
+    ref: ObjectRef,
+    next: ReconcileResult,
+    leases: ReadonlyMap<string, Date>,
+  ): ReconcileResult {
+    const now = this.now();
+    const terms = this.leases.terms;
+    const due = Math.min(...[...leases.values()].map((e) => renewInMs(e, now, terms)));
+    if (Number.isFinite(due)) this.renewAt.set(refKey(ref), now.getTime() + due);
+    else this.renewAt.delete(refKey(ref));
+    return this.untilRenewal(ref, next);
+  }
+
+  /** A result that looks again no later than the group's lease renewal. */
+  private untilRenewal(ref: ObjectRef, next: ReconcileResult): ReconcileResult {
+    const at = this.renewAt.get(refKey(ref));
+    if (at === undefined || next.requeueAfterMs === undefined) return next;
+    const due = Math.max(at - this.now().getTime(), 0) + RENEW_SLACK_MS;
+    return next.requeueAfterMs <= due ? next : { ...next, requeueAfterMs: due };
   }
 
   /** When to look again: soon while a promotion runs or after changes. */
@@ -351,7 +393,11 @@ export class SiteReplicationGroupReconciler {
     pass: Pass,
     r: { total: number; failing: boolean; interval: number },
   ): ReconcileResult {
-    if (promoting(pass)) return { requeueAfterMs: PROMOTION_NEXT_MS };
+    if (promoting(pass)) {
+      // A forced promotion waiting for the old primary's lease looks again when it ends.
+      const wait = pass.promotion ? leaseWaitMs(pass.promotion, this.now()) : 0;
+      return { requeueAfterMs: Math.min(Math.max(wait, PROMOTION_NEXT_MS), LEASE_WAIT_STEP_MS) };
+    }
     // The old primary of a forced promotion is fenced the first pass that reaches it.
     if (divergentDue(pass)) return { requeueAfterMs: OLD_PRIMARY_EVERY_MS };
     if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
@@ -365,9 +411,12 @@ export class SiteReplicationGroupReconciler {
   private async applyAll(pass: Pass, plan: MergePlan) {
     const fenceFailures = new Failures();
     const fences = await reconcileFences(pass, {
-      fenced: fencedSites(pass),
+      lease: { book: this.leases, now: this.now() },
       failures: fenceFailures,
     });
+    if (fences.renewed > 0) {
+      this.deps.observer?.changesApplied(pass.ref, 'RenewLease', fences.renewed);
+    }
     await this.divergent(pass, replicatedBuckets(plan));
     const { failures, changes } = await applyPlan(pass, plan, {
       concurrency: ACTIONS_PER_SITE,
@@ -393,15 +442,19 @@ export class SiteReplicationGroupReconciler {
     interval: number,
   ): Promise<ReconcileResult> {
     const none = { failures: new Failures(), changes: 0, state: pass.agreed };
+    const leases = await renewLeasesOnly(pass, {
+      lease: { book: this.leases, now: this.now() },
+      failures: none.failures,
+    });
     if (why.blocker || !why.plan) {
       await this.report(pass, { ...none, blocker: why.blocker, plan: undefined }, interval);
-      return { requeueAfterMs: interval };
+      return this.beforeRenewal(pass.ref, { requeueAfterMs: interval }, leases);
     }
     const buckets = replicatedBuckets(why.plan);
     pass.objects = await this.collectProgress(pass, buckets);
     pass.verification = await this.verify(pass, buckets);
     await this.report(pass, { ...none, plan: why.plan }, interval);
-    return { requeueAfterMs: this.soon(pass, interval) };
+    return this.beforeRenewal(pass.ref, { requeueAfterMs: this.soon(pass, interval) }, leases);
   }
 
   /** Peer links of the pass's sites, and removed sites disconnected from the group. */
@@ -418,7 +471,7 @@ export class SiteReplicationGroupReconciler {
     const gone = await disconnectRemoved(pass.removed, {
       own,
       names: own.names,
-      fence: fencePolicyName(pass.obj.metadata.uid ?? pass.ref.name),
+      fence: Object.values(groupPolicies(pass.obj.metadata.uid ?? pass.ref.name)),
       signal: pass.ctx.signal,
     });
     return { links, gone, rotateValue };
@@ -436,7 +489,10 @@ export class SiteReplicationGroupReconciler {
   /** The promotion's current step ended, or why it waits (promotion.ts). */
   private stepPromotion(pass: Pass, failures: Failures, fenced: readonly string[]): void {
     if (!pass.promotion) return;
-    pass.promotion = advance(pass, pass.promotion, { failures, fenced, now: this.now() });
+    const now = this.now();
+    const uid = pass.obj.metadata.uid ?? pass.ref.name;
+    const oldLeaseEndsAt = this.leases.endsBy(uid, pass.promotion.from, now);
+    pass.promotion = advance(pass, pass.promotion, { failures, fenced, now, oldLeaseEndsAt });
   }
 
   /** Recovery, object counts and verification of the replicated buckets. */
@@ -545,6 +601,8 @@ function seenSites(pass: Pass): SiteSeen[] {
 function nothingOnItsWay(now: Date): SiteObjects {
   return { pending: 0, failed: 0, replicated: 0, bytes: 0, unknown: [], countedAt: now.getTime() };
 }
+
+const refKey = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
 
 const promoting = (pass: Pass) => pass.promotion !== undefined && pass.promotion.step !== 'Done';
 

@@ -84,8 +84,8 @@ export interface Disconnected {
 interface CleanContext {
   own: GroupOwnership;
   names: ReplicationAccountNames;
-  /** The group's fence policy (a removed secondary is unfenced). */
-  fence?: string | undefined;
+  /** The group's fence and lease policies (a removed secondary is unfenced, a primary unleased). */
+  fence?: string | readonly string[] | undefined;
   signal: AbortSignal;
 }
 
@@ -100,7 +100,7 @@ async function cleanOne(o: Extract<Observed, { ok: true }>, ctx: CleanContext): 
     ctx.fence !== undefined &&
     (await removeFence(o.client, o.snap.iam, ctx.fence, ctx.signal)) > 0
   ) {
-    removed.push(`fence ${ctx.fence}`);
+    removed.push(`fence ${[ctx.fence].flat().join(', ')}`);
   }
   return removed;
 }
