@@ -351,6 +351,33 @@ export const RecoveryStatusSchema = z.object({
 });
 export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;
 
+export const ObjectCopyStatusSchema = z.object({
+  bucket: z.string(),
+  source: z.string().describe('The site the versions are copied from.'),
+  destination: z.string().describe('The site they are copied to.'),
+  copied: count.describe(
+    'Object versions copied on this route since the group started copying it (delete markers included).',
+  ),
+  deleteMarkers: count.describe('Of them, delete markers.'),
+  bytes: count.describe('Bytes copied on this route since the group started copying it.'),
+  failed: count.describe(
+    "Versions whose copy failed in the route's last pass (retried every pass).",
+  ),
+  pending: count.describe(
+    "Versions known to need a copy at the end of the route's last pass (a failed one and the later versions of its key).",
+  ),
+  lagSeconds: count.describe(
+    'Age of the oldest version still waiting for a copy; 0 when none waits.',
+  ),
+  lastPassTime: z.string().optional().describe("When the route's last pass ended."),
+  message: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("Why the route's last pass did not finish, or its first failure."),
+});
+export type ObjectCopyStatus = z.infer<typeof ObjectCopyStatusSchema>;
+
 export const SiteStatusSchema = z.object({
   name: z.string(),
   deploymentID: z.string().optional(),
@@ -388,6 +415,9 @@ export const SiteStatusSchema = z.object({
     .optional()
     .describe("The group's lastSequence when this site was last seen in sync (Vault's last_wal)."),
   outOfSyncEntities: OutOfSyncEntitiesSchema.optional(),
+  unmappable: BoundedListSchema.optional().describe(
+    "Agreed entities this site's flavor cannot hold, each with why (an s3 site: users, whose secret keys AWS-style IAM cannot set; their groups and policy mappings; service accounts). They are kept on the other sites and never deleted for it.",
+  ),
   verification: SiteVerificationSchema.optional().describe(
     "This site's part of the last completed object verification.",
   ),
@@ -472,6 +502,13 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .array(SiteStatusSchema)
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+  objectCopies: z
+    .array(ObjectCopyStatusSchema)
+    .max(1000)
+    .optional()
+    .describe(
+      'The object copier, per bucket and direction, for the sites that cannot replicate natively (mixed groups): each such site is paired with one hub site (the first that replicates natively, spec.primary preferred), both ways.',
+    ),
   sitesReachable: z.string().optional().describe('Reachable sites out of all, e.g. 3/3.'),
   sitesInSync: z
     .string()

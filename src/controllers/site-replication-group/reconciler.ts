@@ -17,6 +17,7 @@ import {
   SRG_SPEC_RULES,
   type SiteReplicationGroup,
   type SiteReplicationGroupSpec,
+  type SiteReplicationGroupStatus,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
@@ -45,6 +46,8 @@ import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
+import { coverOf, coveredEntities, replicatesNatively, unmappableEntities } from './coverage.js';
+import { copyObjects } from './object-copy.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { fencePolicyName, fencedSites, reconcileFences } from './fence.js';
@@ -235,6 +238,7 @@ export class SiteReplicationGroupReconciler {
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
       allowInsecure: this.deps.allowInsecureSites,
+      requireNativeReplication: spec.mode === 'PrimarySecondary',
       onCall: observer
         ? (site: string, op: string) => {
             observer.siteCall(site, op);
@@ -321,6 +325,7 @@ export class SiteReplicationGroupReconciler {
     this.deps.changes?.keepReadBacks(pass);
     const { failures, changes, outcomes, fences } = await this.applyAll(pass, plan);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
+    pass.copies = await copyObjects(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
     this.stepPromotion(pass, failures, fences.fenced);
@@ -354,7 +359,7 @@ export class SiteReplicationGroupReconciler {
     if (promoting(pass)) return { requeueAfterMs: PROMOTION_NEXT_MS };
     // The old primary of a forced promotion is fenced the first pass that reaches it.
     if (divergentDue(pass)) return { requeueAfterMs: OLD_PRIMARY_EVERY_MS };
-    if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
+    if (r.total > 0 || pass.copies?.moving === true) return { requeueAfterMs: VERIFY_AFTER_MS };
     return { requeueAfterMs: this.soon(pass, r.interval), backoff: r.failing };
   }
 
@@ -480,8 +485,9 @@ export class SiteReplicationGroupReconciler {
     const followers = reachable(pass.observed).filter(
       (o) => leader !== undefined && o.site.name !== leader,
     );
+    // The object copier's progress is its own (status.objectCopies).
     const sites = reachable(pass.observed)
-      .filter((o) => !followers.includes(o))
+      .filter((o) => !followers.includes(o) && replicatesNatively(o))
       .map((o) => ({
         name: o.site.name,
         client: o.client,
@@ -521,6 +527,7 @@ export class SiteReplicationGroupReconciler {
       now,
     );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
+    mixedStatus(pass, status, r.state);
     const promotion = pass.promotion ?? pass.obj.status?.promotion;
     if (promotion) status.promotion = promotion;
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
@@ -529,6 +536,23 @@ export class SiteReplicationGroupReconciler {
     if (identity) {
       await pass.events.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
+  }
+}
+
+/**
+ * A mixed group's parts of status: the copier's routes (kept from the last pass that ran them),
+ * and per site what its flavor cannot hold.
+ */
+function mixedStatus(pass: Pass, status: SiteReplicationGroupStatus, state: AgreedState): void {
+  const copies = pass.copies?.routes ?? pass.obj.status?.objectCopies;
+  if (copies !== undefined && copies.length > 0) status.objectCopies = copies;
+  const caps = new Map(
+    pass.observed.flatMap((o) => (o.client ? [[o.site.name, o.client.capabilities] as const] : [])),
+  );
+  for (const s of status.sites ?? []) {
+    const c = caps.get(s.name);
+    const list = c === undefined ? undefined : unmappableEntities(c, Object.keys(state.entities));
+    if (list) s.unmappable = list;
   }
 }
 
@@ -624,6 +648,12 @@ function settleState(
 function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   const cache = new WeakMap<SiteSnapshot, Map<string, Entity>>();
   const operatorUsers = new Set(reachable(pass.observed).map((o) => o.conn.accessKey));
+  // A site's map holds only what its flavor can hold (coverage.ts).
+  const covers = new Map(
+    [...pass.observed, ...pass.removed].flatMap((o) =>
+      o.client ? [[o.site.name, coverOf(o.client.capabilities)] as const] : [],
+    ),
+  );
   const scope = {
     replicate: pass.spec.replicate,
     buckets: pass.spec.buckets,
@@ -634,7 +664,7 @@ function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   return (snap) => {
     let map = cache.get(snap);
     if (!map) {
-      map = entitiesOf(snap, scope);
+      map = coveredEntities(entitiesOf(snap, scope), covers.get(snap.site));
       cache.set(snap, map);
     }
     return map;

@@ -21,6 +21,7 @@ import { majority } from '../../replication/version-compare.js';
 import { type Condition, type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from '../../runtime/kstatus.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
+import { coverOf } from './coverage.js';
 import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
@@ -353,13 +354,30 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...(failure ? { error: { reason: 'ApplyFailed', message: failure } } : {}),
     buckets: count(true),
     iam: count(false),
-    ...roots(pass, name, merkleRoot([...held].map(([k, e]) => [k, e.digest] as const))),
+    ...roots(pass, name, merkleRoot(rootEntries(held, o, r))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
     ...identity,
   };
+}
+
+/**
+ * What a site's metadata root is made of: what it holds, and for a site that cannot hold some
+ * kinds of entity (coverage.ts), the agreed value of those (listed as unmappable instead), so
+ * that it is in sync when it holds everything it can.
+ */
+function rootEntries(
+  held: ReadonlyMap<string, Entity>,
+  o: Reachable,
+  r: PassResult,
+): (readonly [string, string])[] {
+  const entries = [...held].map(([k, e]) => [k, e.digest] as const);
+  const cover = coverOf(o.client.capabilities);
+  if (cover === undefined) return entries;
+  const uncovered = Object.entries(r.state.entities).filter(([k]) => !cover(k));
+  return [...entries, ...uncovered].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A site's roots: metadata, and with its last verification, both. */

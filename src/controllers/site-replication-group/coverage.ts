@@ -1,0 +1,90 @@
+/**
+ * What each site of a mixed group can hold, by its capability flags (never by flavor name):
+ * the entities a site cannot hold take no part in the merge on that site (merge.ts `covers`),
+ * and status lists them per site as unmappable, with why, so nothing is dropped in silence.
+ *
+ * - buckets and their configurations (policy, tags, object lock, encryption): every flavor;
+ * - policies: sites with IAM (AWS-style IAM keeps them as customer-managed policies);
+ * - users: only where secret keys can be set (`secretKeys`): AWS-style IAM generates its own,
+ *   so a user copied there could not log in with the credentials it has elsewhere;
+ * - groups and policy mappings: where users are (a group's members, a mapping's user);
+ * - service accounts: `serviceAccounts`.
+ */
+import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
+import type { SiteCapabilities } from '../../sites/site-client.js';
+
+const NO_SECRET_KEYS =
+  "the site's IAM cannot set a user's secret key (it generates its own), so the user is not created there";
+
+/** Per kind: why a site with these capabilities cannot hold it, or undefined. */
+const REASONS: Record<EntityKey['kind'], (caps: SiteCapabilities) => string | undefined> = {
+  bucket: () => undefined,
+  bucketConfig: () => undefined,
+  policy: (c) => (c.iam ? undefined : 'the site has no IAM'),
+  user: (c) => (c.secretKeys ? undefined : NO_SECRET_KEYS),
+  group: (c) => (c.secretKeys ? undefined : 'its members are users, which this site does not get'),
+  userMapping: (c) =>
+    c.secretKeys ? undefined : 'it maps policies to a user this site does not get',
+  groupMapping: (c) =>
+    c.secretKeys ? undefined : 'it maps policies to a group this site does not get',
+  serviceAccount: (c) => (c.serviceAccounts ? undefined : 'the site has no service accounts'),
+};
+
+/** Why a site cannot hold an entity, or undefined when it can. */
+export function unmappableReason(caps: SiteCapabilities, key: EntityKey): string | undefined {
+  return REASONS[key.kind](caps);
+}
+
+/** Whether a site with these capabilities holds every kind of entity. */
+export const coversAll = (caps: SiteCapabilities): boolean =>
+  caps.iam && caps.secretKeys && caps.serviceAccounts;
+
+/** The merge's `covers` of a site (undefined: every key). */
+export function coverOf(caps: SiteCapabilities): ((key: string) => boolean) | undefined {
+  if (coversAll(caps)) return undefined;
+  return (key) => {
+    const k = decodeKey(key);
+    return k !== undefined && unmappableReason(caps, k) === undefined;
+  };
+}
+
+/** An entity map without what a site cannot hold. */
+export function coveredEntities<T>(
+  map: Map<string, T>,
+  cover: ((key: string) => boolean) | undefined,
+): Map<string, T> {
+  if (cover === undefined) return map;
+  return new Map([...map].filter(([k]) => cover(k)));
+}
+
+/** At most this many unmappable entities are named per site; the count has them all. */
+const MAX_LISTED = 20;
+
+/**
+ * The agreed entities a site cannot hold, each named with why (the first `MAX_LISTED`), and
+ * how many there are.
+ */
+export function unmappableEntities(
+  caps: SiteCapabilities,
+  agreedKeys: Iterable<string>,
+): { count: number; items: string[] } | undefined {
+  if (coversAll(caps)) return undefined;
+  const items: string[] = [];
+  let count = 0;
+  for (const key of [...agreedKeys].sort()) {
+    const k = decodeKey(key);
+    const why = k === undefined ? undefined : unmappableReason(caps, k);
+    if (why === undefined) continue;
+    count++;
+    if (items.length < MAX_LISTED) items.push(`${key}: ${why}`.slice(0, 1024));
+  }
+  return count === 0 ? undefined : { count, items };
+}
+
+/**
+ * The site replicates objects itself (peer links, its own progress counters, version IDs kept
+ * across sites); a site observed without a client counts as one until seen otherwise.
+ */
+export const replicatesNatively = (o: {
+  client?: { capabilities: SiteCapabilities } | undefined;
+}): boolean => o.client?.capabilities.nativeReplication ?? true;

@@ -1,0 +1,352 @@
+/**
+ * A mixed group, end to end (built operator, real apiserver, two real MinIO servers, a real
+ * moto server): the s3 site gets the buckets, their configurations and the policies through
+ * the S3 and IAM APIs, and every object version and delete marker through the object copier,
+ * both ways; what it cannot hold is listed in status; nothing loops.
+ */
+import { createHash } from 'node:crypto';
+
+import {
+  DeleteObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import type { ObjectCopyStatus } from '../../src/api/site-replication-group.js';
+import { REPLICA_MARKER } from '../../src/replication/copy-plan.js';
+import type { KubeClient } from '../../src/runtime/kube-client.js';
+import type { ObjectOps, ObjectVersion, VersionCursor } from '../../src/sites/site-client.js';
+import type { BucketMeta, SiteSnapshot } from '../../src/sites/snapshot.js';
+import { eventually } from '../support/eventually.js';
+import {
+  applyGroup,
+  getGroup,
+  groupManifest,
+  groupSuite,
+  putCredentials,
+  siteSpec,
+  waitReady,
+} from '../support/groups.js';
+import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
+import { type ThrowawayMoto, s3Driver, startThrowawayMoto } from '../support/moto.js';
+import type { OperatorProcess } from '../support/operator.js';
+import { s3For } from '../support/seed.js';
+
+let kube: KubeClient;
+let ns: string;
+let operator: OperatorProcess;
+let a: ThrowawayMinio;
+let b: ThrowawayMinio;
+let moto: ThrowawayMoto;
+
+const GROUP = 'mixed';
+const BUCKET = 'photos';
+const LOCKED = 'vault';
+
+const signal = () => AbortSignal.timeout(30_000);
+
+const motoS3 = () =>
+  new S3Client({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    maxAttempts: 1,
+    credentials: { accessKeyId: moto.accessKey, secretAccessKey: moto.secretKey },
+  });
+
+async function withS3<T>(client: S3Client, f: (s3: S3Client) => Promise<T>): Promise<T> {
+  try {
+    return await f(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+const put = (s3: S3Client, key: string, body: string, extra: object = {}) =>
+  s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ...extra }));
+const del = (s3: S3Client, key: string) =>
+  s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+
+/** Every version and delete marker of the bucket, per key oldest first. */
+async function versions(site: ObjectOps, bucket = BUCKET): Promise<ObjectVersion[]> {
+  const out: ObjectVersion[] = [];
+  let after: VersionCursor | undefined;
+  do {
+    const page = await site.listVersionPage(bucket, { after, maxKeys: 1000 }, signal());
+    out.push(...page.versions);
+    after = page.next;
+  } while (after);
+  // Listed newest first per key: oldest first reads as history.
+  const byKey = new Map<string, ObjectVersion[]>();
+  for (const v of out) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+  return [...byKey.values()].flatMap((vs) => vs.reverse());
+}
+
+/** What a version is, site-independent: key, delete marker or content digest, attributes. */
+async function describeVersion(site: ObjectOps, v: ObjectVersion) {
+  if (v.deleteMarker) return { key: v.key, deleteMarker: true };
+  const read = await site.getObjectVersion(
+    { bucket: BUCKET, key: v.key, versionId: v.versionId },
+    signal(),
+  );
+  const hash = createHash('sha256');
+  for await (const chunk of read.body) hash.update(chunk as Buffer);
+  const { [REPLICA_MARKER]: _marker, ...metadata } = read.metadata;
+  return {
+    key: v.key,
+    deleteMarker: false,
+    sha256: hash.digest('hex'),
+    size: read.size,
+    contentType: read.contentType,
+    metadata,
+    tags: read.tags,
+  };
+}
+
+async function history(site: ObjectOps) {
+  const out = [];
+  for (const v of await versions(site)) out.push(await describeVersion(site, v));
+  return out;
+}
+
+/** A bucket's replicated configuration on the s3 site equals the seed's. */
+function expectSameConfigs(seed: SiteSnapshot, s3: SiteSnapshot, name: string): void {
+  const configs = (m: BucketMeta | undefined) => ({
+    versioning: m?.versioning,
+    objectLock: m?.objectLock,
+    policy: m?.policy,
+    tags: m?.tags,
+    lock: m?.objectLockConfig,
+    encryption: m?.encryption,
+  });
+  expect(s3.buckets.has(name)).toBe(true);
+  expect(configs(s3.buckets.get(name))).toEqual({
+    ...configs(seed.buckets.get(name)),
+    versioning: 'Enabled',
+  });
+}
+
+const routesOf = async (): Promise<ObjectCopyStatus[]> =>
+  (await getGroup(kube, ns, GROUP)).status?.objectCopies ?? [];
+
+beforeAll(async () => {
+  ({ kube, ns, operator } = await groupSuite('mixed', { ALLOW_INSECURE_SITES: 'true' }));
+  [a, b, moto] = await Promise.all([
+    startThrowawayMinio('mixed-a'),
+    startThrowawayMinio('mixed-b'),
+    startThrowawayMoto('mixed'),
+  ]);
+  await putCredentials(ns, 'a-credentials', a);
+  await putCredentials(ns, 'b-credentials', b);
+  await putCredentials(ns, 'aws-credentials', moto);
+  // The seed: site a holds everything at creation.
+  const da = minioDriver(a);
+  await da.createBucket(BUCKET, {}, signal());
+  await da.enableVersioning(BUCKET, signal());
+  await da.putBucketTags(BUCKET, { team: 'media', tier: 'gold' }, signal());
+  await da.putBucketPolicy(
+    BUCKET,
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: ['*'] },
+          Action: ['s3:GetObject'],
+          Resource: [`arn:aws:s3:::${BUCKET}/public/*`],
+        },
+      ],
+    }),
+    signal(),
+  );
+  await da.createBucket(LOCKED, { objectLock: true }, signal());
+  await da.enableVersioning(LOCKED, signal());
+  await da.putObjectLockConfig(
+    LOCKED,
+    { enabled: true, defaultRetention: { mode: 'GOVERNANCE', days: 1 } },
+    signal(),
+  );
+  await da.putEncryption(LOCKED, { algorithm: 'AES256' }, signal());
+  await da.putPolicy(
+    'readers',
+    {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::*'] }],
+    },
+    signal(),
+  );
+  await da.putUser('alice', { secretKey: 'alice-secret-key-1', status: 'enabled' }, signal());
+  await da.setPolicyMapping('user', 'alice', ['readers'], signal());
+  await withS3(s3For(a), async (s3) => {
+    await put(s3, 'k1', 'first');
+    await put(s3, 'k1', 'second, longer', { ContentType: 'text/plain' });
+    await put(s3, 'k2', 'soon deleted');
+    await del(s3, 'k2');
+    await put(s3, 'k3', 'with metadata', {
+      ContentType: 'application/x-test',
+      Metadata: { origin: 'seed', n: '3' },
+      Tagging: 'color=blue&size=s',
+    });
+  });
+  da.close();
+  await operator.start();
+  await applyGroup(
+    ns,
+    groupManifest(GROUP, [
+      siteSpec('a', a),
+      siteSpec('b', b),
+      { ...siteSpec('aws', moto), flavor: 's3' },
+    ]),
+  );
+}, 240_000);
+
+afterAll(async () => {
+  await operator.stop('SIGTERM');
+  await Promise.all([a.stop(), b.stop(), moto.stop()]);
+});
+
+describe('a group of two MinIO sites and one moto site', () => {
+  it('converges from the seeded MinIO site: buckets, configs, policies, every version', async () => {
+    await waitReady(kube, ns, GROUP);
+    const dm = s3Driver(moto);
+    const da = minioDriver(a);
+    const db = minioDriver(b);
+    try {
+      // Buckets and their configurations, through the S3 API.
+      const [sa, sm] = await Promise.all([da.snapshot(signal()), dm.snapshot(signal())]);
+      for (const name of [BUCKET, LOCKED]) expectSameConfigs(sa, sm, name);
+      // Canned policies become customer-managed policies; the user cannot go (no secret key).
+      expect(sm.iam.policies.get('readers')).toEqual(sa.iam.policies.get('readers'));
+      expect(sm.iam.users.has('alice')).toBe(false);
+      // Every version and delete marker, in order, same content, metadata and tags.
+      const want = await history(da);
+      expect(want.map((v) => v.key)).toEqual(['k1', 'k1', 'k2', 'k2', 'k3']);
+      await eventually(
+        async () => {
+          expect(await history(dm)).toEqual(want);
+        },
+        {
+          timeoutMs: 90_000,
+        },
+      );
+      await eventually(
+        async () => {
+          expect(await history(db)).toEqual(want);
+        },
+        {
+          timeoutMs: 90_000,
+        },
+      );
+      // What the s3 site cannot hold is named in status, with why.
+      const g = await eventually(async () => {
+        const grp = await getGroup(kube, ns, GROUP);
+        const aws = grp.status?.sites?.find((s) => s.name === 'aws');
+        expect(aws?.unmappable?.items.join('\n')).toContain('user:alice: ');
+        expect(aws?.unmappable?.items.join('\n')).toContain('mapping:user:alice: ');
+        return grp;
+      });
+      expect(g.status?.sites?.find((s) => s.name === 'a')?.unmappable).toBeUndefined();
+      const route = g.status?.objectCopies?.find(
+        (r) => r.bucket === BUCKET && r.source === 'a' && r.destination === 'aws',
+      );
+      expect(route).toMatchObject({ copied: 5, deleteMarkers: 1, failed: 0, pending: 0 });
+    } finally {
+      dm.close();
+      da.close();
+      db.close();
+    }
+  }, 240_000);
+
+  it('carries writes, overwrites, tags and deletes made on the moto site to both MinIO sites', async () => {
+    await withS3(motoS3(), async (s3) => {
+      await put(s3, 'k4', 'written on aws', { Metadata: { from: 'aws' } });
+      await put(s3, 'k1', 'third, from aws');
+      await del(s3, 'k3');
+      await put(s3, 'k5', 'tagged on aws');
+      await s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: BUCKET,
+          Key: 'k5',
+          Tagging: { TagSet: [{ Key: 'place', Value: 'aws' }] },
+        }),
+      );
+    });
+    const dm = s3Driver(moto);
+    const da = minioDriver(a);
+    const db = minioDriver(b);
+    try {
+      const want = await history(dm);
+      expect(want.filter((v) => v.key === 'k1')).toHaveLength(3);
+      expect(want.find((v) => v.key === 'k5')).toMatchObject({ tags: { place: 'aws' } });
+      await eventually(
+        async () => {
+          expect(await history(da)).toEqual(want);
+        },
+        {
+          timeoutMs: 90_000,
+        },
+      );
+      await eventually(
+        async () => {
+          expect(await history(db)).toEqual(want);
+        },
+        {
+          timeoutMs: 90_000,
+        },
+      );
+    } finally {
+      dm.close();
+      da.close();
+      db.close();
+    }
+  }, 240_000);
+
+  it('does not loop: over several passes no site gets a new version and nothing is copied', async () => {
+    const dm = s3Driver(moto);
+    const da = minioDriver(a);
+    const db = minioDriver(b);
+    const count = async () =>
+      Promise.all([da, db, dm].map(async (s) => (await versions(s)).length));
+    const copied = (routes: readonly ObjectCopyStatus[]) =>
+      routes.reduce((n, r) => n + r.copied, 0);
+    try {
+      // Settled: every route's last pass copied nothing more.
+      const settled = await eventually(
+        async () => {
+          const before = await routesOf();
+          const n = await count();
+          expect(n[0]).toBe(n[2]);
+          expect(n[1]).toBe(n[2]);
+          return { routes: before, versions: n };
+        },
+        { timeoutMs: 90_000 },
+      );
+      // Three more copier passes on every route (their lastPassTime moves on).
+      const times = new Map(
+        settled.routes.map((r) => [`${r.bucket}/${r.source}>${r.destination}`, r.lastPassTime]),
+      );
+      for (let i = 0; i < 3; i++) {
+        const seen = new Map(times);
+        await eventually(
+          async () => {
+            const now = await routesOf();
+            for (const r of now) {
+              expect(r.lastPassTime).not.toBe(seen.get(`${r.bucket}/${r.source}>${r.destination}`));
+            }
+            for (const r of now)
+              times.set(`${r.bucket}/${r.source}>${r.destination}`, r.lastPassTime);
+          },
+          { timeoutMs: 60_000 },
+        );
+      }
+      expect(copied(await routesOf())).toBe(copied(settled.routes));
+      expect(await count()).toEqual(settled.versions);
+    } finally {
+      dm.close();
+      da.close();
+      db.close();
+    }
+  }, 300_000);
+});
