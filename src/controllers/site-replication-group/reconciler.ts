@@ -46,7 +46,7 @@ import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
-import { coverOf, coveredEntities, replicatesNatively, unmappableEntities } from './coverage.js';
+import { coverOf, coveredEntities, replicatesNatively } from './coverage.js';
 import { copyObjects } from './object-copy.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
@@ -527,7 +527,7 @@ export class SiteReplicationGroupReconciler {
       now,
     );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
-    mixedStatus(pass, status, r.state);
+    copyStatus(pass, status);
     const promotion = pass.promotion ?? pass.obj.status?.promotion;
     if (promotion) status.promotion = promotion;
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
@@ -539,21 +539,10 @@ export class SiteReplicationGroupReconciler {
   }
 }
 
-/**
- * A mixed group's parts of status: the copier's routes (kept from the last pass that ran them),
- * and per site what its flavor cannot hold.
- */
-function mixedStatus(pass: Pass, status: SiteReplicationGroupStatus, state: AgreedState): void {
+/** The object copier's routes (mixed groups), kept from the last pass that ran them. */
+function copyStatus(pass: Pass, status: SiteReplicationGroupStatus): void {
   const copies = pass.copies?.routes ?? pass.obj.status?.objectCopies;
   if (copies !== undefined && copies.length > 0) status.objectCopies = copies;
-  const caps = new Map(
-    pass.observed.flatMap((o) => (o.client ? [[o.site.name, o.client.capabilities] as const] : [])),
-  );
-  for (const s of status.sites ?? []) {
-    const c = caps.get(s.name);
-    const list = c === undefined ? undefined : unmappableEntities(c, Object.keys(state.entities));
-    if (list) s.unmappable = list;
-  }
 }
 
 /** The sites observed whole in this pass, with their identity and how much they hold. */

@@ -6,6 +6,7 @@
  */
 import { RESYNC_ANNOTATION, SRG_RESOURCE, VERIFY_ANNOTATION } from '../../api/names.js';
 import type {
+  BoundedList,
   ObjectProgress,
   OutOfSyncEntities,
   RecoveryStatus,
@@ -21,7 +22,7 @@ import { majority } from '../../replication/version-compare.js';
 import { type Condition, type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from '../../runtime/kstatus.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
-import { coverOf } from './coverage.js';
+import { coverOf, unmappableEntities } from './coverage.js';
 import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
@@ -55,6 +56,8 @@ export interface SiteOutcome {
   /** Root of the site's metadata alone; set when the site was observed. */
   metadataRoot?: string | undefined;
   outOfSync?: OutOfSyncEntities | undefined;
+  /** Agreed entities the site's flavor cannot hold, with why (coverage.ts). */
+  unmappable?: BoundedList | undefined;
   /** The site's part of the last completed object verification. */
   verification?: SiteVerification | undefined;
   inSync: boolean;
@@ -147,6 +150,7 @@ function siteExtras(s: SiteOutcome, prev: SiteStatus | undefined, seq: number) {
     ...either('metadataRoot', s.metadataRoot, undefined),
     ...either('lastSequence', s.inSync ? seq : undefined, prev?.lastSequence),
     ...either('outOfSyncEntities', s.outOfSync, undefined),
+    ...either('unmappable', s.unmappable, undefined),
     ...either('verification', s.verification, prev?.verification),
   };
 }
@@ -357,6 +361,7 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...roots(pass, name, merkleRoot(rootEntries(held, o, r))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
+    unmappable: unmappableEntities(o.client.capabilities, Object.keys(r.state.entities)),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
     ...identity,
