@@ -143,6 +143,26 @@ export const DeletionGuardSchema = z.object({
 });
 export type DeletionGuard = z.infer<typeof DeletionGuardSchema>;
 
+export const AccessKeyRequestSchema = z.object({
+  user: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\w+=,.@-]+$/)
+    .describe(
+      "The user (as named on the group's other sites; AWS allows letters, digits and +=,.@_-).",
+    ),
+  secretName: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+    .describe(
+      "The Secret, in the group's namespace, the operator writes the user's keys to: `<site>.accessKey` and `<site>.secretKey` for each such site. Created when absent; other keys in it are left alone. Never logged, never in status.",
+    ),
+});
+export type AccessKeyRequest = z.infer<typeof AccessKeyRequestSchema>;
+
 export const SiteReplicationGroupSpecSchema = z
   .object({
     sites: z
@@ -192,6 +212,16 @@ export const SiteReplicationGroupSpecSchema = z
     deletionGuard: DeletionGuardSchema.prefault({}).describe(
       'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
     ),
+    accessKeys: z
+      .array(AccessKeyRequestSchema)
+      .max(100)
+      .optional()
+      .meta({
+        description:
+          'Users of the group to create, with an access key of their own, on the sites whose IAM cannot take a secret key (flavor s3: AWS-style IAM generates keys itself). Without an entry here such a site never gets the user (status.sites[].unmappable lists it). The operator creates the user there, attaches the policies mapped to it on the other sites (those the site holds), creates one access key and writes it to the named Secret. A user deleted from the group is deleted from those sites too, with the key sitesync created.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['user'],
+      }),
     verify: VerifySpecSchema.prefault({}).describe(
       'Object-level verification: every site lists the object versions of every replicated bucket and the per-bucket Merkle trees are compared. It runs when the sitesync.io/verify annotation takes a new value, and on a schedule when interval is set.',
     ),

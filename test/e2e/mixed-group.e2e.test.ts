@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 
 import {
   DeleteObjectCommand,
+  GetObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -16,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import type { ObjectCopyStatus } from '../../src/api/site-replication-group.js';
 import { REPLICA_MARKER } from '../../src/replication/copy-plan.js';
-import type { KubeClient } from '../../src/runtime/kube-client.js';
+import { type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
+import type { Secret } from '../../src/runtime/secrets.js';
 import type { ObjectOps, ObjectVersion, VersionCursor } from '../../src/sites/site-client.js';
 import type { BucketMeta, SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from '../support/eventually.js';
@@ -33,6 +35,7 @@ import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../suppor
 import { type ThrowawayMoto, s3Driver, startThrowawayMoto } from '../support/moto.js';
 import type { OperatorProcess } from '../support/operator.js';
 import { s3For } from '../support/seed.js';
+import { recordSecrets } from '../support/secret-scan.js';
 
 let kube: KubeClient;
 let ns: string;
@@ -179,6 +182,8 @@ beforeAll(async () => {
   );
   await da.putUser('alice', { secretKey: 'alice-secret-key-1', status: 'enabled' }, signal());
   await da.setPolicyMapping('user', 'alice', ['readers'], signal());
+  await da.putUser('bob', { secretKey: 'bob-secret-key-123', status: 'enabled' }, signal());
+  await da.setPolicyMapping('user', 'bob', ['readers'], signal());
   await withS3(s3For(a), async (s3) => {
     await put(s3, 'k1', 'first');
     await put(s3, 'k1', 'second, longer', { ContentType: 'text/plain' });
@@ -194,11 +199,11 @@ beforeAll(async () => {
   await operator.start();
   await applyGroup(
     ns,
-    groupManifest(GROUP, [
-      siteSpec('a', a),
-      siteSpec('b', b),
-      { ...siteSpec('aws', moto), flavor: 's3' },
-    ]),
+    groupManifest(
+      GROUP,
+      [siteSpec('a', a), siteSpec('b', b), { ...siteSpec('aws', moto), flavor: 's3' }],
+      { accessKeys: [{ user: 'alice', secretName: 'alice-aws' }] },
+    ),
   );
 }, 240_000);
 
@@ -217,9 +222,10 @@ describe('a group of two MinIO sites and one moto site', () => {
       // Buckets and their configurations, through the S3 API.
       const [sa, sm] = await Promise.all([da.snapshot(signal()), dm.snapshot(signal())]);
       for (const name of [BUCKET, LOCKED]) expectSameConfigs(sa, sm, name);
-      // Canned policies become customer-managed policies; the user cannot go (no secret key).
+      // Canned policies become customer-managed policies; a user goes only when spec.accessKeys
+      // asks (its secret key cannot be set there).
       expect(sm.iam.policies.get('readers')).toEqual(sa.iam.policies.get('readers'));
-      expect(sm.iam.users.has('alice')).toBe(false);
+      expect(sm.iam.users.has('bob')).toBe(false);
       // Every version and delete marker, in order, same content, metadata and tags.
       const want = await history(da);
       expect(want.map((v) => v.key)).toEqual(['k1', 'k1', 'k2', 'k2', 'k3']);
@@ -243,8 +249,10 @@ describe('a group of two MinIO sites and one moto site', () => {
       const g = await eventually(async () => {
         const grp = await getGroup(kube, ns, GROUP);
         const aws = grp.status?.sites?.find((s) => s.name === 'aws');
-        expect(aws?.unmappable?.items.join('\n')).toContain('user:alice: ');
-        expect(aws?.unmappable?.items.join('\n')).toContain('mapping:user:alice: ');
+        const listed = aws?.unmappable?.items.join('\n') ?? '';
+        expect(listed).toContain("user:bob: the site's IAM cannot set a user's secret key");
+        expect(listed).toContain('mapping:user:bob: ');
+        expect(listed).not.toContain('alice');
         return grp;
       });
       expect(g.status?.sites?.find((s) => s.name === 'a')?.unmappable).toBeUndefined();
@@ -258,6 +266,51 @@ describe('a group of two MinIO sites and one moto site', () => {
       db.close();
     }
   }, 240_000);
+
+  it('creates a user spec.accessKeys names on the s3 site, with its policies and a key in the named Secret', async () => {
+    const keys = await eventually(
+      async () => {
+        const secret = await kube.get<Secret>(SECRETS, ns, 'alice-aws');
+        const get = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString();
+        expect(get('aws.accessKey')).not.toBe('');
+        recordSecrets([get('aws.accessKey'), get('aws.secretKey')]);
+        return { accessKey: get('aws.accessKey'), secretKey: get('aws.secretKey') };
+      },
+      { timeoutMs: 60_000 },
+    );
+    const dm = s3Driver(moto);
+    try {
+      const iam = (await dm.snapshot(signal())).iam;
+      expect(iam.users.has('alice')).toBe(true);
+      expect(iam.userPolicies.get('alice')?.policies).toEqual(['readers']);
+      expect(await dm.accessKeys.listAccessKeys('alice', signal())).toEqual([keys.accessKey]);
+    } finally {
+      dm.close();
+    }
+    // The key works on the s3 site, within the mapped policy (moto enforces IAM).
+    const asAlice = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: keys.accessKey, secretAccessKey: keys.secretKey },
+    });
+    await withS3(asAlice, async (s3) => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'k1' }));
+      expect(await got.Body?.transformToString()).toBe('second, longer');
+      await expect(put(s3, 'by-alice', 'x')).rejects.toMatchObject({ name: 'AccessDenied' });
+    });
+    // Kept, not rotated, over later passes.
+    const seen = (await getGroup(kube, ns, GROUP)).status?.objectCopies?.[0]?.lastPassTime;
+    await eventually(async () => {
+      const now = (await getGroup(kube, ns, GROUP)).status?.objectCopies?.[0]?.lastPassTime;
+      expect(now).not.toBe(seen);
+    });
+    const again = await kube.get<Secret>(SECRETS, ns, 'alice-aws');
+    expect(Buffer.from(again.data?.['aws.accessKey'] ?? '', 'base64').toString()).toBe(
+      keys.accessKey,
+    );
+  }, 120_000);
 
   it('carries writes, overwrites, tags and deletes made on the moto site to both MinIO sites', async () => {
     await withS3(motoS3(), async (s3) => {
@@ -349,4 +402,25 @@ describe('a group of two MinIO sites and one moto site', () => {
       db.close();
     }
   }, 300_000);
+
+  it('deletes the user from the s3 site, with its key, when the group deletes it', async () => {
+    const da = minioDriver(a);
+    const dm = s3Driver(moto);
+    try {
+      await da.deleteUser('alice', signal());
+      await eventually(
+        async () => {
+          expect((await dm.snapshot(signal())).iam.users.has('alice')).toBe(false);
+          const secret = await kube.get<Secret>(SECRETS, ns, 'alice-aws');
+          expect(Object.keys(secret.data ?? {})).toEqual([]);
+        },
+        { timeoutMs: 60_000 },
+      );
+      // bob, whom spec.accessKeys does not name, never reached the s3 site and is still listed.
+      expect((await dm.snapshot(signal())).iam.users.has('bob')).toBe(false);
+    } finally {
+      da.close();
+      dm.close();
+    }
+  }, 120_000);
 });

@@ -62,23 +62,25 @@ const MAX_LISTED = 20;
 
 /**
  * The agreed entities a site cannot hold, each named with why (the first `MAX_LISTED`), and
- * how many there are.
+ * how many there are; `mirrored` are keys mirrored there by other means (spec.accessKeys), and
+ * `notes` what those could not mirror.
  */
 export function unmappableEntities(
   caps: SiteCapabilities,
   agreedKeys: Iterable<string>,
+  more: { mirrored?: ReadonlySet<string>; notes?: readonly string[] } = {},
 ): { count: number; items: string[] } | undefined {
-  if (coversAll(caps)) return undefined;
-  const items: string[] = [];
-  let count = 0;
-  for (const key of [...agreedKeys].sort()) {
-    const k = decodeKey(key);
-    const why = k === undefined ? undefined : unmappableReason(caps, k);
-    if (why === undefined) continue;
-    count++;
-    if (items.length < MAX_LISTED) items.push(`${key}: ${why}`.slice(0, 1024));
+  const all: string[] = [];
+  if (!coversAll(caps)) {
+    for (const key of [...agreedKeys].sort()) {
+      const k = decodeKey(key);
+      const why = k === undefined ? undefined : unmappableReason(caps, k);
+      if (why !== undefined && more.mirrored?.has(key) !== true) all.push(`${key}: ${why}`);
+    }
   }
-  return count === 0 ? undefined : { count, items };
+  all.push(...(more.notes ?? []));
+  if (all.length === 0) return undefined;
+  return { count: all.length, items: all.slice(0, MAX_LISTED).map((i) => i.slice(0, 1024)) };
 }
 
 /**

@@ -19,6 +19,7 @@ import type { RecoveryStep } from './recover.js';
 import type { VerifyRun } from './verify-run.js';
 import type { Roles } from './promotion.js';
 import type { CopyOutcome } from './object-copy.js';
+import type { AccessKeyNotes } from './access-keys.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -66,4 +67,6 @@ export interface Pass {
   roles?: Roles | undefined;
   /** The object copier's routes in this pass (mixed groups), when it ran. */
   copies?: CopyOutcome | undefined;
+  /** What spec.accessKeys mirrored, and could not, per site it serves (when it ran). */
+  accessKeys?: Map<string, AccessKeyNotes> | undefined;
 }

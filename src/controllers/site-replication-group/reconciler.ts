@@ -48,6 +48,7 @@ import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.
 import type { ChangeDetection } from './change-detection.js';
 import { coverOf, coveredEntities, replicatesNatively } from './coverage.js';
 import { copyObjects } from './object-copy.js';
+import { ensureAccessKeys } from './access-keys.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { fencePolicyName, fencedSites, reconcileFences } from './fence.js';
@@ -325,6 +326,7 @@ export class SiteReplicationGroupReconciler {
     this.deps.changes?.keepReadBacks(pass);
     const { failures, changes, outcomes, fences } = await this.applyAll(pass, plan);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
+    pass.accessKeys = await ensureAccessKeys(pass, plan, failures);
     pass.copies = await copyObjects(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);

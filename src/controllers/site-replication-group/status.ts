@@ -361,7 +361,11 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...roots(pass, name, merkleRoot(rootEntries(held, o, r))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
-    unmappable: unmappableEntities(o.client.capabilities, Object.keys(r.state.entities)),
+    unmappable: unmappableEntities(
+      o.client.capabilities,
+      Object.keys(r.state.entities),
+      pass.accessKeys?.get(name),
+    ),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
     ...identity,
