@@ -53,6 +53,11 @@ export interface SiteCapabilities {
   secretKeys: boolean;
   /** MinIO service accounts (access keys of a user with their own session policy). */
   serviceAccounts: boolean;
+  /**
+   * IAM policies may use MinIO's extensions (condition keys on OpenID claims `jwt:*` and LDAP
+   * attributes `ldap:*`, `admin:*` actions); elsewhere a policy using them is not mirrored.
+   */
+  minioPolicyExtensions: boolean;
   /** A whole site's IAM and bucket metadata can be exported in a few calls. */
   bulkExport: boolean;
   /** External identity providers can be configured through the API. */

@@ -180,6 +180,21 @@ beforeAll(async () => {
     },
     signal(),
   );
+  await da.putPolicy(
+    'claims-only',
+    {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject'],
+          Resource: ['arn:aws:s3:::*'],
+          Condition: { StringEquals: { 'jwt:groups': ['ops'] } },
+        },
+      ],
+    },
+    signal(),
+  );
   await da.putUser('alice', { secretKey: 'alice-secret-key-1', status: 'enabled' }, signal());
   await da.setPolicyMapping('user', 'alice', ['readers'], signal());
   await da.putUser('bob', { secretKey: 'bob-secret-key-123', status: 'enabled' }, signal());
@@ -226,6 +241,8 @@ describe('a group of two MinIO sites and one moto site', () => {
       // asks (its secret key cannot be set there).
       expect(sm.iam.policies.get('readers')).toEqual(sa.iam.policies.get('readers'));
       expect(sm.iam.users.has('bob')).toBe(false);
+      expect(sa.iam.policies.has('claims-only')).toBe(true);
+      expect(sm.iam.policies.has('claims-only')).toBe(false);
       // Every version and delete marker, in order, same content, metadata and tags.
       const want = await history(da);
       expect(want.map((v) => v.key)).toEqual(['k1', 'k1', 'k2', 'k2', 'k3']);
@@ -252,6 +269,9 @@ describe('a group of two MinIO sites and one moto site', () => {
         const listed = aws?.unmappable?.items.join('\n') ?? '';
         expect(listed).toContain("user:bob: the site's IAM cannot set a user's secret key");
         expect(listed).toContain('mapping:user:bob: ');
+        expect(listed).toContain(
+          'policy:claims-only: it uses what only MinIO evaluates (condition key jwt:groups)',
+        );
         expect(listed).not.toContain('alice');
         return grp;
       });

@@ -18,6 +18,7 @@ import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.
 import { describeError } from '../../runtime/messages.js';
 import type { Secret } from '../../runtime/secrets.js';
 import type { AccessKeyOps } from '../../sites/site-client.js';
+import { siteCover } from './coverage.js';
 import { mirroredPolicies } from './entities.js';
 import type { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
@@ -110,11 +111,16 @@ async function ensureMapping(s: Step, plan: MergePlan, out: AccessKeyNotes): Pro
   const { pass, site, req } = s;
   const wanted = sourcePolicies(pass, req.user);
   if (wanted === undefined) return;
-  const held = wanted.filter((p) => groupHas(pass, plan, encodeKey({ kind: 'policy', name: p })));
+  // Only policies the site gets: in the group, and of a content it can hold.
+  const cover = siteCover(pass, site);
+  const held = wanted.filter((p) => {
+    const key = encodeKey({ kind: 'policy', name: p });
+    return groupHas(pass, plan, key) && (cover?.(key) ?? true);
+  });
   const missing = wanted.filter((p) => !held.includes(p));
   if (missing.length > 0) {
     out.notes.push(
-      `mapping:user:${req.user}: policies ${missing.join(', ')} are not mirrored policies (built-in or the site's own), so they are not attached on ${site.site.name}`,
+      `mapping:user:${req.user}: policies ${missing.join(', ')} are not mirrored to ${site.site.name} (built-in, the site's own, or using what only MinIO evaluates), so they are not attached there`,
     );
   }
   const current = [...(site.snap.iam.userPolicies.get(req.user)?.policies ?? [])].sort();

@@ -2,9 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 
 import { MINIO_CAPABILITIES } from '../../sites/minio/minio-site-client.js';
 import { S3_CAPABILITIES } from '../../sites/s3/s3-site-client.js';
-import { coverOf, coveredEntities, unmappableEntities } from './coverage.js';
+import { coverOf, coveredEntities, minioOnlyPolicies, unmappableEntities } from './coverage.js';
 import { copyRoutes } from './object-copy.js';
 import type { Pass } from './pass.js';
+import type { SiteSnapshot } from '../../sites/snapshot.js';
 
 const AGREED = [
   'bucket:photos',
@@ -52,6 +53,52 @@ describe('what a site can hold, by its capabilities', () => {
     const map = new Map(AGREED.map((k) => [k, { digest: 'd' }]));
     expect([...coveredEntities(map, coverOf(S3_CAPABILITIES)).keys()]).toHaveLength(3);
     expect(coveredEntities(map, undefined)).toBe(map);
+  });
+});
+
+describe('policies using what only MinIO evaluates', () => {
+  const snap = (policies: Record<string, unknown>) =>
+    ({ iam: { policies: new Map(Object.entries(policies)) } }) as unknown as SiteSnapshot;
+  const claims = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: ['arn:aws:s3:::*'],
+        Condition: { StringEquals: { 'jwt:groups': 'ops' } },
+      },
+    ],
+  };
+  const plain = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*' }] };
+
+  it('are found on the MinIO sites, and stay off the s3 site with why', () => {
+    const minioOnly = minioOnlyPolicies([
+      { snap: snap({ claims, plain }), client: { capabilities: MINIO_CAPABILITIES } },
+      // An s3 site's own policies are not read for MinIO's extensions.
+      { snap: snap({ other: claims }), client: { capabilities: S3_CAPABILITIES } },
+    ]);
+    expect([...minioOnly]).toEqual([['policy:claims', 'condition key jwt:groups']]);
+    const cover = coverOf(S3_CAPABILITIES, minioOnly);
+    expect(cover?.('policy:plain')).toBe(true);
+    expect(cover?.('policy:claims')).toBe(false);
+    expect(coverOf(MINIO_CAPABILITIES, minioOnly)).toBeUndefined();
+    expect(
+      unmappableEntities(S3_CAPABILITIES, ['policy:claims', 'policy:plain'], { minioOnly })?.items,
+    ).toEqual([
+      "policy:claims: it uses what only MinIO evaluates (condition key jwt:groups); this site's IAM would never match it",
+    ]);
+  });
+
+  it('a user mirrored by spec.accessKeys is not listed; what could not be mirrored is', () => {
+    const listed = unmappableEntities(S3_CAPABILITIES, ['user:alice', 'mapping:user:alice'], {
+      mirrored: new Set(['user:alice', 'mapping:user:alice']),
+      notes: ['mapping:user:alice: policies readwrite are not mirrored'],
+    });
+    expect(listed).toEqual({
+      count: 1,
+      items: ['mapping:user:alice: policies readwrite are not mirrored'],
+    });
   });
 });
 

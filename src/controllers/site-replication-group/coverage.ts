@@ -10,8 +10,14 @@
  * - groups and policy mappings: where users are (a group's members, a mapping's user);
  * - service accounts: `serviceAccounts`.
  */
-import { type EntityKey, decodeKey } from '../../replication/entity-key.js';
+import { type EntityKey, decodeKey, encodeKey } from '../../replication/entity-key.js';
+import { minioOnlyParts } from '../../replication/policy.js';
 import type { SiteCapabilities } from '../../sites/site-client.js';
+import type { SiteSnapshot } from '../../sites/snapshot.js';
+import { type Observed, reachable } from './observe.js';
+
+/** Policies (by entity key) using MinIO's extensions, with what in them is MinIO's. */
+export type MinioOnlyPolicies = ReadonlyMap<string, string>;
 
 const NO_SECRET_KEYS =
   "the site's IAM cannot set a user's secret key (it generates its own), so the user is not created there";
@@ -31,20 +37,51 @@ const REASONS: Record<EntityKey['kind'], (caps: SiteCapabilities) => string | un
 };
 
 /** Why a site cannot hold an entity, or undefined when it can. */
-export function unmappableReason(caps: SiteCapabilities, key: EntityKey): string | undefined {
-  return REASONS[key.kind](caps);
+export function unmappableReason(
+  caps: SiteCapabilities,
+  key: EntityKey,
+  minioOnly?: MinioOnlyPolicies,
+): string | undefined {
+  const why = REASONS[key.kind](caps);
+  if (why !== undefined || key.kind !== 'policy' || caps.minioPolicyExtensions) return why;
+  const parts = minioOnly?.get(encodeKey(key));
+  return parts === undefined
+    ? undefined
+    : `it uses what only MinIO evaluates (${parts}); this site's IAM would never match it`;
+}
+
+/**
+ * The policies, on the sites that understand MinIO's extensions, that use them (what a site
+ * without them must not get): read from the snapshots of the pass.
+ */
+export function minioOnlyPolicies(
+  sites: readonly { snap: SiteSnapshot; client: { capabilities: SiteCapabilities } }[],
+): MinioOnlyPolicies {
+  const out = new Map<string, string>();
+  for (const o of sites) {
+    if (!o.client.capabilities.minioPolicyExtensions) continue;
+    for (const [name, doc] of o.snap.iam.policies) {
+      const parts = minioOnlyParts(doc);
+      const key = encodeKey({ kind: 'policy', name });
+      if (parts.length > 0 && !out.has(key)) out.set(key, parts.join(', '));
+    }
+  }
+  return out;
 }
 
 /** Whether a site with these capabilities holds every kind of entity. */
 export const coversAll = (caps: SiteCapabilities): boolean =>
-  caps.iam && caps.secretKeys && caps.serviceAccounts;
+  caps.iam && caps.secretKeys && caps.serviceAccounts && caps.minioPolicyExtensions;
 
 /** The merge's `covers` of a site (undefined: every key). */
-export function coverOf(caps: SiteCapabilities): ((key: string) => boolean) | undefined {
+export function coverOf(
+  caps: SiteCapabilities,
+  minioOnly?: MinioOnlyPolicies,
+): ((key: string) => boolean) | undefined {
   if (coversAll(caps)) return undefined;
   return (key) => {
     const k = decodeKey(key);
-    return k !== undefined && unmappableReason(caps, k) === undefined;
+    return k !== undefined && unmappableReason(caps, k, minioOnly) === undefined;
   };
 }
 
@@ -68,13 +105,17 @@ const MAX_LISTED = 20;
 export function unmappableEntities(
   caps: SiteCapabilities,
   agreedKeys: Iterable<string>,
-  more: { mirrored?: ReadonlySet<string>; notes?: readonly string[] } = {},
+  more: {
+    mirrored?: ReadonlySet<string> | undefined;
+    notes?: readonly string[] | undefined;
+    minioOnly?: MinioOnlyPolicies | undefined;
+  } = {},
 ): { count: number; items: string[] } | undefined {
   const all: string[] = [];
   if (!coversAll(caps)) {
     for (const key of [...agreedKeys].sort()) {
       const k = decodeKey(key);
-      const why = k === undefined ? undefined : unmappableReason(caps, k);
+      const why = k === undefined ? undefined : unmappableReason(caps, k, more.minioOnly);
       if (why !== undefined && more.mirrored?.has(key) !== true) all.push(`${key}: ${why}`);
     }
   }
@@ -90,3 +131,22 @@ export function unmappableEntities(
 export const replicatesNatively = (o: {
   client?: { capabilities: SiteCapabilities } | undefined;
 }): boolean => o.client?.capabilities.nativeReplication ?? true;
+
+const MINIO_ONLY = new WeakMap<readonly Observed[], MinioOnlyPolicies>();
+
+/** The pass's MinIO-only policies (computed once per pass's observations). */
+export function minioOnlyOf(pass: { observed: readonly Observed[] }): MinioOnlyPolicies {
+  let m = MINIO_ONLY.get(pass.observed);
+  if (m === undefined) {
+    m = minioOnlyPolicies(reachable(pass.observed));
+    MINIO_ONLY.set(pass.observed, m);
+  }
+  return m;
+}
+
+/** The merge's `covers` of a site observed in a pass (undefined: every key). */
+export const siteCover = (
+  pass: { observed: readonly Observed[] },
+  o: { client?: { capabilities: SiteCapabilities } | undefined },
+): ((key: string) => boolean) | undefined =>
+  o.client ? coverOf(o.client.capabilities, minioOnlyOf(pass)) : undefined;

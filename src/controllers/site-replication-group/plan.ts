@@ -12,7 +12,7 @@ import {
   planMerge,
 } from '../../replication/merge.js';
 import type { Why } from '../../runtime/kstatus.js';
-import { coverOf } from './coverage.js';
+import { siteCover } from './coverage.js';
 import { keyPhase } from './entities.js';
 import type { EntityAction } from './executor.js';
 import type { Observed } from './observe.js';
@@ -121,7 +121,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
         addsOnly: adopting.has(o.site.name),
         follower: leader !== undefined && o.site.name !== leader,
         entities: seen ? pass.entities(o.snap) : new Map<string, Entity>(),
-        covers: o.client ? coverOf(o.client.capabilities) : undefined,
+        covers: siteCover(pass, o),
       };
     }),
     agreed,

@@ -46,7 +46,7 @@ import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
-import { coverOf, coveredEntities, replicatesNatively } from './coverage.js';
+import { coveredEntities, replicatesNatively, siteCover } from './coverage.js';
 import { copyObjects } from './object-copy.js';
 import { ensureAccessKeys } from './access-keys.js';
 import { type Entity, entitiesOf } from './entities.js';
@@ -642,7 +642,7 @@ function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   // A site's map holds only what its flavor can hold (coverage.ts).
   const covers = new Map(
     [...pass.observed, ...pass.removed].flatMap((o) =>
-      o.client ? [[o.site.name, coverOf(o.client.capabilities)] as const] : [],
+      o.client ? [[o.site.name, siteCover(pass, o)] as const] : [],
     ),
   );
   const scope = {

@@ -22,7 +22,7 @@ import { majority } from '../../replication/version-compare.js';
 import { type Condition, type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from '../../runtime/kstatus.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
-import { coverOf, unmappableEntities } from './coverage.js';
+import { minioOnlyOf, siteCover, unmappableEntities } from './coverage.js';
 import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
@@ -358,14 +358,13 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...(failure ? { error: { reason: 'ApplyFailed', message: failure } } : {}),
     buckets: count(true),
     iam: count(false),
-    ...roots(pass, name, merkleRoot(rootEntries(held, o, r))),
+    ...roots(pass, name, merkleRoot(rootEntries(pass, held, o, r))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
-    unmappable: unmappableEntities(
-      o.client.capabilities,
-      Object.keys(r.state.entities),
-      pass.accessKeys?.get(name),
-    ),
+    unmappable: unmappableEntities(o.client.capabilities, Object.keys(r.state.entities), {
+      ...pass.accessKeys?.get(name),
+      minioOnly: minioOnlyOf(pass),
+    }),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
     ...identity,
@@ -378,12 +377,13 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
  * that it is in sync when it holds everything it can.
  */
 function rootEntries(
+  pass: Pass,
   held: ReadonlyMap<string, Entity>,
   o: Reachable,
   r: PassResult,
 ): (readonly [string, string])[] {
   const entries = [...held].map(([k, e]) => [k, e.digest] as const);
-  const cover = coverOf(o.client.capabilities);
+  const cover = siteCover(pass, o);
   if (cover === undefined) return entries;
   const uncovered = Object.entries(r.state.entities).filter(([k]) => !cover(k));
   return [...entries, ...uncovered].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -45,6 +45,7 @@ export const S3_CAPABILITIES: SiteCapabilities = {
   iam: true,
   secretKeys: false,
   serviceAccounts: false,
+  minioPolicyExtensions: false,
   bulkExport: false,
   identityConfig: false,
   replicationProgress: 'sampled',
