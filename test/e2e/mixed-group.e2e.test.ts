@@ -19,6 +19,7 @@ import type { ObjectCopyStatus } from '../../src/api/site-replication-group.js';
 import { REPLICA_MARKER } from '../../src/replication/copy-plan.js';
 import { type KubeClient, SECRETS } from '../../src/runtime/kube-client.js';
 import type { Secret } from '../../src/runtime/secrets.js';
+import { findCondition } from '../../src/runtime/conditions.js';
 import type { ObjectOps, ObjectVersion, VersionCursor } from '../../src/sites/site-client.js';
 import type { BucketMeta, SiteSnapshot } from '../../src/sites/snapshot.js';
 import { eventually } from '../support/eventually.js';
@@ -416,6 +417,19 @@ describe('a group of two MinIO sites and one moto site', () => {
       }
       expect(copied(await routesOf())).toBe(copied(settled.routes));
       expect(await count()).toEqual(settled.versions);
+      // Nothing on its way: InSync, the s3 site counted by its copier routes.
+      const g = await eventually(async () => {
+        const grp = await getGroup(kube, ns, GROUP);
+        const inSync = findCondition(grp.status?.conditions, 'InSync');
+        expect({ status: inSync?.status, message: inSync?.message }).toMatchObject({
+          status: 'True',
+        });
+        return grp;
+      });
+      expect(g.status?.sites?.find((s) => s.name === 'aws')?.objects).toMatchObject({
+        pending: 0,
+        failed: 0,
+      });
     } finally {
       dm.close();
       da.close();

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { MINIO_CAPABILITIES } from '../../sites/minio/minio-site-client.js';
 import { S3_CAPABILITIES } from '../../sites/s3/s3-site-client.js';
 import { coverOf, coveredEntities, minioOnlyPolicies, unmappableEntities } from './coverage.js';
-import { copyRoutes } from './object-copy.js';
+import { copyRoutes, withCopyProgress } from './object-copy.js';
 import type { Pass } from './pass.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 
@@ -145,5 +145,45 @@ describe('copy routes: one hub, never a mesh', () => {
         ['z', false],
       ]),
     ).toEqual({ hub: 'x', spokes: ['y', 'z'] });
+  });
+});
+
+describe("the copier in the sites' object progress", () => {
+  const route = (source: string, destination: string, extra: object = {}) => ({
+    bucket: 'photos',
+    source,
+    destination,
+    copied: 10,
+    deleteMarkers: 1,
+    bytes: 100,
+    failed: 0,
+    pending: 0,
+    lagSeconds: 0,
+    lastPassTime: '2026-12-08T00:00:00Z',
+    ...extra,
+  });
+  const now = Date.parse('2026-12-08T00:01:00Z');
+
+  it('counts a route for its source: a site the copier serves gets counts of its own', () => {
+    const native = new Map([
+      ['a', { pending: 2, failed: 0, replicated: 5, bytes: 50, unknown: [], countedAt: now }],
+    ]);
+    const out = withCopyProgress(
+      native,
+      [route('a', 'aws', { pending: 3, lagSeconds: 7 }), route('aws', 'a', { failed: 1 })],
+      now,
+    );
+    expect(out?.get('a')).toMatchObject({ pending: 5, replicated: 15, bytes: 150, lagSeconds: 7 });
+    expect(out?.get('a')?.countedAt).toBe(Date.parse('2026-12-08T00:00:00Z'));
+    expect(out?.get('aws')).toMatchObject({ pending: 0, failed: 1, replicated: 10, unknown: [] });
+  });
+
+  it('a route whose last pass did not finish leaves its source uncounted, saying why', () => {
+    const out = withCopyProgress(
+      undefined,
+      [route('aws', 'a', { message: 'a is not reachable' })],
+      now,
+    );
+    expect(out?.get('aws')?.unknown).toEqual(['copy photos to a: a is not reachable']);
   });
 });

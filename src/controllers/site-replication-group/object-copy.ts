@@ -23,6 +23,7 @@ import { replicatesNatively } from './coverage.js';
 import type { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
+import type { SiteObjects } from './progress.js';
 import { priorityOrder, replicatedBuckets } from './plan.js';
 
 /** Buckets copied at once (each: one direction, then the other). */
@@ -239,4 +240,43 @@ export async function copyObjects(
   }
   out.sort((a, b) => routeId(a).localeCompare(routeId(b)));
   return { routes: out.slice(0, 1000), moving };
+}
+
+/**
+ * The copier's routes added to each site's object progress, as the site that has to send
+ * them (a route's source): what InSync and status read for a site the copier serves. A route
+ * that did not finish its last pass makes the counts unknown, with why.
+ */
+export function withCopyProgress(
+  objects: ReadonlyMap<string, SiteObjects> | undefined,
+  routes: readonly ObjectCopyStatus[],
+  now: number,
+): Map<string, SiteObjects> | undefined {
+  if (routes.length === 0) return objects === undefined ? undefined : new Map(objects);
+  const out = new Map(objects ?? []);
+  for (const r of routes) {
+    const base: SiteObjects = out.get(r.source) ?? {
+      pending: 0,
+      failed: 0,
+      replicated: 0,
+      bytes: 0,
+      unknown: [],
+      countedAt: now,
+    };
+    const at = r.lastPassTime === undefined ? now : Date.parse(r.lastPassTime);
+    const unfinished = r.message !== undefined && r.failed === 0;
+    out.set(r.source, {
+      ...base,
+      pending: base.pending + r.pending,
+      failed: base.failed + r.failed,
+      replicated: base.replicated + r.copied,
+      bytes: base.bytes + r.bytes,
+      lagSeconds: Math.max(base.lagSeconds ?? 0, r.lagSeconds),
+      countedAt: Math.min(base.countedAt, Number.isNaN(at) ? now : at),
+      unknown: unfinished
+        ? [...base.unknown, `copy ${r.bucket} to ${r.destination}: ${r.message ?? ''}`]
+        : base.unknown,
+    });
+  }
+  return out;
 }

@@ -47,7 +47,7 @@ import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
 import { coveredEntities, replicatesNatively, siteCover } from './coverage.js';
-import { copyObjects } from './object-copy.js';
+import { copyObjects, withCopyProgress } from './object-copy.js';
 import { ensureAccessKeys } from './access-keys.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
@@ -405,7 +405,7 @@ export class SiteReplicationGroupReconciler {
       return { requeueAfterMs: interval };
     }
     const buckets = replicatedBuckets(why.plan);
-    pass.objects = await this.collectProgress(pass, buckets);
+    pass.objects = this.withCopies(pass, await this.collectProgress(pass, buckets));
     pass.verification = await this.verify(pass, buckets);
     await this.report(pass, { ...none, plan: why.plan }, interval);
     return { requeueAfterMs: this.soon(pass, interval) };
@@ -453,8 +453,15 @@ export class SiteReplicationGroupReconciler {
     if (changed || pass.promotion?.step === 'WaitForSync') this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
     if (pass.recovery) this.progress.invalidate(group);
-    pass.objects = await this.collectProgress(pass, buckets);
+    pass.objects = this.withCopies(pass, await this.collectProgress(pass, buckets));
     pass.verification = await this.verify(pass, buckets);
+  }
+
+  /** The object copier's routes (this pass's, else the last ones) in the sites' progress. */
+  private withCopies(pass: Pass, objects: Map<string, SiteObjects> | undefined) {
+    if (!pass.spec.replicate.objects) return objects;
+    const routes = pass.copies?.routes ?? pass.obj.status?.objectCopies ?? [];
+    return withCopyProgress(objects, routes, this.now().getTime());
   }
 
   /** The next pass: soon while a verification, a recovery or object versions are under way. */
