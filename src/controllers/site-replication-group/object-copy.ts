@@ -172,7 +172,11 @@ async function copyOne(
       destination: route.destination.client,
       bucket: route.bucket,
       store: ctx.store,
-      options: { mode: 'two-way', concurrency: KEYS_AT_ONCE },
+      options: {
+        mode: 'two-way',
+        concurrency: KEYS_AT_ONCE,
+        deleteMarkers: pass.spec.replicate.deleteMarkers,
+      },
     });
     const report = await copier.runPass(ctx.signal);
     for (const c of report.conflicts) {
