@@ -30,6 +30,7 @@ import {
 } from '../../src/transfer/configmap-checkpoint-store.js';
 import { kubeConfigMapApi } from '../../src/transfer/kube-configmap-api.js';
 import { eventually } from '../support/eventually.js';
+import { CONFIGMAPS } from '../../src/runtime/kube-client.js';
 import { createNamespace, kubeClient } from '../support/kube.js';
 import { type ThrowawayMinio, startThrowawayMinio } from '../support/minio.js';
 import { type ThrowawayMoto, startThrowawayMoto } from '../support/moto.js';
@@ -265,14 +266,16 @@ describe('the object copier between MinIO and moto', () => {
     await put(checkMinio, { bucket, key: 'k' }, 'one');
     await checkMinio.putDeleteMarker({ bucket, key: 'k' }, signal);
     await put(checkMinio, { bucket, key: 'k' }, 'two');
+    await put(checkMinio, { bucket, key: 'gone' }, 'three');
     await checkMinio.putDeleteMarker({ bucket, key: 'gone' }, signal);
     const c = copier(copierMinio(), copierMoto(), bucket, { deleteMarkers: false });
-    expect(await c.runPass(signal)).toMatchObject({ copied: 2, deleteMarkers: 0, failed: 0 });
+    expect(await c.runPass(signal)).toMatchObject({ copied: 3, deleteMarkers: 0, failed: 0 });
     expect(motoProxy.deletes(bucket)).toBe(0);
     const got = await history(checkMoto, bucket);
     expect(got['k']).toHaveLength(2);
     expect(got['k']).not.toContain('delete-marker');
-    expect(got['gone']).toBeUndefined();
+    expect(got['gone']).toHaveLength(1);
+    expect(got['gone']).not.toContain('delete-marker');
     expect(await c.runPass(signal)).toMatchObject({ copied: 0, deleteMarkers: 0, pending: 0 });
   });
 
@@ -560,28 +563,33 @@ describe('checkpoints in ConfigMaps, through the operator KubeClient', () => {
 
   it("an owner's checkpoints carry its owner reference and names of their own (two groups never share one)", async () => {
     const ns = await namespace();
-    const api = kubeConfigMapApi(kubeClient());
-    const owner = (uid: string) => ({
+    const kube = kubeClient();
+    const api = kubeConfigMapApi(kube);
+    // Real owners (the garbage collector deletes what an absent owner owns).
+    const ownerUid = async (name: string) => {
+      const made = await kube.create<{ metadata: { uid: string } }>(CONFIGMAPS, ns, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name },
+      });
+      return made.metadata.uid;
+    };
+    const [uid1, uid2] = [await ownerUid('owner-1'), await ownerUid('owner-2')];
+    const owner = (uid: string, name: string) => ({
       scope: uid,
-      reference: {
-        apiVersion: 'sitesync.io/v1alpha1',
-        kind: 'SiteReplicationGroup',
-        name: 'g',
-        uid,
-        controller: true,
-      },
+      reference: { apiVersion: 'v1', kind: 'ConfigMap', name, uid, controller: true },
     });
-    const one = new ConfigMapCheckpointStore(api, ns, {}, owner('uid-1'));
-    const two = new ConfigMapCheckpointStore(api, ns, {}, owner('uid-2'));
+    const one = new ConfigMapCheckpointStore(api, ns, {}, owner(uid1, 'owner-1'));
+    const two = new ConfigMapCheckpointStore(api, ns, {}, owner(uid2, 'owner-2'));
     const route = { bucket: 'b', source: 'minio', destination: 'aws', range: {} };
     const c = emptyCheckpoint(route);
     c.keys['k'] = { h: ['v1'] };
     await one.save(c, signal);
     expect((await one.load(route, signal))?.keys['k']).toEqual({ h: ['v1'] });
     expect(await two.load(route, signal)).toBeUndefined();
-    expect(checkpointName(route, 'uid-1')).not.toBe(checkpointName(route, 'uid-2'));
-    const cm = await api.get(ns, checkpointName(route, 'uid-1'), signal);
-    expect(cm?.metadata.ownerReferences).toEqual([owner('uid-1').reference]);
+    expect(checkpointName(route, uid1)).not.toBe(checkpointName(route, uid2));
+    const cm = await api.get(ns, checkpointName(route, uid1), signal);
+    expect(cm?.metadata.ownerReferences).toEqual([owner(uid1, 'owner-1').reference]);
   });
 });
 
