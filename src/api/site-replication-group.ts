@@ -143,6 +143,25 @@ export const DeletionGuardSchema = z.object({
 });
 export type DeletionGuard = z.infer<typeof DeletionGuardSchema>;
 
+export const ObjectCopierSpecSchema = z.object({
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Object keys the copier copies at once, per bucket and direction (default 4).'),
+  bytesPerSecond: z
+    .number()
+    .int()
+    .min(1024)
+    .optional()
+    .describe(
+      "Bandwidth of all of the group's object copies together, in bytes per second (object bodies; requests and listings are not counted); no limit when absent.",
+    ),
+});
+export type ObjectCopierSpec = z.infer<typeof ObjectCopierSpecSchema>;
+
 export const AccessKeyRequestSchema = z.object({
   user: z
     .string()
@@ -211,6 +230,9 @@ export const SiteReplicationGroupSpecSchema = z
       ),
     deletionGuard: DeletionGuardSchema.prefault({}).describe(
       'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
+    ),
+    objectCopier: ObjectCopierSpecSchema.prefault({}).describe(
+      'Limits of the object copier, which carries objects between the sites that cannot replicate natively (an s3 site) and the group (status.objectCopies).',
     ),
     accessKeys: z
       .array(AccessKeyRequestSchema)

@@ -61,6 +61,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
       },
       syncInterval: '30s',
       deletionGuard: { maxCount: 10, maxPercent: 10 },
+      objectCopier: { concurrency: 4 },
       changeDetection: 'events',
       paused: false,
       allowSiteRemoval: false,

@@ -119,6 +119,11 @@ export interface CopierDeps {
   store: CheckpointStore;
   options?: Partial<CopierOptions> | undefined;
   clock?: Clock | undefined;
+  /**
+   * A rate limit shared with other copiers (all of a group's routes); when given,
+   * `options.bytesPerSecond` is not used.
+   */
+  limiter?: ByteRateLimiter | undefined;
   /** Called after each batch with the pass so far. */
   onProgress?: ((report: PassReport) => void) | undefined;
 }
@@ -161,9 +166,10 @@ export class ObjectCopier {
       );
     }
     this.limiter =
-      this.options.bytesPerSecond === undefined
+      deps.limiter ??
+      (this.options.bytesPerSecond === undefined
         ? undefined
-        : new ByteRateLimiter(this.options.bytesPerSecond, this.clock);
+        : new ByteRateLimiter(this.options.bytesPerSecond, this.clock));
     this.ctx = {
       source: deps.source.name,
       destination: deps.destination.name,

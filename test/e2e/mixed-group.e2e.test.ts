@@ -218,7 +218,10 @@ beforeAll(async () => {
     groupManifest(
       GROUP,
       [siteSpec('a', a), siteSpec('b', b), { ...siteSpec('aws', moto), flavor: 's3' }],
-      { accessKeys: [{ user: 'alice', secretName: 'alice-aws' }] },
+      {
+        accessKeys: [{ user: 'alice', secretName: 'alice-aws' }],
+        objectCopier: { concurrency: 2, bytesPerSecond: 16 * 1024 * 1024 },
+      },
     ),
   );
 }, 240_000);

@@ -19,6 +19,8 @@ import { describeError } from '../../runtime/messages.js';
 import { kubeConfigMapApi } from '../../transfer/kube-configmap-api.js';
 import { ConfigMapCheckpointStore } from '../../transfer/configmap-checkpoint-store.js';
 import { ObjectCopier, type PassReport } from '../../transfer/copier.js';
+import { ByteRateLimiter } from '../../transfer/throttle.js';
+import { systemClock } from '../../runtime/clock.js';
 import { replicatesNatively } from './coverage.js';
 import type { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
@@ -28,8 +30,6 @@ import { priorityOrder, replicatedBuckets } from './plan.js';
 
 /** Buckets copied at once (each: one direction, then the other). */
 const BUCKETS_AT_ONCE = 2;
-/** Keys copied at once per direction. */
-const KEYS_AT_ONCE = 4;
 /** Time a pass spends copying; the rest continues in the next pass. */
 export const COPY_BUDGET_MS = 60_000;
 
@@ -158,6 +158,7 @@ async function copyOne(
     store: ConfigMapCheckpointStore;
     signal: AbortSignal;
     prev: Map<string, ObjectCopyStatus>;
+    limiter: ByteRateLimiter | undefined;
   },
 ): Promise<{ status: ObjectCopyStatus; moving: boolean }> {
   const id = {
@@ -172,9 +173,10 @@ async function copyOne(
       destination: route.destination.client,
       bucket: route.bucket,
       store: ctx.store,
+      limiter: ctx.limiter,
       options: {
         mode: 'two-way',
-        concurrency: KEYS_AT_ONCE,
+        concurrency: pass.spec.objectCopier.concurrency,
         deleteMarkers: pass.spec.replicate.deleteMarkers,
       },
     });
@@ -219,6 +221,9 @@ export async function copyObjects(
   const prev = previousOf(pass);
   const signal = AbortSignal.any([pass.ctx.signal, AbortSignal.timeout(budgetMs)]);
   const store = storeOf(pass);
+  // One budget of bandwidth for all of the pass's routes.
+  const rate = pass.spec.objectCopier.bytesPerSecond;
+  const limiter = rate === undefined ? undefined : new ByteRateLimiter(rate, systemClock);
   const out: ObjectCopyStatus[] = [];
   let moving = false;
   const hub = ok.get(routes.hub);
@@ -232,7 +237,7 @@ export async function copyObjects(
     }
     const buckets = bucketsOf(plan, failures, [hub, spoke]);
     const done = await mapLimit(buckets, BUCKETS_AT_ONCE, async (bucket) => {
-      const ctx = { store, signal, prev };
+      const ctx = { store, signal, prev, limiter };
       const there = await copyOne(pass, { bucket, source: hub, destination: spoke }, ctx);
       const back = await copyOne(pass, { bucket, source: spoke, destination: hub }, ctx);
       return [there, back];
