@@ -47,7 +47,7 @@ import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
 import { coveredEntities, replicatesNatively, siteCover } from './coverage.js';
-import { copyObjects, withCopyProgress } from './object-copy.js';
+import { copyObjects, copyRoutes, withCopyProgress } from './object-copy.js';
 import { ensureAccessKeys } from './access-keys.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
@@ -459,9 +459,7 @@ export class SiteReplicationGroupReconciler {
 
   /** The object copier's routes (this pass's, else the last ones) in the sites' progress. */
   private withCopies(pass: Pass, objects: Map<string, SiteObjects> | undefined) {
-    if (!pass.spec.replicate.objects) return objects;
-    const routes = pass.copies?.routes ?? pass.obj.status?.objectCopies ?? [];
-    return withCopyProgress(objects, routes, this.now().getTime());
+    return withCopyProgress(objects, currentCopies(pass), this.now().getTime());
   }
 
   /** The next pass: soon while a verification, a recovery or object versions are under way. */
@@ -548,10 +546,18 @@ export class SiteReplicationGroupReconciler {
   }
 }
 
-/** The object copier's routes (mixed groups), kept from the last pass that ran them. */
+/**
+ * The object copier's routes (mixed groups): this pass's, else those of the last pass that ran
+ * them; none once the group has no site the copier serves (or copies no objects).
+ */
+function currentCopies(pass: Pass) {
+  if (!pass.spec.replicate.objects || copyRoutes(pass) === undefined) return [];
+  return pass.copies?.routes ?? pass.obj.status?.objectCopies ?? [];
+}
+
 function copyStatus(pass: Pass, status: SiteReplicationGroupStatus): void {
-  const copies = pass.copies?.routes ?? pass.obj.status?.objectCopies;
-  if (copies !== undefined && copies.length > 0) status.objectCopies = copies;
+  const copies = currentCopies(pass);
+  if (copies.length > 0) status.objectCopies = copies;
 }
 
 /** The sites observed whole in this pass, with their identity and how much they hold. */

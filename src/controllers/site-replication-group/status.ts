@@ -508,7 +508,7 @@ export async function writeStatus(
 }
 
 /** Status fields a pass may drop: a merge patch keeps what it omits, so they are set to null. */
-const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary'] as const;
+const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary', 'objectCopies'] as const;
 
 /** The merge patch that turns `prev` into `next`: `next`, with dropped fields set to null. */
 export function statusPatch(
