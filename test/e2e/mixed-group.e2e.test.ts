@@ -32,6 +32,7 @@ import {
   siteSpec,
   waitReady,
 } from '../support/groups.js';
+import { kubectl, mustKubectl } from '../support/kube.js';
 import { type ThrowawayMinio, minioDriver, startThrowawayMinio } from '../support/minio.js';
 import { type ThrowawayMoto, s3Driver, startThrowawayMoto } from '../support/moto.js';
 import type { OperatorProcess } from '../support/operator.js';
@@ -460,4 +461,46 @@ describe('a group of two MinIO sites and one moto site', () => {
       dm.close();
     }
   }, 120_000);
+
+  it('deleting the group leaves every bucket, version and policy, on the s3 site too; its checkpoints go with it', async () => {
+    const dm = s3Driver(moto);
+    const da = minioDriver(a);
+    try {
+      const before = { aws: await history(dm), a: await history(da) };
+      const checkpoints = await mustKubectl([
+        'get',
+        'configmaps',
+        '-n',
+        ns,
+        '-l',
+        'sitesync.io/copy-checkpoint=true',
+        '-o',
+        'name',
+      ]);
+      expect(checkpoints.trim().split('\n').length).toBeGreaterThanOrEqual(4);
+      const r = await kubectl(['delete', 'srg', GROUP, '-n', ns, '--wait=true', '--timeout=90s']);
+      expect(r.code).toBe(0);
+      const snap = await dm.snapshot(signal());
+      expect([...snap.buckets.keys()].sort()).toEqual([BUCKET, LOCKED]);
+      expect(snap.iam.policies.has('readers')).toBe(true);
+      expect(await history(dm)).toEqual(before.aws);
+      expect(await history(da)).toEqual(before.a);
+      await eventually(async () => {
+        const left = await mustKubectl([
+          'get',
+          'configmaps',
+          '-n',
+          ns,
+          '-l',
+          'sitesync.io/group=mixed',
+          '-o',
+          'name',
+        ]);
+        expect(left.trim()).toBe('');
+      });
+    } finally {
+      dm.close();
+      da.close();
+    }
+  }, 180_000);
 });
