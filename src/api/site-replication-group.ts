@@ -441,7 +441,9 @@ export const SiteStatusSchema = z.object({
     .describe('The last error talking to this site, without secrets.'),
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
-  objects: ObjectProgressSchema.optional(),
+  objects: ObjectProgressSchema.optional().describe(
+    "What this site still has to send to its peers: its native replication's figures (MinIO), plus the object copier's routes from it (status.objectCopies: copied versions count as replicated, the last pass's pending and failed as such).",
+  ),
   membership: z
     .enum(SITE_MEMBERSHIPS)
     .optional()
