@@ -504,3 +504,78 @@ describe('a group of two MinIO sites and one moto site', () => {
     }
   }, 180_000);
 });
+
+describe('a group of s3 sites only (two moto servers)', () => {
+  it('copies through the first site as hub: versions and delete markers both ways, nothing twice', async () => {
+    const [m1, m2] = await Promise.all([
+      startThrowawayMoto('s3only-1'),
+      startThrowawayMoto('s3only-2'),
+    ]);
+    const d1 = s3Driver(m1);
+    const d2 = s3Driver(m2);
+    try {
+      await putCredentials(ns, 'cloud1-credentials', m1);
+      await putCredentials(ns, 'cloud2-credentials', m2);
+      await d1.createBucket(BUCKET, {}, signal());
+      await d1.enableVersioning(BUCKET, signal());
+      await d1.putBucketTags(BUCKET, { from: 'cloud1' }, signal());
+      const s3of = (m: ThrowawayMoto) =>
+        new S3Client({
+          endpoint: m.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          maxAttempts: 1,
+          credentials: { accessKeyId: m.accessKey, secretAccessKey: m.secretKey },
+        });
+      await withS3(s3of(m1), async (s3) => {
+        await put(s3, 'x', 'one');
+        await put(s3, 'x', 'two');
+        await del(s3, 'x');
+      });
+      await applyGroup(
+        ns,
+        groupManifest('clouds', [
+          { ...siteSpec('cloud1', m1), flavor: 's3' },
+          { ...siteSpec('cloud2', m2), flavor: 's3' },
+        ]),
+      );
+      await waitReady(kube, ns, 'clouds');
+      await eventually(
+        async () => {
+          expect((await d2.snapshot(signal())).buckets.get(BUCKET)?.tags).toEqual({
+            from: 'cloud1',
+          });
+          expect(await history(d2)).toEqual(await history(d1));
+        },
+        { timeoutMs: 60_000 },
+      );
+      await withS3(s3of(m2), async (s3) => put(s3, 'y', 'from cloud2'));
+      await eventually(
+        async () => {
+          expect(await history(d1)).toEqual(await history(d2));
+        },
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      const routes = (await getGroup(kube, ns, 'clouds')).status?.objectCopies ?? [];
+      expect(routes.map((r) => `${r.source}>${r.destination}`).sort()).toEqual([
+        'cloud1>cloud2',
+        'cloud2>cloud1',
+      ]);
+      // Each version crossed once: 3 from cloud1 (2 versions, 1 marker), 1 from cloud2.
+      await eventually(async () => {
+        const now = (await getGroup(kube, ns, 'clouds')).status?.objectCopies ?? [];
+        expect(now.find((r) => r.source === 'cloud1')?.copied).toBe(3);
+        expect(now.find((r) => r.source === 'cloud2')?.copied).toBe(1);
+      });
+      expect((await versions(d1)).length).toBe(4);
+      expect((await versions(d2)).length).toBe(4);
+    } finally {
+      await kubectl(['delete', 'srg', 'clouds', '-n', ns, '--wait=true', '--timeout=60s']);
+      d1.close();
+      d2.close();
+      await Promise.all([m1.stop(), m2.stop()]);
+    }
+  }, 240_000);
+});
