@@ -150,6 +150,20 @@ function storeOf(pass: Pass): ConfigMapCheckpointStore {
   );
 }
 
+/** Switches versioning on where a site holds the bucket without it (never turns it off). */
+async function versioned(
+  bucket: string,
+  sites: readonly Reachable[],
+  signal: AbortSignal,
+): Promise<void> {
+  for (const o of sites) {
+    const state = o.snap.buckets.get(bucket)?.versioning;
+    if (state !== undefined && state !== 'Enabled') {
+      await o.client.enableVersioning(bucket, signal).catch(() => undefined);
+    }
+  }
+}
+
 /** One direction of one bucket; a failure of the pass itself becomes the route's message. */
 async function copyOne(
   pass: Pass,
@@ -237,6 +251,8 @@ export async function copyObjects(
     }
     const buckets = bucketsOf(plan, failures, [hub, spoke]);
     const done = await mapLimit(buckets, BUCKETS_AT_ONCE, async (bucket) => {
+      // Every replicated bucket keeps versions on every site (peer links do it for MinIO's).
+      await versioned(bucket, [hub, spoke], signal);
       const ctx = { store, signal, prev, limiter };
       const there = await copyOne(pass, { bucket, source: hub, destination: spoke }, ctx);
       const back = await copyOne(pass, { bucket, source: spoke, destination: hub }, ctx);
