@@ -106,7 +106,9 @@ export const SiteSchema = z.object({
     .describe(
       'S3 endpoint of the site: https://host[:port], without a path. http:// is refused (InsecureEndpoint) unless the operator runs with ALLOW_INSECURE_SITES.',
     ),
-  flavor: FlavorSchema.default('minio').describe('What the site runs: minio or s3.'),
+  flavor: FlavorSchema.default('minio').describe(
+    'What the site runs: minio, or s3 (AWS S3 or a server speaking its S3 and IAM APIs). In a SiteReplicationGroup an s3 site gets buckets, bucket configs and policies through those APIs and objects through the object copier; users only through spec.accessKeys, never groups or service accounts (listed in status.sites[].unmappable); PrimarySecondary groups refuse it.',
+  ),
   region: z.string().min(1).max(64).default('us-east-1').describe('Region of the site.'),
   credentialsSecret: SiteCredentialsSecretSchema.describe(
     'Secret with the credentials the operator uses on this site.',

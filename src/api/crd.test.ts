@@ -130,3 +130,21 @@ describe('cross-field rules (the same rules the apiserver checks as CEL)', () =>
     expect(spec.sites[0]?.credentialsSecret.secretKeyKey).toBe('secretKey');
   });
 });
+
+describe('mixed groups: the object copier and spec.accessKeys', () => {
+  const base = { sites: [site('a'), { ...site('aws'), flavor: 's3' }] };
+
+  it('defaults the copier to 4 keys at once and no bandwidth limit', () => {
+    expect(SiteReplicationGroupSpecSchema.parse(base).objectCopier).toEqual({ concurrency: 4 });
+  });
+
+  it('bounds the copier and the access-key requests', () => {
+    const bad = (extra: object) =>
+      !SiteReplicationGroupSpecSchema.safeParse({ ...base, ...extra }).success;
+    expect(bad({ objectCopier: { concurrency: 0 } })).toBe(true);
+    expect(bad({ objectCopier: { bytesPerSecond: 10 } })).toBe(true);
+    expect(bad({ accessKeys: [{ user: 'alice smith', secretName: 'k' }] })).toBe(true);
+    expect(bad({ accessKeys: [{ user: 'alice', secretName: 'Not_A_Name' }] })).toBe(true);
+    expect(bad({ accessKeys: [{ user: 'alice@corp', secretName: 'alice-aws' }] })).toBe(false);
+  });
+});

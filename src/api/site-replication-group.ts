@@ -143,6 +143,45 @@ export const DeletionGuardSchema = z.object({
 });
 export type DeletionGuard = z.infer<typeof DeletionGuardSchema>;
 
+export const ObjectCopierSpecSchema = z.object({
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Object keys the copier copies at once, per bucket and direction (default 4).'),
+  bytesPerSecond: z
+    .number()
+    .int()
+    .min(1024)
+    .optional()
+    .describe(
+      "Bandwidth of all of the group's object copies together, in bytes per second (object bodies; requests and listings are not counted); no limit when absent.",
+    ),
+});
+export type ObjectCopierSpec = z.infer<typeof ObjectCopierSpecSchema>;
+
+export const AccessKeyRequestSchema = z.object({
+  user: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\w+=,.@-]+$/)
+    .describe(
+      "The user (as named on the group's other sites; AWS allows letters, digits and +=,.@_-).",
+    ),
+  secretName: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+    .describe(
+      "The Secret, in the group's namespace, the operator writes the user's keys to: `<site>.accessKey` and `<site>.secretKey` for each such site. Created when absent; other keys in it are left alone. Never logged, never in status.",
+    ),
+});
+export type AccessKeyRequest = z.infer<typeof AccessKeyRequestSchema>;
+
 export const SiteReplicationGroupSpecSchema = z
   .object({
     sites: z
@@ -192,6 +231,19 @@ export const SiteReplicationGroupSpecSchema = z
     deletionGuard: DeletionGuardSchema.prefault({}).describe(
       'Deletions driven by a minority of the joined sites, beyond max(maxCount, maxPercent of the agreed entities) in one pass, are held (condition DeletionsHeld) until approved with the annotation sitesync.io/approve-deletions.',
     ),
+    objectCopier: ObjectCopierSpecSchema.prefault({}).describe(
+      'Limits of the object copier, which carries objects between the sites that cannot replicate natively (an s3 site) and the group (status.objectCopies).',
+    ),
+    accessKeys: z
+      .array(AccessKeyRequestSchema)
+      .max(100)
+      .optional()
+      .meta({
+        description:
+          'Users of the group to create, with an access key of their own, on the sites whose IAM cannot take a secret key (flavor s3: AWS-style IAM generates keys itself). Without an entry here such a site never gets the user (status.sites[].unmappable lists it). The operator creates the user there, attaches the policies mapped to it on the other sites (those the site holds), creates one access key and writes it to the named Secret. A user deleted from the group is deleted from those sites too, with the key sitesync created.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['user'],
+      }),
     verify: VerifySpecSchema.prefault({}).describe(
       'Object-level verification: every site lists the object versions of every replicated bucket and the per-bucket Merkle trees are compared. It runs when the sitesync.io/verify annotation takes a new value, and on a schedule when interval is set.',
     ),
@@ -351,6 +403,33 @@ export const RecoveryStatusSchema = z.object({
 });
 export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;
 
+export const ObjectCopyStatusSchema = z.object({
+  bucket: z.string(),
+  source: z.string().describe('The site the versions are copied from.'),
+  destination: z.string().describe('The site they are copied to.'),
+  copied: count.describe(
+    'Object versions copied on this route since the group started copying it (delete markers included).',
+  ),
+  deleteMarkers: count.describe('Of them, delete markers.'),
+  bytes: count.describe('Bytes copied on this route since the group started copying it.'),
+  failed: count.describe(
+    "Versions whose copy failed in the route's last pass (retried every pass).",
+  ),
+  pending: count.describe(
+    "Versions known to need a copy at the end of the route's last pass (a failed one and the later versions of its key).",
+  ),
+  lagSeconds: count.describe(
+    'Age of the oldest version still waiting for a copy; 0 when none waits.',
+  ),
+  lastPassTime: z.string().optional().describe("When the route's last pass ended."),
+  message: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe("Why the route's last pass did not finish, or its first failure."),
+});
+export type ObjectCopyStatus = z.infer<typeof ObjectCopyStatusSchema>;
+
 export const SiteStatusSchema = z.object({
   name: z.string(),
   deploymentID: z.string().optional(),
@@ -362,7 +441,9 @@ export const SiteStatusSchema = z.object({
     .describe('The last error talking to this site, without secrets.'),
   buckets: SyncCountsSchema.optional(),
   iam: SyncCountsSchema.optional(),
-  objects: ObjectProgressSchema.optional(),
+  objects: ObjectProgressSchema.optional().describe(
+    "What this site still has to send to its peers: its native replication's figures (MinIO), plus the object copier's routes from it (status.objectCopies: copied versions count as replicated, the last pass's pending and failed as such).",
+  ),
   membership: z
     .enum(SITE_MEMBERSHIPS)
     .optional()
@@ -388,6 +469,9 @@ export const SiteStatusSchema = z.object({
     .optional()
     .describe("The group's lastSequence when this site was last seen in sync (Vault's last_wal)."),
   outOfSyncEntities: OutOfSyncEntitiesSchema.optional(),
+  unmappable: BoundedListSchema.optional().describe(
+    "Agreed entities this site's flavor cannot hold, each with why (an s3 site: users, whose secret keys AWS-style IAM cannot set; their groups and policy mappings; service accounts). They are kept on the other sites and never deleted for it.",
+  ),
   verification: SiteVerificationSchema.optional().describe(
     "This site's part of the last completed object verification.",
   ),
@@ -479,6 +563,13 @@ export const SiteReplicationGroupStatusSchema = z.object({
     .array(SiteStatusSchema)
     .optional()
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+  objectCopies: z
+    .array(ObjectCopyStatusSchema)
+    .max(1000)
+    .optional()
+    .describe(
+      'The object copier, per bucket and direction, for the sites that cannot replicate natively (mixed groups): each such site is paired with one hub site (the first that replicates natively, spec.primary preferred), both ways.',
+    ),
   sitesReachable: z.string().optional().describe('Reachable sites out of all, e.g. 3/3.'),
   sitesInSync: z
     .string()

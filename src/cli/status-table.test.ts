@@ -61,6 +61,7 @@ function group(sites: SiteOutcome[], opts: { changes?: number; generation?: numb
       },
       syncInterval: '30s',
       deletionGuard: { maxCount: 10, maxPercent: 10 },
+      objectCopier: { concurrency: 4 },
       changeDetection: 'events',
       paused: false,
       allowSiteRemoval: false,
@@ -276,5 +277,44 @@ describe('renderStatus', () => {
     expect(users).toContain('Users out of sync:');
     expect(users).not.toContain('Buckets out of sync:');
     expect(users).not.toContain('Objects each site');
+  });
+
+  it("prints the object copier's routes and what a site cannot hold", () => {
+    const g = group([
+      outcome('site-a'),
+      outcome('aws', {
+        unmappable: {
+          count: 21,
+          items: ['user:alice: the site cannot set secret keys', 'svcacct:AK: no service accounts'],
+        },
+      }),
+    ]);
+    g.status = {
+      ...g.status,
+      objectCopies: [
+        {
+          bucket: 'photos',
+          source: 'site-a',
+          destination: 'aws',
+          copied: 40,
+          deleteMarkers: 3,
+          bytes: 2048,
+          failed: 1,
+          pending: 2,
+          lagSeconds: 90,
+          lastPassTime: '2026-11-23T09:59:50Z',
+          message: 'k@v1: AccessDenied',
+        },
+      ],
+    };
+    const text = renderStatus(g, { now });
+    expect(text).toContain('Objects the copier carries (sites without native replication):');
+    expect(text).toMatch(
+      /photos\s+site-a -> aws\s+40\s+3\s+2\.0 KiB\s+2\s+1\s+90s\s+10s ago\s+k@v1: AccessDenied/,
+    );
+    expect(text).toContain('Not mirrored to a site whose flavor cannot hold them');
+    expect(text).toContain('aws (21):\n  user:alice: the site cannot set secret keys');
+    expect(text).toContain('  and 19 more');
+    expect(renderStatus(g, { now, only: ['users'] })).not.toContain('copier carries');
   });
 });

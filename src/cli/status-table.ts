@@ -14,7 +14,14 @@ import {
 } from '../api/site-replication-group.js';
 
 /** The sections of `kubectl sitesync status` below the site table. */
-export const SECTIONS = ['objects', 'entities', 'verification', 'recovery'] as const;
+export const SECTIONS = [
+  'objects',
+  'copies',
+  'entities',
+  'unmappable',
+  'verification',
+  'recovery',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface RenderOptions {
@@ -202,6 +209,56 @@ export function objectLines(group: SiteReplicationGroup, opts: RenderOptions): s
   return ['Objects each site still has to replicate:', formatTable([head, ...rows])];
 }
 
+/** The object copier's routes (mixed groups), per bucket and direction. */
+export function copyLines(group: SiteReplicationGroup, opts: RenderOptions): string[] {
+  const routes = group.status?.objectCopies ?? [];
+  if (routes.length === 0) return [];
+  const rows = routes.map((r) => [
+    r.bucket,
+    `${r.source} -> ${r.destination}`,
+    String(r.copied),
+    String(r.deleteMarkers),
+    bytes(r.bytes),
+    String(r.pending),
+    String(r.failed),
+    seconds(r.lagSeconds),
+    age(r.lastPassTime, opts.now),
+    r.message === undefined ? '-' : opts.wide ? r.message : cut(r.message, opts.errorWidth ?? 60),
+  ]);
+  const head = [
+    'BUCKET',
+    'ROUTE',
+    'COPIED',
+    'DELETE MARKERS',
+    'BYTES',
+    'PENDING',
+    'FAILED',
+    'OLDEST WAITING',
+    'LAST PASS',
+    'MESSAGE',
+  ];
+  return [
+    'Objects the copier carries (sites without native replication):',
+    formatTable([head, ...rows]),
+  ];
+}
+
+/** Per site, the agreed entities its flavor cannot hold, with why. */
+export function unmappableLines(group: SiteReplicationGroup): string[] {
+  const sites = (group.status?.sites ?? []).filter((s) => s.unmappable !== undefined);
+  if (sites.length === 0) return [];
+  return [
+    'Not mirrored to a site whose flavor cannot hold them (kept on the other sites):',
+    ...sites.flatMap((s) => {
+      const l = s.unmappable;
+      if (l === undefined) return [];
+      const more =
+        l.count > l.items.length ? [`  and ${String(l.count - l.items.length)} more`] : [];
+      return [`${s.name} (${String(l.count)}):`, ...l.items.map((i) => `  ${i}`), ...more];
+    }),
+  ];
+}
+
 const KIND_TITLE: Record<OutOfSyncKind, string> = {
   buckets: 'Buckets',
   bucketConfigs: 'Bucket configs',
@@ -284,7 +341,9 @@ function sections(group: SiteReplicationGroup, opts: RenderOptions): string[][] 
     (s === 'entities' && only.some((k) => k !== 'objects'));
   return [
     wants('objects') ? objectLines(group, opts) : [],
+    wants('objects') ? copyLines(group, opts) : [],
     wants('entities') ? entityLines(group, opts) : [],
+    wants('entities') ? unmappableLines(group) : [],
     wants('verification') ? verificationLines(group, opts) : [],
     wants('recovery') ? recoveryLines(group) : [],
   ].filter((s) => s.length > 0);

@@ -132,6 +132,52 @@ describe('planMerge: changes propagate', () => {
   });
 });
 
+describe('planMerge: sites that cover only some keys', () => {
+  const bucketsOnly = (key: string) => key.startsWith('bucket:');
+  const aws = (held: Held, joined = true): MergeSite => ({
+    ...site('aws', held, { joined }),
+    covers: bucketsOnly,
+  });
+
+  it('gives a site nothing it cannot hold, and takes no vote from it on such keys', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'bucket:x': 'd1', 'user:u': 'd2' }), aws({ 'bucket:x': 'd1' })],
+      agreed: agreed({ entities: { 'bucket:x': 'd1', 'user:u': 'd2' }, joined: ['a', 'aws'] }),
+    });
+    expect(plan.actions).toEqual([]);
+    const next = nextAgreed(plan, allOk(plan));
+    // The user stays agreed, and the site that cannot hold it keeps no deviation for it.
+    expect(next.entities).toEqual({ 'bucket:x': 'd1', 'user:u': 'd2' });
+    expect(next.deviations).toEqual({});
+  });
+
+  it('ignores what such a site holds of a kind it does not cover', () => {
+    const plan = planMerge({
+      sites: [site('a', {}), aws({ 'user:own': 'd9' })],
+      agreed: agreed({ joined: ['a', 'aws'] }),
+    });
+    expect(plan.decisions).toEqual([]);
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('mirrors what it covers both ways', () => {
+    const up = planMerge({
+      sites: [site('a', { 'user:u': 'd2' }), aws({ 'bucket:new': 'd1' })],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 'aws'] }),
+    });
+    expect(up.actions).toEqual([
+      { kind: 'Put', key: 'bucket:new', site: 'a', from: 'aws', digest: 'd1' },
+    ]);
+    const joining = planMerge({
+      sites: [site('a', { 'bucket:x': 'd1', 'user:u': 'd2' }), aws({}, false)],
+      agreed: agreed({ entities: { 'bucket:x': 'd1', 'user:u': 'd2' }, joined: ['a'] }),
+    });
+    expect(joining.actions).toEqual([
+      { kind: 'Put', key: 'bucket:x', site: 'aws', from: 'a', digest: 'd1' },
+    ]);
+  });
+});
+
 describe('planMerge: failed applies', () => {
   it('re-applies the agreed value where an apply failed, instead of reading a deletion', () => {
     // a created bucket:x; the put to b fails.

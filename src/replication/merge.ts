@@ -28,6 +28,9 @@
  *    still receive the agreed value of a held key, so they never join without it.
  * A site that has not joined votes only when it is `addsOnly` (accepted with data of its own):
  * for its keys the agreed state lacks, never for a deletion or a change.
+ * A site whose `covers` excludes a key (its flavor cannot hold that kind of entity: a user's
+ * secret key on an AWS-style site) takes no part in that key: it neither votes nor receives,
+ * and keeps no deviation for it; the other sites merge it as if that site were not there.
  *
  * `nextAgreed` turns a plan and its outcomes into the next agreed state: targets become the
  * agreed digests, and a joined site whose value (or, unreachable, whose base) still differs from
@@ -68,6 +71,8 @@ export interface MergeSite {
    */
   follower?: boolean | undefined;
   entities: ReadonlyMap<string, Entity>;
+  /** The keys this site can hold (absent: every key). */
+  covers?: ((key: string) => boolean) | undefined;
 }
 
 export interface MergeInput {
@@ -176,6 +181,8 @@ interface _Decided {
 
 const _compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+const _covers = (site: MergeSite, key: string): boolean => site.covers?.(key) ?? true;
+
 function _valueOf(site: MergeSite, key: string): string | null {
   return site.entities.get(key)?.digest ?? null;
 }
@@ -191,7 +198,9 @@ function _checkNames(sites: readonly MergeSite[]): void {
 function _keys(input: MergeInput): string[] {
   const keys = new Set(Object.keys(input.agreed.entities));
   for (const site of input.sites) {
-    if (site.reachable) for (const key of site.entities.keys()) keys.add(key);
+    if (site.reachable) {
+      for (const key of site.entities.keys()) if (_covers(site, key)) keys.add(key);
+    }
     if (site.joined) {
       for (const key of Object.keys(siteDeviations(input.agreed, site.name))) keys.add(key);
     }
@@ -209,6 +218,7 @@ function _isVote(ctx: _Context, site: MergeSite, key: string, value: string | nu
 function _votes(ctx: _Context, key: string): _Vote[] {
   const votes: _Vote[] = [];
   for (const site of ctx.reachable) {
+    if (!_covers(site, key)) continue;
     const entity = site.entities.get(key);
     const value = entity?.digest ?? null;
     if (!_isVote(ctx, site, key, value)) continue;
@@ -250,7 +260,9 @@ function _conflict(key: string, votes: readonly _Vote[], first: _Vote): _Decided
 function _standing(ctx: _Context, key: string): MergeDecision | undefined {
   const agreed = agreedDigest(ctx.agreed, key);
   if (!ctx.bootstrap || agreed === null) return undefined;
-  if (!ctx.reachable.some((site) => _valueOf(site, key) === agreed)) return undefined;
+  if (!ctx.reachable.some((site) => _covers(site, key) && _valueOf(site, key) === agreed)) {
+    return undefined;
+  }
   return { key, target: agreed, cause: 'unchanged', voters: [] };
 }
 
@@ -277,10 +289,10 @@ function _act(
   to: readonly MergeSite[] = ctx.reachable,
 ): MergeAction[] | BlockedKey {
   const { key, target } = decision;
-  const behind = to.filter((site) => _valueOf(site, key) !== target);
+  const behind = to.filter((site) => _covers(site, key) && _valueOf(site, key) !== target);
   if (behind.length === 0) return [];
   if (target === null) return behind.map((site) => ({ kind: 'Delete', key, site: site.name }));
-  const from = ctx.reachable.find((site) => _valueOf(site, key) === target);
+  const from = ctx.reachable.find((site) => _covers(site, key) && _valueOf(site, key) === target);
   if (from === undefined) return { key, digest: target };
   return behind.map((site) => ({
     kind: 'Put',
@@ -398,6 +410,7 @@ function _deviations(
   const previous = site.joined ? siteDeviations(plan.basis.agreed, site.name) : {};
   const carried = Object.entries(previous).filter(([key]) => !decided.has(key));
   const deviating = plan.decisions.flatMap((decision): [string, string][] => {
+    if (!_covers(site, decision.key)) return [];
     const after = _valueAfter(plan, site, decision, results);
     return after === decision.target ? [] : [[decision.key, after ?? ABSENT]];
   });

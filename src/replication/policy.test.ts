@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
 import { canonicalJSON } from './digest.js';
-import { canonicalPolicy } from './policy.js';
+import { canonicalPolicy, minioOnlyParts } from './policy.js';
 
 const doc = (actions: string[] | string, resource: string[] | string) => ({
   Version: '2012-10-17',
@@ -39,5 +39,42 @@ describe('canonicalPolicy', () => {
         },
       ),
     );
+  });
+});
+
+describe('minioOnlyParts', () => {
+  it('names the condition keys and actions only MinIO understands', () => {
+    const doc = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 'admin:ServerInfo'],
+          Resource: ['arn:aws:s3:::*'],
+          Condition: { StringEquals: { 'jwt:groups': ['ops'], 'aws:SourceIp': '10.0.0.1' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::b',
+          Condition: { StringLike: { 'ldap:username': 'u*' } },
+        },
+      ],
+    };
+    expect(minioOnlyParts(doc)).toEqual([
+      'action admin:ServerInfo',
+      'condition key jwt:groups',
+      'condition key ldap:username',
+    ]);
+  });
+
+  it('finds nothing in a plain AWS policy, or in what is not a policy', () => {
+    const doc = {
+      Version: '2012-10-17',
+      Statement: { Effect: 'Allow', Action: 's3:*', Resource: '*' },
+    };
+    expect(minioOnlyParts(doc)).toEqual([]);
+    expect(minioOnlyParts(null)).toEqual([]);
+    expect(minioOnlyParts({ Statement: 'x' })).toEqual([]);
   });
 });

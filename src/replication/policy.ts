@@ -55,3 +55,46 @@ export function canonicalPolicy(doc: unknown): unknown {
   const statements = Array.isArray(d['Statement']) ? d['Statement'] : [d['Statement']];
   return { ...d, Statement: statements.map(canonicalStatement) };
 }
+
+/**
+ * Condition-key prefixes only MinIO evaluates: claims of an OpenID token (`jwt:`) and LDAP
+ * attributes (`ldap:`). AWS-style IAM would store such a statement and never match it.
+ */
+const MINIO_ONLY_CONDITION_PREFIXES = ['jwt:', 'ldap:'];
+/** Action prefixes only MinIO knows: its administration API (`admin:`). */
+const MINIO_ONLY_ACTION_PREFIXES = ['admin:'];
+
+const statementsOf = (doc: unknown): Json[] => {
+  const st = (doc as Json | null)?.['Statement'];
+  const list = Array.isArray(st) ? st : st === undefined ? [] : [st];
+  return list.filter((s): s is Json => typeof s === 'object' && s !== null);
+};
+
+const strings = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+
+/**
+ * What in an IAM policy only MinIO understands (condition keys, actions), named; empty when
+ * the document means the same on AWS-style IAM. Sorted, without repeats.
+ */
+export function minioOnlyParts(doc: unknown): string[] {
+  const found = new Set<string>();
+  for (const s of statementsOf(doc)) {
+    for (const a of [...strings(s['Action']), ...strings(s['NotAction'])]) {
+      if (MINIO_ONLY_ACTION_PREFIXES.some((p) => a.toLowerCase().startsWith(p))) {
+        found.add(`action ${a}`);
+      }
+    }
+    const cond = s['Condition'];
+    if (typeof cond !== 'object' || cond === null) continue;
+    for (const kv of Object.values(cond as Json)) {
+      if (typeof kv !== 'object' || kv === null) continue;
+      for (const key of Object.keys(kv)) {
+        if (MINIO_ONLY_CONDITION_PREFIXES.some((p) => key.toLowerCase().startsWith(p))) {
+          found.add(`condition key ${key}`);
+        }
+      }
+    }
+  }
+  return [...found].sort();
+}

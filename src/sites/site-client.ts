@@ -53,6 +53,11 @@ export interface SiteCapabilities {
   secretKeys: boolean;
   /** MinIO service accounts (access keys of a user with their own session policy). */
   serviceAccounts: boolean;
+  /**
+   * IAM policies may use MinIO's extensions (condition keys on OpenID claims `jwt:*` and LDAP
+   * attributes `ldap:*`, `admin:*` actions); elsewhere a policy using them is not mirrored.
+   */
+  minioPolicyExtensions: boolean;
   /** A whole site's IAM and bucket metadata can be exported in a few calls. */
   bulkExport: boolean;
   /** External identity providers can be configured through the API. */
@@ -360,6 +365,20 @@ export interface WaitingVersion {
   failed: boolean;
 }
 
+/**
+ * Access keys the site generates itself (AWS-style IAM: a secret key cannot be set, only
+ * created). The secret of a new key is in `createAccessKey`'s answer and nowhere else.
+ */
+export interface AccessKeyOps {
+  /** The user's access key IDs (never secrets). */
+  listAccessKeys(user: string, signal: AbortSignal): Promise<string[]>;
+  createAccessKey(
+    user: string,
+    signal: AbortSignal,
+  ): Promise<{ accessKey: string; secretKey: string }>;
+  deleteAccessKey(user: string, accessKey: string, signal: AbortSignal): Promise<void>;
+}
+
 /** The port every controller talks to a site through; one driver per flavor implements it. */
 export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly name: string;
@@ -369,6 +388,8 @@ export interface SiteClient extends BucketOps, ObjectOps, IamOps, PeerLinkOps {
   readonly identity?: IdentityConfigOps | undefined;
   /** Present when `capabilities.changeFeed`: change hints and partial reads. */
   readonly changeFeed?: ChangeFeedOps | undefined;
+  /** Present when the site has IAM but cannot take secret keys: keys it generates itself. */
+  readonly accessKeys?: AccessKeyOps | undefined;
   /** A stable identity of the deployment (MinIO's deployment ID). Also a reachability probe. */
   deploymentID(signal: AbortSignal): Promise<string>;
   /** The site's whole replicated metadata, in a handful of calls. */

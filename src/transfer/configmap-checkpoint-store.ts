@@ -33,8 +33,26 @@ export interface ConfigMap {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
   };
   binaryData?: Record<string, string>;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Where a store's checkpoints belong: an owner (garbage-collected with it) and a scope. */
+export interface CheckpointOwner {
+  /** The owner (the group): its checkpoints go when it goes. */
+  reference: OwnerReference;
+  /** Mixed into the names, so that two owners' routes of the same names never share one. */
+  scope: string;
 }
 
 /** What the store needs of the apiserver. */
@@ -50,10 +68,10 @@ export class CheckpointTooLargeError extends Error {
 }
 
 /** The ConfigMap name of a route's checkpoint. */
-export function checkpointName(route: CopyRoute): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([route.bucket, route.source, route.destination, route.range]))
-    .digest('hex');
+export function checkpointName(route: CopyRoute, scope?: string): string {
+  const parts: unknown[] = [route.bucket, route.source, route.destination, route.range];
+  if (scope !== undefined) parts.push(scope);
+  const digest = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   return `sitesync-copy-${digest.slice(0, 16)}`;
 }
 
@@ -63,10 +81,11 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
     private readonly namespace: string,
     /** Extra labels (the owning group's, when the operator writes them). */
     private readonly labels: Readonly<Record<string, string>> = {},
+    private readonly owner?: CheckpointOwner,
   ) {}
 
   async load(route: CopyRoute, signal: AbortSignal): Promise<CopyCheckpoint | undefined> {
-    const cm = await this.api.get(this.namespace, checkpointName(route), signal);
+    const cm = await this.api.get(this.namespace, checkpointName(route, this.owner?.scope), signal);
     const data = cm?.binaryData?.[CHECKPOINT_KEY];
     if (data === undefined) return undefined;
     return decodeCheckpoint(Buffer.from(data, 'base64'), route);
@@ -79,7 +98,7 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
         `The copier checkpoint of ${describeRoute(checkpoint)} takes ${encoded.length} bytes, more than a ConfigMap holds (${MAX_CHECKPOINT_BYTES}): copy the bucket in key ranges (sitesync copy --partition)`,
       );
     }
-    const name = checkpointName(checkpoint);
+    const name = checkpointName(checkpoint, this.owner?.scope);
     const cm = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -90,6 +109,7 @@ export class ConfigMapCheckpointStore implements CheckpointStore {
         annotations: {
           'sitesync.io/copy-route': describeRoute(checkpoint),
         },
+        ...(this.owner ? { ownerReferences: [this.owner.reference] } : {}),
       },
       binaryData: { [CHECKPOINT_KEY]: encoded.toString('base64') },
     };

@@ -68,6 +68,11 @@ export interface CopierOptions {
   batchKeys: number;
   /** ListObjectVersions page size. */
   pageSize: number;
+  /**
+   * Copy delete markers (default); false: a delete marker on the source is passed over, as
+   * S3's `DeleteMarkerReplication: Disabled` does (a group's `replicate.deleteMarkers: false`).
+   */
+  deleteMarkers: boolean;
 }
 
 export const DEFAULT_COPIER_OPTIONS: CopierOptions = {
@@ -77,6 +82,7 @@ export const DEFAULT_COPIER_OPTIONS: CopierOptions = {
   partSize: 16 * 1024 * 1024,
   batchKeys: 100,
   pageSize: 1000,
+  deleteMarkers: true,
 };
 
 export interface CopyFailure {
@@ -113,6 +119,11 @@ export interface CopierDeps {
   store: CheckpointStore;
   options?: Partial<CopierOptions> | undefined;
   clock?: Clock | undefined;
+  /**
+   * A rate limit shared with other copiers (all of a group's routes); when given,
+   * `options.bytesPerSecond` is not used.
+   */
+  limiter?: ByteRateLimiter | undefined;
   /** Called after each batch with the pass so far. */
   onProgress?: ((report: PassReport) => void) | undefined;
 }
@@ -155,9 +166,10 @@ export class ObjectCopier {
       );
     }
     this.limiter =
-      this.options.bytesPerSecond === undefined
+      deps.limiter ??
+      (this.options.bytesPerSecond === undefined
         ? undefined
-        : new ByteRateLimiter(this.options.bytesPerSecond, this.clock);
+        : new ByteRateLimiter(this.options.bytesPerSecond, this.clock));
     this.ctx = {
       source: deps.source.name,
       destination: deps.destination.name,
@@ -287,6 +299,10 @@ export class ObjectCopier {
         state.report.skippedReplicas++;
         return;
       case 'CopyDeleteMarker': {
+        if (!this.options.deleteMarkers) {
+          keys[key] = markHandled(mark, version);
+          return;
+        }
         const r = await this.deps.destination.putDeleteMarker(
           { bucket: this.route.bucket, key },
           signal,

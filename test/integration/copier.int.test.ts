@@ -26,9 +26,11 @@ import { emptyCheckpoint } from '../../src/replication/copy-checkpoint.js';
 import {
   CheckpointTooLargeError,
   ConfigMapCheckpointStore,
+  checkpointName,
 } from '../../src/transfer/configmap-checkpoint-store.js';
 import { kubeConfigMapApi } from '../../src/transfer/kube-configmap-api.js';
 import { eventually } from '../support/eventually.js';
+import { CONFIGMAPS } from '../../src/runtime/kube-client.js';
 import { createNamespace, kubeClient } from '../support/kube.js';
 import { type ThrowawayMinio, startThrowawayMinio } from '../support/minio.js';
 import { type ThrowawayMoto, startThrowawayMoto } from '../support/moto.js';
@@ -192,15 +194,25 @@ function copier(
   source: SiteClient,
   destination: SiteClient,
   bucket: string,
-  opts: { store?: MemoryCheckpointStore; mode?: 'one-way' | 'two-way' } = {},
+  opts: {
+    store?: MemoryCheckpointStore;
+    mode?: 'one-way' | 'two-way';
+    deleteMarkers?: boolean;
+  } = {},
 ) {
-  const { store = new MemoryCheckpointStore(), mode = 'one-way' } = opts;
+  const { store = new MemoryCheckpointStore(), mode = 'one-way', deleteMarkers = true } = opts;
   return new ObjectCopier({
     source,
     destination,
     bucket,
     store,
-    options: { mode, multipartThreshold: 8 * MiB, partSize: 5 * MiB, concurrency: 4 },
+    options: {
+      mode,
+      multipartThreshold: 8 * MiB,
+      partSize: 5 * MiB,
+      concurrency: 4,
+      deleteMarkers,
+    },
   });
 }
 
@@ -246,6 +258,25 @@ describe('the object copier between MinIO and moto', () => {
     expect(await c.runPass(signal)).toMatchObject({ failed: 0, copied: 7, deleteMarkers: 1 });
     expect(await history(checkMinio, bucket)).toEqual(await history(checkMoto, bucket));
     expect(minioProxy.objectWrites(bucket)).toBe(7);
+  });
+
+  it('with deleteMarkers off, passes over delete markers and copies the versions after them', async () => {
+    const bucket = 'no-markers';
+    await bucketOnBoth(bucket);
+    await put(checkMinio, { bucket, key: 'k' }, 'one');
+    await checkMinio.putDeleteMarker({ bucket, key: 'k' }, signal);
+    await put(checkMinio, { bucket, key: 'k' }, 'two');
+    await put(checkMinio, { bucket, key: 'gone' }, 'three');
+    await checkMinio.putDeleteMarker({ bucket, key: 'gone' }, signal);
+    const c = copier(copierMinio(), copierMoto(), bucket, { deleteMarkers: false });
+    expect(await c.runPass(signal)).toMatchObject({ copied: 3, deleteMarkers: 0, failed: 0 });
+    expect(motoProxy.deletes(bucket)).toBe(0);
+    const got = await history(checkMoto, bucket);
+    expect(got['k']).toHaveLength(2);
+    expect(got['k']).not.toContain('delete-marker');
+    expect(got['gone']).toHaveLength(1);
+    expect(got['gone']).not.toContain('delete-marker');
+    expect(await c.runPass(signal)).toMatchObject({ copied: 0, deleteMarkers: 0, pending: 0 });
   });
 
   it("reports a version it cannot copy as failed, the key's later versions as pending, and copies the other keys", async () => {
@@ -528,6 +559,37 @@ describe('checkpoints in ConfigMaps, through the operator KubeClient', () => {
       big.keys[randomBytes(12).toString('hex')] = { h: [randomBytes(16).toString('hex')] };
     await expect(store.save(big, signal)).rejects.toThrow(CheckpointTooLargeError);
     await expect(store.save(big, signal)).rejects.toThrow(/--partition/);
+  });
+
+  it("an owner's checkpoints carry its owner reference and names of their own (two groups never share one)", async () => {
+    const ns = await namespace();
+    const kube = kubeClient();
+    const api = kubeConfigMapApi(kube);
+    // Real owners (the garbage collector deletes what an absent owner owns).
+    const ownerUid = async (name: string) => {
+      const made = await kube.create<{ metadata: { uid: string } }>(CONFIGMAPS, ns, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name },
+      });
+      return made.metadata.uid;
+    };
+    const [uid1, uid2] = [await ownerUid('owner-1'), await ownerUid('owner-2')];
+    const owner = (uid: string, name: string) => ({
+      scope: uid,
+      reference: { apiVersion: 'v1', kind: 'ConfigMap', name, uid, controller: true },
+    });
+    const one = new ConfigMapCheckpointStore(api, ns, {}, owner(uid1, 'owner-1'));
+    const two = new ConfigMapCheckpointStore(api, ns, {}, owner(uid2, 'owner-2'));
+    const route = { bucket: 'b', source: 'minio', destination: 'aws', range: {} };
+    const c = emptyCheckpoint(route);
+    c.keys['k'] = { h: ['v1'] };
+    await one.save(c, signal);
+    expect((await one.load(route, signal))?.keys['k']).toEqual({ h: ['v1'] });
+    expect(await two.load(route, signal)).toBeUndefined();
+    expect(checkpointName(route, uid1)).not.toBe(checkpointName(route, uid2));
+    const cm = await api.get(ns, checkpointName(route, uid1), signal);
+    expect(cm?.metadata.ownerReferences).toEqual([owner(uid1, 'owner-1').reference]);
   });
 });
 

@@ -438,10 +438,10 @@ describe('S3SiteClient errors', () => {
 });
 
 describe('an s3 site in a SiteReplicationGroup', () => {
-  it('is reported SiteUnsupported (no native replication to the other sites), not half-synced', async () => {
+  const observeAws = (requireNativeReplication: boolean) => {
     const { moto } = stack();
     const b64 = (v: string) => Buffer.from(v).toString('base64');
-    const observed = await observeSites({
+    return observeSites({
       readSecret: () =>
         Promise.resolve({ accessKey: b64(moto.accessKey), secretKey: b64(moto.secretKey) }),
       sites: [
@@ -456,13 +456,24 @@ describe('an s3 site in a SiteReplicationGroup', () => {
       newSite: newSiteClient,
       // moto serves plain http (the stack's MinIO sites are https).
       allowInsecure: true,
+      requireNativeReplication,
       signal: AbortSignal.timeout(10_000),
     });
-    const [aws] = observed;
+  };
+
+  it('is observed whole in an ActiveActive group (the object copier serves it)', async () => {
+    const [aws] = await observeAws(false);
+    aws?.client?.close();
+    expect(aws).toMatchObject({ ok: true });
+    expect(aws?.ok === true ? aws.snap.deploymentID : '').toMatch(/^s3-owner:/);
+  });
+
+  it('is reported SiteUnsupported in a PrimarySecondary group (no fencing, no peer links), not half-synced', async () => {
+    const [aws] = await observeAws(true);
     aws?.client?.close();
     expect(aws).toMatchObject({ ok: false, reason: 'SiteUnsupported' });
     expect(aws?.ok === false ? aws.message : '').toContain(
-      'spec.sites[0]: site aws is of flavor s3, which cannot replicate objects',
+      'spec.sites[0]: site aws is of flavor s3, which cannot replicate objects by itself; PrimarySecondary groups',
     );
   });
 });

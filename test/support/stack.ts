@@ -369,18 +369,24 @@ function startControllerManager(dir: string, kubeconfig: string): void {
 async function waitCrdsEstablished(kubeconfig: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const out = execFileSync(
-      tool('kubectl'),
-      [
-        '--kubeconfig',
-        kubeconfig,
-        'get',
-        'crd',
-        '-o',
-        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
-      ],
-      { encoding: 'utf8', stdio: 'pipe' },
-    );
+    // A CRD just created has no conditions yet, and kubectl's jsonpath filter then fails: retry.
+    let out = '';
+    try {
+      out = execFileSync(
+        tool('kubectl'),
+        [
+          '--kubeconfig',
+          kubeconfig,
+          'get',
+          'crd',
+          '-o',
+          'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+        ],
+        { encoding: 'utf8', stdio: 'pipe' },
+      );
+    } catch {
+      out = '';
+    }
     const lines = out.split('\n').filter((l) => l !== '');
     if (lines.length > 0 && lines.every((l) => l === 'True')) return;
     if (Date.now() > deadline) throw new Error(`CRDs not Established after 60 s: ${out}`);

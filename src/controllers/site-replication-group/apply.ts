@@ -279,7 +279,8 @@ async function cleanLegacyAccounts(
   peers: readonly PeerSite[],
   ctx: { failures: Failures; changes: string[] },
 ): Promise<void> {
-  if (peers.length !== pass.spec.sites.length) return;
+  const native = pass.observed.filter((o) => o.client?.capabilities.nativeReplication !== false);
+  if (peers.length !== native.length) return;
   const usesLegacy = (p: PeerSite) =>
     peers.some((q) =>
       [...q.snap.buckets.values()].some((b) =>
@@ -323,7 +324,10 @@ export async function linkSites(
   failures: Failures,
   opts: { rotate: boolean },
 ): Promise<LinkOutcome> {
-  const ok = reachable(pass.observed).filter((o) => !pass.identity.held.has(o.site.name));
+  // Peer links join only the sites that replicate natively; the object copier serves the others.
+  const ok = reachable(pass.observed).filter(
+    (o) => !pass.identity.held.has(o.site.name) && o.client.capabilities.nativeReplication,
+  );
   // One site alone needs no account, unless its credentials must change (a peer was removed).
   if (ok.length === 0 || (ok.length < 2 && !opts.rotate)) {
     return { changes: 0, rotated: false, refilled: [] };

@@ -30,6 +30,11 @@ export interface ObserveOptions {
   timeoutMs?: number | undefined;
   /** Accept http endpoints and unverified certificates (ALLOW_INSECURE_SITES). */
   allowInsecure?: boolean | undefined;
+  /**
+   * Refuse (`SiteUnsupported`) a site that cannot replicate objects itself (PrimarySecondary
+   * groups); else the object copier serves it.
+   */
+  requireNativeReplication?: boolean | undefined;
   signal: AbortSignal;
 }
 
@@ -53,9 +58,10 @@ async function observeOne(opts: ObserveOptions, site: Site, index: number): Prom
   if (!connected.ok)
     return { site, ok: false, reason: connected.reason, message: connected.message };
   const { client, conn } = connected;
-  if (!client.capabilities.nativeReplication) {
-    // Mixed groups need the object copier (issue #19, a later phase): say so, never half-sync.
-    const message = `spec.sites[${index}]: site ${site.name} is of flavor ${site.flavor}, which cannot replicate objects to the group's other sites by itself; groups with such sites are not supported yet`;
+  if (!client.capabilities.nativeReplication && opts.requireNativeReplication === true) {
+    // PrimarySecondary fences a secondary through MinIO policies and switches peer links on a
+    // promotion: neither exists for a site the object copier serves. Say so, never half-sync.
+    const message = `spec.sites[${index}]: site ${site.name} is of flavor ${site.flavor}, which cannot replicate objects by itself; PrimarySecondary groups (fencing, promotion) support only sites that can, so use mode ActiveActive for groups with such sites`;
     return { site, ok: false, reason: 'SiteUnsupported', message, client };
   }
   try {

@@ -18,6 +18,8 @@ import type { SiteObjects } from './progress.js';
 import type { RecoveryStep } from './recover.js';
 import type { VerifyRun } from './verify-run.js';
 import type { Roles } from './promotion.js';
+import type { CopyOutcome } from './object-copy.js';
+import type { AccessKeyNotes } from './access-keys.js';
 
 /** What one reconcile of a group knows; the parts (plan, apply, status, ...) read it. */
 export interface Pass {
@@ -63,4 +65,8 @@ export interface Pass {
   promotion?: PromotionStatus | undefined;
   /** Who replicates and who is fenced in this pass (absent: from the spec alone). */
   roles?: Roles | undefined;
+  /** The object copier's routes in this pass (mixed groups), when it ran. */
+  copies?: CopyOutcome | undefined;
+  /** What spec.accessKeys mirrored, and could not, per site it serves (when it ran). */
+  accessKeys?: Map<string, AccessKeyNotes> | undefined;
 }

@@ -17,6 +17,7 @@ import {
   SRG_SPEC_RULES,
   type SiteReplicationGroup,
   type SiteReplicationGroupSpec,
+  type SiteReplicationGroupStatus,
   SiteReplicationGroupSpecSchema,
 } from '../../api/site-replication-group.js';
 import type { AgreedState } from '../../replication/agreed-state.js';
@@ -45,6 +46,9 @@ import type { SiteClient, SiteConnection } from '../../sites/site-client.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
 import { type LinkOutcome, applyPlan, groupOwnership, linkSites } from './apply.js';
 import type { ChangeDetection } from './change-detection.js';
+import { coveredEntities, replicatesNatively, siteCover } from './coverage.js';
+import { copyObjects, copyRoutes, withCopyProgress } from './object-copy.js';
+import { ensureAccessKeys } from './access-keys.js';
 import { type Entity, entitiesOf } from './entities.js';
 import { Failures } from './failures.js';
 import { groupPolicies, reconcileFences, renewLeasesOnly } from './fence.js';
@@ -251,6 +255,7 @@ export class SiteReplicationGroupReconciler {
       newSite: this.deps.newSite,
       timeoutMs: this.deps.siteTimeoutMs,
       allowInsecure: this.deps.allowInsecureSites,
+      requireNativeReplication: spec.mode === 'PrimarySecondary',
       onCall: observer
         ? (site: string, op: string) => {
             observer.siteCall(site, op);
@@ -337,6 +342,8 @@ export class SiteReplicationGroupReconciler {
     this.deps.changes?.keepReadBacks(pass);
     const { failures, changes, outcomes, fences } = await this.applyAll(pass, plan);
     const { links, gone, rotateValue } = await this.connect(pass, plan, failures);
+    pass.accessKeys = await ensureAccessKeys(pass, plan, failures);
+    pass.copies = await copyObjects(pass, plan, failures);
     const state = settleState(pass, nextAgreed(plan, outcomes), { links, gone });
     await this.followObjects(pass, replicatedBuckets(plan), changes + links.changes > 0);
     this.stepPromotion(pass, failures, fences.fenced);
@@ -400,7 +407,7 @@ export class SiteReplicationGroupReconciler {
     }
     // The old primary of a forced promotion is fenced the first pass that reaches it.
     if (divergentDue(pass)) return { requeueAfterMs: OLD_PRIMARY_EVERY_MS };
-    if (r.total > 0) return { requeueAfterMs: VERIFY_AFTER_MS };
+    if (r.total > 0 || pass.copies?.moving === true) return { requeueAfterMs: VERIFY_AFTER_MS };
     return { requeueAfterMs: this.soon(pass, r.interval), backoff: r.failing };
   }
 
@@ -451,7 +458,7 @@ export class SiteReplicationGroupReconciler {
       return this.beforeRenewal(pass.ref, { requeueAfterMs: interval }, leases);
     }
     const buckets = replicatedBuckets(why.plan);
-    pass.objects = await this.collectProgress(pass, buckets);
+    pass.objects = this.withCopies(pass, await this.collectProgress(pass, buckets));
     pass.verification = await this.verify(pass, buckets);
     await this.report(pass, { ...none, plan: why.plan }, interval);
     return this.beforeRenewal(pass.ref, { requeueAfterMs: this.soon(pass, interval) }, leases);
@@ -502,8 +509,13 @@ export class SiteReplicationGroupReconciler {
     if (changed || pass.promotion?.step === 'WaitForSync') this.progress.invalidate(group);
     pass.recovery = await stepRecovery(pass, buckets, this.now());
     if (pass.recovery) this.progress.invalidate(group);
-    pass.objects = await this.collectProgress(pass, buckets);
+    pass.objects = this.withCopies(pass, await this.collectProgress(pass, buckets));
     pass.verification = await this.verify(pass, buckets);
+  }
+
+  /** The object copier's routes (this pass's, else the last ones) in the sites' progress. */
+  private withCopies(pass: Pass, objects: Map<string, SiteObjects> | undefined) {
+    return withCopyProgress(objects, currentCopies(pass), this.now().getTime());
   }
 
   /** The next pass: soon while a verification, a recovery or object versions are under way. */
@@ -536,8 +548,9 @@ export class SiteReplicationGroupReconciler {
     const followers = reachable(pass.observed).filter(
       (o) => leader !== undefined && o.site.name !== leader,
     );
+    // The object copier's progress is its own (status.objectCopies).
     const sites = reachable(pass.observed)
-      .filter((o) => !followers.includes(o))
+      .filter((o) => !followers.includes(o) && replicatesNatively(o))
       .map((o) => ({
         name: o.site.name,
         client: o.client,
@@ -577,6 +590,7 @@ export class SiteReplicationGroupReconciler {
       now,
     );
     if (this.deps.changes) status.changeDetection = this.deps.changes.status(pass);
+    copyStatus(pass, status);
     const promotion = pass.promotion ?? pass.obj.status?.promotion;
     if (promotion) status.promotion = promotion;
     await writeStatus(pass, status, { now, refreshMs: intervalMs / 2 });
@@ -586,6 +600,20 @@ export class SiteReplicationGroupReconciler {
       await pass.events.record(pass.obj, 'Warning', identity.reason, identity.message);
     }
   }
+}
+
+/**
+ * The object copier's routes (mixed groups): this pass's, else those of the last pass that ran
+ * them; none once the group has no site the copier serves (or copies no objects).
+ */
+function currentCopies(pass: Pass) {
+  if (!pass.spec.replicate.objects || copyRoutes(pass) === undefined) return [];
+  return pass.copies?.routes ?? pass.obj.status?.objectCopies ?? [];
+}
+
+function copyStatus(pass: Pass, status: SiteReplicationGroupStatus): void {
+  const copies = currentCopies(pass);
+  if (copies.length > 0) status.objectCopies = copies;
 }
 
 /** The sites observed whole in this pass, with their identity and how much they hold. */
@@ -682,6 +710,12 @@ function settleState(
 function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   const cache = new WeakMap<SiteSnapshot, Map<string, Entity>>();
   const operatorUsers = new Set(reachable(pass.observed).map((o) => o.conn.accessKey));
+  // A site's map holds only what its flavor can hold (coverage.ts).
+  const covers = new Map(
+    [...pass.observed, ...pass.removed].flatMap((o) =>
+      o.client ? [[o.site.name, siteCover(pass, o)] as const] : [],
+    ),
+  );
   const scope = {
     replicate: pass.spec.replicate,
     buckets: pass.spec.buckets,
@@ -692,7 +726,7 @@ function entityMaps(pass: Pass): (snap: SiteSnapshot) => Map<string, Entity> {
   return (snap) => {
     let map = cache.get(snap);
     if (!map) {
-      map = entitiesOf(snap, scope);
+      map = coveredEntities(entitiesOf(snap, scope), covers.get(snap.site));
       cache.set(snap, map);
     }
     return map;

@@ -18,6 +18,7 @@ import type { RecoveryStatus } from '../../api/site-replication-group.js';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { errorMessage } from '../../runtime/logger.js';
 import type { SiteClient, VersionRef } from '../../sites/site-client.js';
+import { replicatesNatively } from './coverage.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { iso } from './verify-run.js';
@@ -76,16 +77,18 @@ async function retryRound(
   let waiting = 0;
   const errors: string[] = [];
   await Promise.all(
-    reachable(pass.observed).map((o) =>
-      mapLimit(buckets, 4, async (b) => {
-        try {
-          waiting += await retryBucket(o, b, pass.ctx.signal);
-        } catch (e: unknown) {
-          pass.ctx.signal.throwIfAborted();
-          errors.push(`${o.site.name}/${b}: ${errorMessage(e)}`);
-        }
-      }),
-    ),
+    reachable(pass.observed)
+      .filter(replicatesNatively)
+      .map((o) =>
+        mapLimit(buckets, 4, async (b) => {
+          try {
+            waiting += await retryBucket(o, b, pass.ctx.signal);
+          } catch (e: unknown) {
+            pass.ctx.signal.throwIfAborted();
+            errors.push(`${o.site.name}/${b}: ${errorMessage(e)}`);
+          }
+        }),
+      ),
   );
   return { waiting, errors };
 }

@@ -140,6 +140,24 @@ describe('statusPatch', () => {
     expect(statusPatch(prev, base)).toEqual({ ...base, removedSites: null, deletionsHeld: null });
   });
 
+  it("drops the copier's routes once the group has none (no s3 site left)", () => {
+    const route = {
+      bucket: 'b',
+      source: 'a',
+      destination: 'aws',
+      copied: 1,
+      deleteMarkers: 0,
+      bytes: 1,
+      failed: 0,
+      pending: 0,
+      lagSeconds: 0,
+    };
+    expect(statusPatch({ ...base, objectCopies: [route] }, base)).toEqual({
+      ...base,
+      objectCopies: null,
+    });
+  });
+
   it('leaves fields alone that were absent before or are still set', () => {
     const removed = [{ name: 'c', message: 'cannot reach it' }];
     expect(statusPatch(undefined, base)).toEqual(base);

@@ -6,6 +6,7 @@
  */
 import { RESYNC_ANNOTATION, SRG_RESOURCE, VERIFY_ANNOTATION } from '../../api/names.js';
 import type {
+  BoundedList,
   ObjectProgress,
   OutOfSyncEntities,
   RecoveryStatus,
@@ -21,6 +22,7 @@ import { majority } from '../../replication/version-compare.js';
 import { type Condition, type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from '../../runtime/kstatus.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
+import { minioOnlyOf, siteCover, unmappableEntities } from './coverage.js';
 import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
@@ -54,6 +56,8 @@ export interface SiteOutcome {
   /** Root of the site's metadata alone; set when the site was observed. */
   metadataRoot?: string | undefined;
   outOfSync?: OutOfSyncEntities | undefined;
+  /** Agreed entities the site's flavor cannot hold, with why (coverage.ts). */
+  unmappable?: BoundedList | undefined;
   /** The site's part of the last completed object verification. */
   verification?: SiteVerification | undefined;
   inSync: boolean;
@@ -146,6 +150,7 @@ function siteExtras(s: SiteOutcome, prev: SiteStatus | undefined, seq: number) {
     ...either('metadataRoot', s.metadataRoot, undefined),
     ...either('lastSequence', s.inSync ? seq : undefined, prev?.lastSequence),
     ...either('outOfSyncEntities', s.outOfSync, undefined),
+    ...either('unmappable', s.unmappable, undefined),
     ...either('verification', s.verification, prev?.verification),
   };
 }
@@ -353,13 +358,35 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...(failure ? { error: { reason: 'ApplyFailed', message: failure } } : {}),
     buckets: count(true),
     iam: count(false),
-    ...roots(pass, name, merkleRoot([...held].map(([k, e]) => [k, e.digest] as const))),
+    ...roots(pass, name, merkleRoot(rootEntries(pass, held, o, r))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
+    unmappable: unmappableEntities(o.client.capabilities, Object.keys(r.state.entities), {
+      ...pass.accessKeys?.get(name),
+      minioOnly: minioOnlyOf(pass),
+    }),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
     ...identity,
   };
+}
+
+/**
+ * What a site's metadata root is made of: what it holds, and for a site that cannot hold some
+ * kinds of entity (coverage.ts), the agreed value of those (listed as unmappable instead), so
+ * that it is in sync when it holds everything it can.
+ */
+function rootEntries(
+  pass: Pass,
+  held: ReadonlyMap<string, Entity>,
+  o: Reachable,
+  r: PassResult,
+): (readonly [string, string])[] {
+  const entries = [...held].map(([k, e]) => [k, e.digest] as const);
+  const cover = siteCover(pass, o);
+  if (cover === undefined) return entries;
+  const uncovered = Object.entries(r.state.entities).filter(([k]) => !cover(k));
+  return [...entries, ...uncovered].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A site's roots: metadata, and with its last verification, both. */
@@ -481,7 +508,7 @@ export async function writeStatus(
 }
 
 /** Status fields a pass may drop: a merge patch keeps what it omits, so they are set to null. */
-const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary'] as const;
+const CLEARABLE = ['deletionsHeld', 'removedSites', 'primary', 'objectCopies'] as const;
 
 /** The merge patch that turns `prev` into `next`: `next`, with dropped fields set to null. */
 export function statusPatch(

@@ -11,6 +11,7 @@ import { type OwnedMeta, leftByPredecessor } from '../../runtime/meta.js';
 import { errorMessage } from '../../runtime/logger.js';
 import { FIELD_MANAGER } from '../../runtime/status.js';
 import { isSiteError } from '../../sites/site-error.js';
+import { replicatesNatively } from './coverage.js';
 import { reachable } from './observe.js';
 import type { Pass } from './pass.js';
 import { priorityOrder } from './plan.js';
@@ -104,7 +105,11 @@ async function currentRun(
     now,
   });
   if (!due) return undefined;
-  const sites = priorityOrder(pass).map((o) => o.site.name);
+  // Copies made by the object copier get version IDs of their own: only sites that replicate
+  // natively can be compared version by version.
+  const sites = priorityOrder(pass)
+    .filter(replicatesNatively)
+    .map((o) => o.site.name);
   const saved = await loadRun(pass.kube, pass.ref, pass.obj.metadata.uid ?? '');
   if (sameRun(saved, due, sites)) return saved;
   const last = pass.obj.status?.verification;

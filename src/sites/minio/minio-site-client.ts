@@ -44,6 +44,7 @@ export const MINIO_CAPABILITIES: SiteCapabilities = {
   iam: true,
   secretKeys: true,
   serviceAccounts: true,
+  minioPolicyExtensions: true,
   bulkExport: true,
   identityConfig: true,
   replicationProgress: 'counters',

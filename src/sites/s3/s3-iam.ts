@@ -34,6 +34,7 @@ import {
   ListPolicyVersionsCommand,
   ListUserPoliciesCommand,
   RemoveUserFromGroupCommand,
+  CreateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 
 import { toSiteError } from '../s3-errors.js';
@@ -266,6 +267,42 @@ export class S3Iam {
       signal,
       () => this.iam.send(new CreateUserCommand({ UserName: name }), opts(signal)),
       'EntityAlreadyExists',
+    );
+  }
+
+  /** The user's access key IDs (IAM never returns a secret after creation). */
+  async listAccessKeys(user: string, signal?: AbortSignal): Promise<string[]> {
+    const keys = await this.call('ListAccessKeys', signal, () =>
+      this.iam.send(new ListAccessKeysCommand({ UserName: user, MaxItems: 100 }), opts(signal)),
+    );
+    return (keys.AccessKeyMetadata ?? []).flatMap((k) => (k.AccessKeyId ? [k.AccessKeyId] : []));
+  }
+
+  /** A new access key of the user: its secret is in this answer only. */
+  async createAccessKey(
+    user: string,
+    signal?: AbortSignal,
+  ): Promise<{ accessKey: string; secretKey: string }> {
+    const r = await this.call('CreateAccessKey', signal, () =>
+      this.iam.send(new CreateAccessKeyCommand({ UserName: user }), opts(signal)),
+    );
+    const k = r.AccessKey;
+    if (!k?.AccessKeyId || !k.SecretAccessKey) {
+      throw new SiteError(this.conn.name, 'CreateAccessKey', 'Internal', 'the answer holds no key');
+    }
+    return { accessKey: k.AccessKeyId, secretKey: k.SecretAccessKey };
+  }
+
+  async deleteAccessKey(user: string, accessKey: string, signal?: AbortSignal): Promise<void> {
+    await this.settle(
+      'DeleteAccessKey',
+      signal,
+      () =>
+        this.iam.send(
+          new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: accessKey }),
+          opts(signal),
+        ),
+      'NoSuchEntity',
     );
   }
 

@@ -15,6 +15,7 @@ import type { TargetBacklog } from '../backlog.js';
 import { lagSince } from '../backlog.js';
 import { S3BucketOps, newS3Client } from '../s3-bucket-ops.js';
 import type {
+  AccessKeyOps,
   BucketSummary,
   MappingKind,
   RemoteTargetRequest,
@@ -44,6 +45,7 @@ export const S3_CAPABILITIES: SiteCapabilities = {
   iam: true,
   secretKeys: false,
   serviceAccounts: false,
+  minioPolicyExtensions: false,
   bulkExport: false,
   identityConfig: false,
   replicationProgress: 'sampled',
@@ -64,6 +66,7 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
   readonly flavor = 's3' as const;
   readonly capabilities = S3_CAPABILITIES;
   readonly identity = undefined;
+  readonly accessKeys: AccessKeyOps;
   private readonly iamOps: S3Iam;
   private readonly transport: S3Transport;
 
@@ -73,6 +76,7 @@ export class S3SiteClient extends S3BucketOps implements SiteClient {
     this.transport = transport;
     this.name = conn.name;
     this.iamOps = new S3Iam(conn, newIamClient(conn));
+    this.accessKeys = this.iamOps;
   }
 
   /** ListBuckets with the owner: the account's canonical ID is the site's identity. */
