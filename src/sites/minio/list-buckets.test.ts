@@ -21,6 +21,13 @@ describe('parseBucketList', () => {
     });
   });
 
+  it('decodes character references in names', () => {
+    const page = parseBucketList(
+      answer('<Bucket><Name>a&amp;b&#46;c&#x2d;d</Name><CreationDate>x</CreationDate></Bucket>'),
+    );
+    expect(page.buckets.map((b) => b.name)).toEqual(['a&b.c-d']);
+  });
+
   it('reads an empty list, and a continuation token', () => {
     expect(parseBucketList(answer(''))).toEqual({ buckets: [] });
     const one = '<Bucket><Name>a</Name><CreationDate>2026-01-01T00:00:00Z</CreationDate></Bucket>';
@@ -36,5 +43,6 @@ describe('parseBucketList', () => {
     expect(() =>
       parseBucketList(answer(`<Bucket><Name>${'a'.repeat(256)}</Name></Bucket>`)),
     ).toThrow(/256 characters/);
+    expect(() => parseBucketList(answer('<Bucket><Name>a</Name>'))).toThrow(/unclosed/);
   });
 });
