@@ -419,6 +419,53 @@ export interface PeerLinkOptions {
   signal: AbortSignal;
 }
 
+/**
+ * Buckets found linked as desired (no write needed), by the targets list of their parsed
+ * export: the export cache hands out the same list while the bucket's export is unchanged, so
+ * a steady pass skips them. Each entry holds the replication document it was seen with and the
+ * context (linkedContext) it was checked in; at most LINKED_MAX per list, held weakly.
+ */
+const LINKED = new WeakMap<readonly RemoteTargetMeta[], { xml: string; context: string }[]>();
+const LINKED_MAX = 4;
+
+/**
+ * Everything besides a bucket's own targets and rules that linking it depends on, for one
+ * site; undefined when the pass resets targets (resync, refill): nothing is skipped then.
+ */
+function linkedContext(
+  site: PeerSite,
+  peers: readonly PeerSite[],
+  opts: PeerLinkOptions,
+): string | undefined {
+  if (opts.resync || opts.refill.size > 0) return undefined;
+  return JSON.stringify([
+    site.name,
+    peers.map((p) => [p.name, p.endpoint, p.region, p.replicator.accessKey, replicatorDigest(p)]),
+    opts.own,
+    opts.replicate,
+    opts.unreachable,
+    opts.primary ?? null,
+    opts.groupSites,
+    opts.groupEndpoints,
+  ]);
+}
+
+function isLinked(site: PeerSite, bucket: string, context: string | undefined): boolean {
+  const meta = site.snap.buckets.get(bucket);
+  if (context === undefined || meta === undefined) return false;
+  const xml = meta.replicationXML ?? '';
+  return (LINKED.get(meta.targets) ?? []).some((e) => e.xml === xml && e.context === context);
+}
+
+function markLinked(site: PeerSite, bucket: string, context: string | undefined): void {
+  const meta = site.snap.buckets.get(bucket);
+  if (context === undefined || meta === undefined) return;
+  const seen = LINKED.get(meta.targets) ?? [];
+  seen.push({ xml: meta.replicationXML ?? '', context });
+  if (seen.length > LINKED_MAX) seen.shift();
+  LINKED.set(meta.targets, seen);
+}
+
 /** The sites `site` replicates to: every other one, or in PrimarySecondary only the primary's. */
 function peersOf(site: PeerSite, sites: readonly PeerSite[], primary: string | undefined) {
   if (primary !== undefined && site.name !== primary) return [];
@@ -450,18 +497,23 @@ export async function ensurePeerLinks(
   await Promise.all(
     sites.map((site) => {
       const peers = peersOf(site, sites, opts.primary);
-      const linkable = buckets.filter((b) => !unversioned.has(b));
+      const context = linkedContext(site, peers, opts);
+      const linkable = buckets.filter((b) => !unversioned.has(b) && !isLinked(site, b, context));
       return mapLimit(linkable, BUCKETS_IN_PARALLEL, async (bucket) => {
+        const changes: string[] = [];
         try {
-          await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
+          await linkBucket(site, bucket, peers, { ...opts, changes });
           const removed = await unlinkRemoved(site, bucket, opts);
           if (removed > 0) {
-            result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
+            changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
           }
+          if (changes.length === 0) markLinked(site, bucket, context);
         } catch (error: unknown) {
           opts.signal.throwIfAborted();
           failed.add(bucket);
           result.errors.push({ site: site.name, bucket, error });
+        } finally {
+          result.changes.push(...changes);
         }
       });
     }),
