@@ -13,6 +13,25 @@ const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:
  * trimmed, lower-cased and stripped of trailing slashes (it then equals only itself).
  */
 export function normalizeEndpoint(endpoint: string): string {
+  const known = NORMALIZED.get(endpoint);
+  if (known !== undefined) return known;
+  const out = normalize(endpoint);
+  NORMALIZED.set(endpoint, out);
+  if (NORMALIZED.size > NORMALIZED_MAX) {
+    const oldest = NORMALIZED.keys().next().value;
+    if (oldest !== undefined) NORMALIZED.delete(oldest);
+  }
+  return out;
+}
+
+/**
+ * Endpoints normalized lately: a pass compares every bucket's targets with every peer's
+ * endpoint (thousands of URL parses per pass at 1000 buckets). Bounded, oldest out.
+ */
+const NORMALIZED = new Map<string, string>();
+const NORMALIZED_MAX = 1024;
+
+function normalize(endpoint: string): string {
   const text = endpoint.trim();
   let url: URL;
   try {

@@ -116,8 +116,8 @@ function _sorted<T>(record: Readonly<Record<string, T>>, map: (v: T) => unknown)
   );
 }
 
-/** The ConfigMap `binaryData` holding `state`; the same state always gives the same bytes. */
-export function encodeAgreedState(state: AgreedState): Record<string, string> {
+/** The text `encodeAgreedState` compresses: the same state always gives the same text. */
+export function agreedStateText(state: AgreedState): string {
   const doc = {
     version: _FORMAT_VERSION,
     sequence: state.sequence,
@@ -130,7 +130,12 @@ export function encodeAgreedState(state: AgreedState): Record<string, string> {
     adopting: [...(state.adopting ?? [])].sort(),
     refill: [...(state.refill ?? [])].sort(),
   };
-  const gz = gzipSync(Buffer.from(JSON.stringify(doc), 'utf8'), { level: 9 });
+  return JSON.stringify(doc);
+}
+
+/** The ConfigMap `binaryData` holding `state`; the same state always gives the same bytes. */
+export function encodeAgreedState(state: AgreedState): Record<string, string> {
+  const gz = gzipSync(Buffer.from(agreedStateText(state), 'utf8'), { level: 9 });
   return { [AGREED_STATE_KEY]: gz.toString('base64') };
 }
 
@@ -244,7 +249,16 @@ function _state(doc: unknown): AgreedState {
  * Anything else that cannot be read throws `AgreedStateDecodeError`.
  */
 export function decodeAgreedState(data: Readonly<Record<string, string>> | undefined): AgreedState {
+  return decodeAgreedStateText(data).state;
+}
+
+/** The state and the text it was stored as (undefined: nothing stored). */
+export function decodeAgreedStateText(data: Readonly<Record<string, string>> | undefined): {
+  state: AgreedState;
+  text: string | undefined;
+} {
   const encoded = data === undefined ? undefined : _own(data, AGREED_STATE_KEY);
-  if (encoded === undefined) return emptyAgreedState();
-  return _state(_parse(_inflate(encoded)));
+  if (encoded === undefined) return { state: emptyAgreedState(), text: undefined };
+  const text = _inflate(encoded);
+  return { state: _state(_parse(text)), text };
 }

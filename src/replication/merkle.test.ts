@@ -80,6 +80,21 @@ describe('merkleRoot', () => {
   });
 });
 
+describe('merkleRoot, computed again', () => {
+  it('gives the same root for the same entries, and never takes a NUL key for a pair', () => {
+    const pairs: [string, string][] = [
+      ['a', 'b'],
+      ['c', 'd'],
+    ];
+    const root = merkleRoot(pairs);
+    expect(merkleRoot(pairs.map(([k, v]) => [k, v] as const))).toBe(root);
+    // Same text once joined with NUL ('a\0b\0c\0d'): refused, not taken from memory.
+    expect(() => merkleRoot([['a\0b\0c', 'd']])).toThrow(/NUL/);
+    expect(() => merkleRoot([['a', 'b\0c\0d']])).not.toThrow();
+    expect(merkleRoot([['a', 'b\0c\0d']])).not.toBe(root);
+  });
+});
+
 describe('merkleRootsByPrefix', () => {
   const entries: [string, string][] = [
     ['bucket:a', '1'],

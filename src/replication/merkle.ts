@@ -59,11 +59,47 @@ function _parentLevel(level: readonly Buffer[]): Buffer[] {
   return parents;
 }
 
-/** The Merkle root, in hex, of `key -> digest` entries. Keys must be unique and hold no NUL. */
-export function merkleRoot(entries: Iterable<readonly [string, string]>): string {
+function _root(entries: Iterable<readonly [string, string]>): string {
   let level = _leaves(entries);
   while (level.length > 1) level = _parentLevel(level);
   return (level[0] ?? _hash()).toString('hex');
+}
+
+/**
+ * Roots computed lately, by their entries as given (`key NUL digest NUL …`, in the order given):
+ * a steady group hands the same entries pass after pass (every site, the agreed state), and
+ * one string beats a hash per entry. Bounded in count and in size; entries holding a NUL are
+ * not remembered (their text would be ambiguous; such a key is refused by _leaves).
+ */
+const _RECENT = new Map<string, string>();
+const _RECENT_MAX = 64;
+const _RECENT_MAX_CHARS = 4 * 1024 * 1024;
+
+/** The Merkle root, in hex, of `key -> digest` entries. Keys must be unique and hold no NUL. */
+export function merkleRoot(entries: Iterable<readonly [string, string]>): string {
+  const list = [...entries];
+  const parts: string[] = [];
+  let chars = 0;
+  for (const [key, digest] of list) {
+    if (key.includes('\0') || digest.includes('\0')) return _root(list);
+    parts.push(key, digest);
+    chars += key.length + digest.length + 2;
+    if (chars > _RECENT_MAX_CHARS) return _root(list);
+  }
+  const text = parts.join('\0');
+  const known = _RECENT.get(text);
+  if (known !== undefined) {
+    _RECENT.delete(text);
+    _RECENT.set(text, known);
+    return known;
+  }
+  const root = _root(list);
+  _RECENT.set(text, root);
+  if (_RECENT.size > _RECENT_MAX) {
+    const oldest = _RECENT.keys().next().value;
+    if (oldest !== undefined) _RECENT.delete(oldest);
+  }
+  return root;
 }
 
 /**

@@ -57,6 +57,12 @@ export interface PartRequest {
   iam: boolean;
   /** Buckets whose presence and configuration to read again. */
   buckets: readonly string[];
+  /**
+   * The deployment ID this pass read from the site moments ago: the site is not asked again
+   * and the part carries this one (a targeted pass's read-back after its writes; the next
+   * pass asks again, docs/decisions.md "Identity per targeted read").
+   */
+  knownDeploymentID?: string | undefined;
 }
 
 /** Part of a site's replicated metadata, read in a few calls. */

@@ -86,13 +86,12 @@ describe('the MinIO driver against a hostile site', () => {
     fake.served.splice(0);
   });
 
-  it('refuses an endless S3 answer (AWS SDK) at 4 MiB and server info at 2 MiB', async () => {
+  it('refuses an endless S3 answer at 4 MiB and server info at 2 MiB', async () => {
     fake.mode = 'stream';
+    // MinIO's bucket list is read through the admin transport (sites/minio/list-buckets.ts).
     const s3 = await failure(driver.listBuckets());
     expect(s3.kind).toBe('Invalid');
-    expect(s3.message).toBe(
-      `hostile: ListBuckets: response too large: ListBuckets from ${fake.endpoint} exceeded 4 MiB`,
-    );
+    expect(s3.message).toBe('hostile: s3:ListBuckets: response too large: GET / exceeded 4 MiB');
     const admin = await failure(driver.admin.serverInfo());
     expect(admin.kind).toBe('Invalid');
     expect(admin.message).toBe(

@@ -102,6 +102,33 @@ describe('MinioSiteClient', () => {
     expect(snap.iam.policies.has('read-photos')).toBe(true);
   });
 
+  it('reads part of a site: named buckets (an absent one as null), identity asked unless known', async () => {
+    await siteA.createBucket('part-read');
+    await siteA.putBucketTags('part-read', { team: 'parts', index: '1' });
+    const signal = new AbortController().signal;
+    const deploymentID = await siteA.deploymentID();
+    callsA.length = 0;
+    const part = await siteA.changeFeed.readPart(
+      { iam: false, buckets: ['part-read', 'never-made'] },
+      signal,
+    );
+    expect(part.deploymentID).toBe(deploymentID);
+    expect(part.buckets.get('part-read')?.tags).toEqual({ team: 'parts', index: '1' });
+    expect(part.buckets.get('never-made')).toBeNull();
+    expect(callsA).toContain('admin:serverInfo');
+    callsA.length = 0;
+    const back = await siteA.changeFeed.readPart(
+      { iam: true, buckets: ['part-read'], knownDeploymentID: deploymentID },
+      signal,
+    );
+    expect(callsA.sort()).toEqual(
+      ['admin:exportBucketMetadata', 'admin:exportIAM', 's3:ListBuckets'].sort(),
+    );
+    expect(back.deploymentID).toBe(deploymentID);
+    expect(back.iam?.users).toBeInstanceOf(Map);
+    expect(back.buckets.get('part-read')?.tags).toEqual({ team: 'parts', index: '1' });
+  });
+
   it('changes group members and deletes IAM entities', async () => {
     await siteA.putGroup('editors', { members: ['bob'], status: 'disabled' }, ['alice', 'bob']);
     let snap = await siteA.snapshot();

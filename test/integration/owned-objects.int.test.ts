@@ -115,6 +115,42 @@ describe('objects a group owns', () => {
     );
   }, 180_000);
 
+  it('are not written again when the agreed state is unchanged, unless labels or owner were lost', async () => {
+    const owner = ownerOf(await createGroup('unchanged'));
+    const name = 'unchanged-sitesync-state';
+    let patches = 0;
+    const counting = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop === 'patch') patches++;
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const state = { ...emptyAgreedState(), joined: ['p'], entities: { 'bucket:a': 'd1' } };
+    await saveAgreed(counting, owner, state);
+    expect(patches).toBe(1);
+    await loadAgreed(counting, owner, owner.uid);
+    await saveAgreed(counting, owner, { ...state, entities: { 'bucket:a': 'd1' } });
+    expect(patches).toBe(1);
+    // Another state is written.
+    const next = { ...state, sequence: 1 };
+    await saveAgreed(counting, owner, next);
+    expect(patches).toBe(2);
+    expect((await loadAgreed(counting, owner, owner.uid)).state).toEqual(next);
+    await saveAgreed(counting, owner, next);
+    expect(patches).toBe(2);
+    // Labels lost (someone edited it): the same state is written again, labels with it.
+    await client.patch(CONFIGMAPS, { namespace: ns, name }, { metadata: { labels: null } });
+    expect((await loadAgreed(counting, owner, owner.uid)).state).toEqual(next);
+    await saveAgreed(counting, owner, next);
+    expect(patches).toBe(3);
+    const restored = await client.get<{ metadata: { labels?: Record<string, string> } }>(
+      CONFIGMAPS,
+      ns,
+      name,
+    );
+    expect(restored.metadata.labels).toMatchObject({ 'sitesync.io/group': 'unchanged' });
+  });
+
   it("of a deleted namesake are read as absent and replaced, the new owner's reference with them", async () => {
     await stopGarbageCollector();
     const first = await createGroup('again');

@@ -55,6 +55,30 @@ export function bucketSelected(selector: BucketSelector, name: string): boolean 
 
 const d = (value: unknown) => digestOf(value).slice(0, 16);
 
+/**
+ * Digests of parsed values, by the value itself: the export cache hands out the same parsed
+ * documents (a bucket's policy, tags, a user's record) for as long as the site holds them, so a
+ * steady pass digests only what changed instead of every entity of every site. Held weakly:
+ * an entry lives as long as the export cache keeps its value. Such values are never changed
+ * after parsing (the export cache hands out copies of the records holding them).
+ */
+const DIGESTS = new WeakMap<object, string>();
+
+function memoDigest<T extends object>(value: T, digest: (v: T) => string): string {
+  let out = DIGESTS.get(value);
+  if (out === undefined) {
+    out = digest(value);
+    DIGESTS.set(value, out);
+  }
+  return out;
+}
+
+/** The digest of a value that may be a parsed object (memoized) or a scalar. */
+const dv = (value: unknown, of: (v: unknown) => unknown = (v) => v): string =>
+  typeof value === 'object' && value !== null ? memoDigest(value, (v) => d(of(v))) : d(of(value));
+
+const OBJECT_LOCK_DIGEST = { on: d({ objectLock: true }), off: d({ objectLock: false }) };
+
 const sealed = (scope: EntityScope, digest: string) => scope.seal?.(digest) ?? digest;
 
 /** Sets the entity of `key` in an entity map (keyed by the encoded form the merge works on). */
@@ -62,10 +86,17 @@ function put(out: Map<string, Entity>, key: EntityKey, entity: Entity): void {
   out.set(encodeKey(key), entity);
 }
 
+/** A bucket config's digest (its value as parsed, memoized), or undefined when absent. */
+function bucketConfigDigest(b: BucketMeta, kind: BucketConfigKind): string | undefined {
+  const value = bucketConfigValue(b, kind);
+  if (value === undefined) return undefined;
+  return kind === 'policy' ? dv(value, canonicalPolicy) : dv(value);
+}
+
 function bucketConfigValue(b: BucketMeta, kind: BucketConfigKind): unknown {
   switch (kind) {
     case 'policy':
-      return b.policy === undefined ? undefined : canonicalPolicy(b.policy);
+      return b.policy;
     case 'tags':
       return b.tags;
     case 'object-lock':
@@ -89,12 +120,13 @@ function configEnabled(replicate: Replicate, kind: BucketConfigKind): boolean {
 function addBuckets(out: Map<string, Entity>, snap: SiteSnapshot, scope: EntityScope): void {
   for (const b of snap.buckets.values()) {
     if (!bucketSelected(scope.buckets, b.name) || b.name.startsWith(RESERVED_PREFIX)) continue;
-    put(out, { kind: 'bucket', bucket: b.name }, { digest: d({ objectLock: b.objectLock }) });
+    const digest = b.objectLock ? OBJECT_LOCK_DIGEST.on : OBJECT_LOCK_DIGEST.off;
+    put(out, { kind: 'bucket', bucket: b.name }, { digest });
     for (const config of BUCKET_CONFIGS) {
-      const value = bucketConfigValue(b, config);
-      if (value !== undefined && configEnabled(scope.replicate, config)) {
-        put(out, { kind: 'bucketConfig', bucket: b.name, config }, { digest: d(value) });
-      }
+      if (!configEnabled(scope.replicate, config)) continue;
+      const value = bucketConfigDigest(b, config);
+      if (value !== undefined)
+        put(out, { kind: 'bucketConfig', bucket: b.name, config }, { digest: value });
     }
   }
 }
@@ -115,7 +147,7 @@ function putMapping(
   if (m === undefined) return;
   const policies = mirroredPolicies(m.policies);
   if (policies.length === 0 && m.policies.length > 0) return;
-  put(out, key, { digest: d(policies), updatedAt: m.updatedAt });
+  put(out, key, { digest: memoDigest(m, () => d(policies)), updatedAt: m.updatedAt });
 }
 
 function mirroredUser(name: string, scope: EntityScope): boolean {
@@ -127,7 +159,7 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.policies) {
     for (const [name, doc] of iam.policies) {
       if (!BUILTIN_POLICIES.has(name) && !name.startsWith(RESERVED_PREFIX)) {
-        put(out, { kind: 'policy', name }, { digest: d(canonicalPolicy(doc)) });
+        put(out, { kind: 'policy', name }, { digest: dv(doc, canonicalPolicy) });
       }
     }
   }
@@ -135,7 +167,8 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
     for (const [name, u] of iam.users) {
       if (!mirroredUser(name, scope)) continue;
       // The secret is hashed into the digest, so a changed secret key propagates; sealed.
-      const digest = sealed(scope, d({ status: u.status, secret: digestOf(u.secretKey) }));
+      const plain = memoDigest(u, () => d({ status: u.status, secret: digestOf(u.secretKey) }));
+      const digest = sealed(scope, plain);
       put(out, { kind: 'user', name }, { digest });
       putMapping(out, { kind: 'userMapping', name }, iam.userPolicies.get(name));
     }
@@ -151,7 +184,7 @@ function addGroupsAndServiceAccounts(
   if (r.groups && scope.ldap !== true) {
     for (const [name, g] of iam.groups) {
       if (name.startsWith(RESERVED_PREFIX)) continue;
-      const digest = d({ status: g.status, members: g.members });
+      const digest = memoDigest(g, () => d({ status: g.status, members: g.members }));
       put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt });
       putMapping(out, { kind: 'groupMapping', name }, iam.groupPolicies.get(name));
     }
@@ -160,8 +193,11 @@ function addGroupsAndServiceAccounts(
     for (const [ak, sa] of iam.serviceAccounts) {
       // Service accounts of the root user (or of identities that are not mirrored users) stay.
       if (!iam.users.has(sa.parent) || !mirroredUser(sa.parent, scope)) continue;
-      const { claims: _claims, secretKey, ...rest } = sa;
-      const digest = sealed(scope, d({ ...rest, secret: digestOf(secretKey) }));
+      const plain = memoDigest(sa, () => {
+        const { claims: _claims, secretKey, ...rest } = sa;
+        return d({ ...rest, secret: digestOf(secretKey) });
+      });
+      const digest = sealed(scope, plain);
       put(out, { kind: 'serviceAccount', accessKey: ak }, { digest });
     }
   }

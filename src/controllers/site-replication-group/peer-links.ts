@@ -132,13 +132,24 @@ async function ensureTarget(
   }
   const current =
     existing.accessKey === request.accessKey &&
-    (existing.secretDigest === undefined ||
-      existing.secretDigest === secretDigest(request.secretKey));
+    (existing.secretDigest === undefined || existing.secretDigest === replicatorDigest(peer));
   if (!current) {
     await site.client.updateRemoteTargetCredentials(bucket, existing.arn, request, ctx.signal);
     ctx.changes.push(`${site.name}: credentials of remote target ${bucket} -> ${peer.name}`);
   }
   return { arn: existing.arn, created: false };
+}
+
+/** The digest of a peer's replication secret, once per pass (not per bucket). */
+const REPLICATOR_DIGESTS = new WeakMap<PeerSite['replicator'], string>();
+
+function replicatorDigest(peer: PeerSite): string {
+  let out = REPLICATOR_DIGESTS.get(peer.replicator);
+  if (out === undefined) {
+    out = secretDigest(peer.replicator.secretKey);
+    REPLICATOR_DIGESTS.set(peer.replicator, out);
+  }
+  return out;
 }
 
 function sitesyncRule(id: string, arn: string, priority: number, r: Replicate): ReplicationRule {
@@ -164,6 +175,28 @@ function comparable(config: ReplicationConfig): string {
 interface ParsedConfig {
   config: ReplicationConfig;
   comparable: string;
+  /**
+   * linkKey() of the contexts in which this document was found to be the desired one (at most
+   * IN_ORDER_MAX, oldest out): a steady pass then neither builds nor compares it again.
+   */
+  inOrder: string[];
+}
+
+const IN_ORDER_MAX = 8;
+
+/** Everything besides the current document that desiredConfig() depends on. */
+function linkKey(arns: ReadonlyMap<string, string>, ctx: LinkContext): string {
+  return JSON.stringify([
+    [...arns],
+    ctx.own.names.rulePrefix,
+    ctx.own.sites,
+    ctx.replicate.objects,
+    ctx.replicate.deletes,
+    ctx.replicate.deleteMarkers,
+    ctx.unreachable,
+    ctx.primary ?? null,
+    ctx.groupSites,
+  ]);
 }
 
 /**
@@ -176,6 +209,7 @@ const MAX_PARSED_CONFIGS = 8192;
 const NO_CONFIG: ParsedConfig = {
   config: Object.freeze({ rules: [] }),
   comparable: comparable({ rules: [] }),
+  inOrder: [],
 };
 
 function freezeConfig(config: ReplicationConfig): ReplicationConfig {
@@ -190,7 +224,7 @@ export function currentConfig(xml: string | undefined): ParsedConfig {
   const known = PARSED_CONFIGS.get(xml);
   if (known) return known;
   const config = freezeConfig(parseReplicationXML(xml, { unknownElements: 'ignore' }));
-  const parsed = { config, comparable: comparable(config) };
+  const parsed = { config, comparable: comparable(config), inOrder: [] };
   PARSED_CONFIGS.set(xml, parsed);
   if (PARSED_CONFIGS.size > MAX_PARSED_CONFIGS) {
     const oldest = PARSED_CONFIGS.keys().next().value;
@@ -294,13 +328,18 @@ async function linkBucket(
     if (needed || ctx.resync) fresh.push({ arn: t.arn, asked: !needed });
   }
   const parsed = currentConfig(site.snap.buckets.get(bucket)?.replicationXML);
-  const current = parsed.config;
-  const desired = desiredConfig(current, arns, ctx);
-  if (parsed.comparable !== comparable(desired)) {
-    if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket, ctx.signal);
-    else
-      await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), ctx.signal);
-    ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
+  const key = linkKey(arns, ctx);
+  if (!parsed.inOrder.includes(key)) {
+    const desired = desiredConfig(parsed.config, arns, ctx);
+    if (parsed.comparable === comparable(desired)) {
+      parsed.inOrder.push(key);
+      if (parsed.inOrder.length > IN_ORDER_MAX) parsed.inOrder.shift();
+    } else {
+      if (desired.rules.length === 0) await site.client.deleteReplicationConfig(bucket, ctx.signal);
+      else
+        await site.client.putReplicationConfigXML(bucket, buildReplicationXML(desired), ctx.signal);
+      ctx.changes.push(`${site.name}: replication rules of ${bucket}`);
+    }
   }
   // A new target (a new site, a re-created link, a refilled site) gets the objects that exist.
   if (ctx.replicate.objects) await resyncFresh(site, bucket, fresh, ctx);
@@ -380,6 +419,53 @@ export interface PeerLinkOptions {
   signal: AbortSignal;
 }
 
+/**
+ * Buckets found linked as desired (no write needed), by the targets list of their parsed
+ * export: the export cache hands out the same list while the bucket's export is unchanged, so
+ * a steady pass skips them. Each entry holds the replication document it was seen with and the
+ * context (linkedContext) it was checked in; at most LINKED_MAX per list, held weakly.
+ */
+const LINKED = new WeakMap<readonly RemoteTargetMeta[], { xml: string; context: string }[]>();
+const LINKED_MAX = 4;
+
+/**
+ * Everything besides a bucket's own targets and rules that linking it depends on, for one
+ * site; undefined when the pass resets targets (resync, refill): nothing is skipped then.
+ */
+function linkedContext(
+  site: PeerSite,
+  peers: readonly PeerSite[],
+  opts: PeerLinkOptions,
+): string | undefined {
+  if (opts.resync || opts.refill.size > 0) return undefined;
+  return JSON.stringify([
+    site.name,
+    peers.map((p) => [p.name, p.endpoint, p.region, p.replicator.accessKey, replicatorDigest(p)]),
+    opts.own,
+    opts.replicate,
+    opts.unreachable,
+    opts.primary ?? null,
+    opts.groupSites,
+    opts.groupEndpoints,
+  ]);
+}
+
+function isLinked(site: PeerSite, bucket: string, context: string | undefined): boolean {
+  const meta = site.snap.buckets.get(bucket);
+  if (context === undefined || meta === undefined) return false;
+  const xml = meta.replicationXML ?? '';
+  return (LINKED.get(meta.targets) ?? []).some((e) => e.xml === xml && e.context === context);
+}
+
+function markLinked(site: PeerSite, bucket: string, context: string | undefined): void {
+  const meta = site.snap.buckets.get(bucket);
+  if (context === undefined || meta === undefined) return;
+  const seen = LINKED.get(meta.targets) ?? [];
+  seen.push({ xml: meta.replicationXML ?? '', context });
+  if (seen.length > LINKED_MAX) seen.shift();
+  LINKED.set(meta.targets, seen);
+}
+
 /** The sites `site` replicates to: every other one, or in PrimarySecondary only the primary's. */
 function peersOf(site: PeerSite, sites: readonly PeerSite[], primary: string | undefined) {
   if (primary !== undefined && site.name !== primary) return [];
@@ -411,18 +497,23 @@ export async function ensurePeerLinks(
   await Promise.all(
     sites.map((site) => {
       const peers = peersOf(site, sites, opts.primary);
-      const linkable = buckets.filter((b) => !unversioned.has(b));
+      const context = linkedContext(site, peers, opts);
+      const linkable = buckets.filter((b) => !unversioned.has(b) && !isLinked(site, b, context));
       return mapLimit(linkable, BUCKETS_IN_PARALLEL, async (bucket) => {
+        const changes: string[] = [];
         try {
-          await linkBucket(site, bucket, peers, { ...opts, changes: result.changes });
+          await linkBucket(site, bucket, peers, { ...opts, changes });
           const removed = await unlinkRemoved(site, bucket, opts);
           if (removed > 0) {
-            result.changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
+            changes.push(`${site.name}: removed ${removed} stale target(s) of ${bucket}`);
           }
+          if (changes.length === 0) markLinked(site, bucket, context);
         } catch (error: unknown) {
           opts.signal.throwIfAborted();
           failed.add(bucket);
           result.errors.push({ site: site.name, bucket, error });
+        } finally {
+          result.changes.push(...changes);
         }
       });
     }),

@@ -8,7 +8,8 @@ import { SRG_KIND } from '../../api/site-replication-group.js';
 import {
   type AgreedState,
   AgreedStateDecodeError,
-  decodeAgreedState,
+  agreedStateText,
+  decodeAgreedStateText,
   emptyAgreedState,
   encodeAgreedState,
 } from '../../replication/agreed-state.js';
@@ -43,7 +44,14 @@ const ownerReference = (o: Owner) => ({
 });
 
 interface ConfigMap extends OwnedMeta {
-  metadata: OwnedMeta['metadata'] & { name: string; resourceVersion?: string };
+  metadata: {
+    name: string;
+    resourceVersion?: string;
+    labels?: Record<string, string> | undefined;
+    ownerReferences?:
+      | readonly { uid: string; kind?: string | undefined; controller?: boolean | undefined }[]
+      | undefined;
+  };
   binaryData?: Record<string, string>;
 }
 
@@ -70,9 +78,14 @@ export async function loadAgreed(
     problem: { kind: 'missing' as const, message: `the agreed state (ConfigMap ${name}) ${why}` },
   });
   try {
+    STORED.delete(storedKey(group.namespace, name));
     const cm = await kube.get<ConfigMap>(CONFIGMAPS, group.namespace, name);
     if (leftByPredecessor(cm, uid)) return missing('belongs to a deleted group of the same name');
-    return { state: decodeAgreedState(cm.binaryData) };
+    const { state, text } = decodeAgreedStateText(cm.binaryData);
+    if (text !== undefined && intact(cm, { group: group.name, uid })) {
+      remember(storedKey(group.namespace, name), `${uid}\n${text}`);
+    }
+    return { state };
   } catch (e: unknown) {
     if (isNotFound(e)) return missing('does not exist');
     if (e instanceof AgreedStateDecodeError) {
@@ -83,8 +96,43 @@ export async function loadAgreed(
   }
 }
 
+/**
+ * The text of the agreed state as this pass read it, by ConfigMap (`uid NL text`), when the
+ * ConfigMap is whole (its labels and controller reference are ours): saving the very same
+ * state again is skipped (a steady pass writes nothing to the API server, and does not gzip
+ * the state at level 9 to find that out). Read afresh by every pass's loadAgreed; bounded.
+ */
+const STORED = new Map<string, string>();
+const STORED_MAX = 256;
+
+const storedKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+function remember(key: string, value: string): void {
+  STORED.delete(key);
+  STORED.set(key, value);
+  if (STORED.size > STORED_MAX) {
+    const oldest = STORED.keys().next().value;
+    if (oldest !== undefined) STORED.delete(oldest);
+  }
+}
+
+/** The ConfigMap carries what saveAgreed writes besides the state: labels, controller ref. */
+function intact(cm: ConfigMap, owner: { group: string; uid: string }): boolean {
+  const want = labels(owner.group);
+  const have = cm.metadata.labels ?? {};
+  return (
+    Object.entries(want).every(([k, v]) => have[k] === v) &&
+    (cm.metadata.ownerReferences ?? []).some(
+      (r) => r.uid === owner.uid && r.kind === SRG_KIND && r.controller === true,
+    )
+  );
+}
+
 export async function saveAgreed(kube: KubeClient, owner: Owner, state: AgreedState) {
   const name = agreedStateName(owner.name);
+  const key = storedKey(owner.namespace, name);
+  if (STORED.get(key) === `${owner.uid}\n${agreedStateText(state)}`) return;
+  STORED.delete(key);
   const cm = {
     apiVersion: 'v1',
     kind: 'ConfigMap',

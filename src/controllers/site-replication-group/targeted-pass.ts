@@ -166,7 +166,9 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
     agreed,
     entities: () => new Map(),
     readBack: async (target) => {
-      const back = await readSite(target, request, signal);
+      // Its identity was read at the start of this pass; the next pass reads it again.
+      const known = { ...request, knownDeploymentID: target.snap.deploymentID };
+      const back = await readSite(target, known, signal);
       if (typeof back === 'string') throw new Error(back);
       backs.set(target.site.name, back);
       return back.snap;
@@ -205,7 +207,11 @@ export async function targetedPass(input: TargetedInput): Promise<TargetedOutcom
   let after = new Map(observed.map((o) => [o.site.name, backs.get(o.site.name) ?? o] as const));
   // Links changed what the read-backs saw (targets, replication rules): read the part again.
   if (links > 0 && failures.size === 0) {
-    const again = await Promise.all([...after.values()].map((o) => readSite(o, request, signal)));
+    const again = await Promise.all(
+      [...after.values()].map((o) =>
+        readSite(o, { ...request, knownDeploymentID: o.snap.deploymentID }, signal),
+      ),
+    );
     const unread = again.find((r): r is string => typeof r === 'string');
     if (unread !== undefined) failures.other(base.spec.sites[0]?.name ?? '', unread);
     else after = new Map((again as Reachable[]).map((o) => [o.site.name, o] as const));

@@ -63,6 +63,55 @@ describe('ExportCache', () => {
     expect(second.get('a')).toEqual(first.get('a'));
   });
 
+  it('remembers a tag order it has seen (MinIO writes tags in Go map order)', () => {
+    const tagging = (tags: [string, string][]) =>
+      Buffer.from(
+        `<Tagging><TagSet>${tags.map(([k, v]) => `<Tag><Key>${k}</Key><Value>${v}</Value></Tag>`).join('')}</TagSet></Tagging>`,
+      );
+    const zip = (tags: [string, string][]) =>
+      counting(
+        listZip(
+          writeZip(
+            [
+              { name: 'a/versioning.xml', data: versioning },
+              { name: 'a/tagging.xml', data: tagging(tags) },
+            ],
+            new Date(),
+          ),
+        ),
+      );
+    const cache = new ExportCache();
+    const ab: [string, string][] = [
+      ['team', 't0'],
+      ['index', '6'],
+    ];
+    const ba = [...ab].reverse();
+    cache.buckets(zip(ab).files, { whole: true });
+    const reordered = zip(ba);
+    expect(cache.buckets(reordered.files, { whole: true }).get('a')?.tags).toEqual({
+      team: 't0',
+      index: '6',
+    });
+    expect(reordered.inflated()).toBe(2); // parsed once to learn the order means the same
+    expect(cache.stats).toMatchObject({ bucketMisses: 2, bucketReordered: 1, bucketHits: 0 });
+    for (const order of [ab, ba, ab]) {
+      const again = zip(order);
+      cache.buckets(again.files, { whole: true });
+      expect(again.inflated()).toBe(0);
+    }
+    expect(cache.stats.bucketHits).toBe(3);
+    // Another value is a change, whatever the order.
+    const changed = zip([
+      ['index', '7'],
+      ['team', 't0'],
+    ]);
+    expect(cache.buckets(changed.files, { whole: true }).get('a')?.tags).toEqual({
+      index: '7',
+      team: 't0',
+    });
+    expect(cache.stats).toMatchObject({ bucketMisses: 3, bucketReordered: 1 });
+  });
+
   it('hands out copies: a caller changing one does not change the cache', () => {
     const cache = new ExportCache();
     const files = bucketExport({ a: 's3:GetObject' }, new Date());

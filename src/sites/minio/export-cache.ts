@@ -5,8 +5,15 @@
  * an IAM export whose files are all unchanged is reused whole. Bounded: the bucket entries are
  * replaced by those of each whole export (plus what single-bucket reads add, up to a cap), and
  * one IAM state is kept.
+ *
+ * Some files of an unchanged bucket do not come back byte for byte: MinIO keeps a bucket's tags
+ * in a Go map and writes `tagging.xml` in map order, which changes from one export to the next
+ * (minio-go pkg/tags). Such a bucket is parsed again, and when it parses to the same meaning
+ * the digest of its files is remembered with the entry (a few per bucket): the next export that
+ * writes the same tags in an order already seen is a hit.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 
 import type { BucketMeta, IamState } from '../snapshot.js';
 import type { ZipFile } from './admin/zip.js';
@@ -14,6 +21,11 @@ import { parseBucketExport, parseIamExport } from './export-parser.js';
 
 /** Bucket entries kept at most (MinIO's exports are capped at 64 MiB unzipped anyway). */
 const MAX_BUCKET_ENTRIES = 20_000;
+/**
+ * Other byte forms of the same meaning kept per bucket (tag orders: 2 tags have 2, 3 have 6);
+ * a bucket with more orders than this is parsed whenever its order was not kept.
+ */
+const MAX_VARIANTS = 8;
 
 /** The identity of some files' contents: names, methods and compressed bytes. */
 function contentKey(files: readonly ZipFile[]): string {
@@ -53,6 +65,8 @@ const copyIam = (iam: IamState): IamState => ({
 export interface ExportCacheStats {
   bucketHits: number;
   bucketMisses: number;
+  /** Misses whose bucket parsed to the cached meaning (files in another order). */
+  bucketReordered: number;
   iamHits: number;
   iamMisses: number;
 }
@@ -61,6 +75,8 @@ export interface ExportCacheStats {
 interface BucketEntry {
   files: readonly { name: string; method: number; size: number; raw: Buffer }[];
   meta: BucketMeta;
+  /** contentKey() of other files seen to parse to `meta` (at most MAX_VARIANTS, oldest first). */
+  variants: string[];
 }
 
 /**
@@ -79,7 +95,13 @@ export class ExportCache {
   /** By bucket name. */
   private bucketEntries = new Map<string, BucketEntry>();
   private iamEntry: { key: string; iam: IamState } | undefined;
-  readonly stats: ExportCacheStats = { bucketHits: 0, bucketMisses: 0, iamHits: 0, iamMisses: 0 };
+  readonly stats: ExportCacheStats = {
+    bucketHits: 0,
+    bucketMisses: 0,
+    bucketReordered: 0,
+    iamHits: 0,
+    iamMisses: 0,
+  };
 
   constructor(private readonly maxBucketEntries = MAX_BUCKET_ENTRIES) {}
 
@@ -91,29 +113,45 @@ export class ExportCache {
     const next = opts.whole ? new Map<string, BucketEntry>() : this.bucketEntries;
     const out = new Map<string, BucketMeta>();
     for (const [bucket, own] of byBucket(files)) {
-      const known = this.bucketEntries.get(bucket);
-      let entry = known && sameFiles(known, own) ? known : undefined;
-      if (entry === undefined) {
-        this.stats.bucketMisses++;
-        const inflated = new Map(own.map((f) => [f.name, f.data()] as const));
-        const meta = parseBucketExport(inflated).get(bucket);
-        if (meta === undefined) continue;
-        // Copies: a slice would keep the whole export's buffer alive.
-        const kept = own.map((f) => ({
-          name: f.name,
-          method: f.method,
-          size: f.size,
-          raw: Buffer.from(f.raw),
-        }));
-        entry = { files: kept, meta };
-      } else {
-        this.stats.bucketHits++;
-      }
+      const entry = this.lookup(bucket, own);
+      if (entry === undefined) continue;
       this.remember(next, bucket, entry);
       out.set(bucket, { ...entry.meta });
     }
     this.bucketEntries = next;
     return out;
+  }
+
+  /** The entry for a bucket's files: the cached one when they mean the same, else parsed. */
+  private lookup(bucket: string, own: readonly ZipFile[]): BucketEntry | undefined {
+    const known = this.bucketEntries.get(bucket);
+    if (known && sameFiles(known, own)) {
+      this.stats.bucketHits++;
+      return known;
+    }
+    const key = known ? contentKey(own) : undefined;
+    if (known && key !== undefined && known.variants.includes(key)) {
+      this.stats.bucketHits++;
+      return known;
+    }
+    this.stats.bucketMisses++;
+    const inflated = new Map(own.map((f) => [f.name, f.data()] as const));
+    const meta = parseBucketExport(inflated).get(bucket);
+    if (meta === undefined) return undefined;
+    if (known && key !== undefined && isDeepStrictEqual(meta, known.meta)) {
+      this.stats.bucketReordered++;
+      known.variants.push(key);
+      if (known.variants.length > MAX_VARIANTS) known.variants.shift();
+      return known;
+    }
+    // Copies: a slice would keep the whole export's buffer alive.
+    const kept = own.map((f) => ({
+      name: f.name,
+      method: f.method,
+      size: f.size,
+      raw: Buffer.from(f.raw),
+    }));
+    return { files: kept, meta, variants: [] };
   }
 
   private remember(into: Map<string, BucketEntry>, key: string, meta: BucketEntry): void {

@@ -76,27 +76,37 @@ export class MinioChangeFeed implements ChangeFeedOps {
       });
     const admin = this.deps.admin(sibling);
     const wanted = [...new Set(request.buckets)];
-    const [info, iamFiles, list] = await Promise.all([
-      failFast(admin.serverInfo({ signal: sibling })),
+    const known = request.knownDeploymentID;
+    // The bucket exports start with the listing (one round trip, not two); the listing decides
+    // which buckets exist, and only the export of a listed bucket may fail the read.
+    const exports = mapLimit(wanted, BUCKET_READS, (bucket) =>
+      admin.exportBucketMetadataArchive({ bucket, signal: sibling }).then(
+        (files) => ({ files }),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    const [deploymentID, iamFiles, list] = await Promise.all([
+      known ?? failFast(admin.serverInfo({ signal: sibling })).then((i) => i.deploymentID),
       request.iam ? failFast(admin.exportIAMArchive({ signal: sibling })) : undefined,
       wanted.length > 0 ? failFast(this.deps.listBuckets(sibling)) : undefined,
     ]);
     const listed = new Map((list ?? []).map((b) => [b.name, b] as const));
-    const present = wanted.filter((b) => listed.has(b));
-    const reads = await mapLimit(present, BUCKET_READS, (bucket) =>
-      failFast(admin.exportBucketMetadataArchive({ bucket, signal: sibling })),
-    );
+    const reads = await exports;
     const buckets = new Map<string, BucketMeta | null>(wanted.map((b) => [b, null]));
-    present.forEach((name, i) => {
-      const files = reads[i];
+    wanted.forEach((name, i) => {
+      const read = reads[i];
       const summary = listed.get(name);
-      if (!files || !summary) return;
+      if (!read || !summary) return;
+      if ('error' in read) {
+        abort.abort();
+        throw read.error;
+      }
       const meta =
-        this.deps.exports.buckets(files, { whole: false }).get(name) ?? bareBucket(summary);
+        this.deps.exports.buckets(read.files, { whole: false }).get(name) ?? bareBucket(summary);
       buckets.set(name, { ...meta, createdAt: summary.createdAt });
     });
     return {
-      deploymentID: info.deploymentID,
+      deploymentID,
       ...(iamFiles ? { iam: this.deps.exports.iam(iamFiles) } : {}),
       buckets,
     };

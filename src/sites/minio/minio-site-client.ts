@@ -7,6 +7,7 @@ import { S3BucketOps, newS3Client } from '../s3-bucket-ops.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 
 import type {
+  BucketSummary,
   MappingKind,
   RemoteTargetRequest,
   ReplicationCounters,
@@ -30,6 +31,7 @@ import type {
 import { MinioAdminClient } from './admin/admin-client.js';
 import { AdminTransport } from './admin/admin-transport.js';
 import { ExportCache } from './export-cache.js';
+import { BucketListError, parseBucketList } from './list-buckets.js';
 import { MinioChangeFeed, bareBucket } from './minio-change-feed.js';
 import { ExportFormatError } from './export-parser.js';
 import { MinioIdentityConfig } from './minio-identity-config.js';
@@ -131,6 +133,42 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
   /** The admin client with every request under `signal` (undefined: none). */
   private adm(signal: AbortSignal | undefined): MinioAdminClient {
     return this.admin.withSignal(signal);
+  }
+
+  /** Every bucket, through the admin transport (list-buckets.ts); pages followed. */
+  override async listBuckets(signal?: AbortSignal): Promise<BucketSummary[]> {
+    const out: BucketSummary[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.transport.send({
+        op: 's3:ListBuckets',
+        method: 'GET',
+        path: '/',
+        query: {
+          'max-buckets': '10000',
+          ...(token === undefined ? {} : { 'continuation-token': token }),
+        },
+        signal,
+      });
+      let page;
+      try {
+        page = parseBucketList(r.body.toString('utf8'));
+      } catch (e: unknown) {
+        if (!(e instanceof BucketListError)) throw e;
+        throw new SiteError(this.name, 'ListBuckets', 'Invalid', e.message);
+      }
+      out.push(...page.buckets);
+      if (page.continuationToken !== undefined && page.continuationToken === token) {
+        throw new SiteError(
+          this.name,
+          'ListBuckets',
+          'NotReady',
+          'the listing repeats its continuation token: refusing a partial listing',
+        );
+      }
+      token = page.continuationToken;
+    } while (token !== undefined);
+    return out;
   }
 
   async deploymentID(signal?: AbortSignal): Promise<string> {

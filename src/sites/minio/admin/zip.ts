@@ -82,8 +82,11 @@ function label(name: string): string {
   return clean.length > MAX_NAME_IN_MESSAGE ? `${clean.slice(0, MAX_NAME_IN_MESSAGE)}…` : clean;
 }
 
-function need(buf: Buffer, offset: number, length: number, what: string): void {
-  if (offset < 0 || offset + length > buf.length) throw new ZipError(`truncated zip: ${what}`);
+/** `what` names the part in the error; a function when naming it costs (only called on error). */
+function need(buf: Buffer, offset: number, length: number, what: string | (() => string)): void {
+  if (offset < 0 || offset + length > buf.length) {
+    throw new ZipError(`truncated zip: ${typeof what === 'string' ? what : what()}`);
+  }
 }
 
 function findEocd(buf: Buffer): number {
@@ -170,14 +173,14 @@ function inflate(raw: Buffer, e: CentralEntry): Buffer {
 
 /** Where an entry's data starts, after its local header. */
 function dataStart(buf: Buffer, e: CentralEntry): number {
-  need(buf, e.localOffset, LOCAL_SIZE, `local header of ${label(e.name)}`);
+  need(buf, e.localOffset, LOCAL_SIZE, () => `local header of ${label(e.name)}`);
   if (buf.readUInt32LE(e.localOffset) !== SIG_LOCAL) {
     throw new ZipError(`bad local header: ${label(e.name)}`);
   }
   const nameLen = buf.readUInt16LE(e.localOffset + 26);
   const extraLen = buf.readUInt16LE(e.localOffset + 28);
   const start = e.localOffset + LOCAL_SIZE + nameLen + extraLen;
-  need(buf, start, e.compressedSize, `data of ${label(e.name)}`);
+  need(buf, start, e.compressedSize, () => `data of ${label(e.name)}`);
   return start;
 }
 
