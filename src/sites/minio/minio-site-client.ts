@@ -82,6 +82,9 @@ class ReplicationXML {
   }
 }
 
+/** Remote target answers remembered per site: more than a group's buckets × peers. */
+const TARGETS_ANSWERED_MAX = 20_000;
+
 export class MinioSiteClient extends S3BucketOps implements SiteClient {
   readonly name: string;
   readonly flavor = 'minio' as const;
@@ -91,6 +94,8 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
   readonly changeFeed: MinioChangeFeed;
   /** Parsed exports by content, between passes (bounded). */
   readonly exports = new ExportCache();
+  /** The ARN each remote target request was last answered with (bounded, oldest dropped). */
+  private readonly targetsAnswered = new Map<string, string>();
   private readonly transport: AdminTransport;
   private readonly service: MinioServiceAdmin;
 
@@ -439,12 +444,33 @@ export class MinioSiteClient extends S3BucketOps implements SiteClient {
     }
   }
 
-  setRemoteTarget(
+  /**
+   * Callers ask only for a target the site's bucket metadata lacks. MinIO answers an ARN it
+   * already holds in memory at once, without saving it again (`SetRemoteTargetHandler`: "return
+   * pre-existing ARN"); when its earlier save was lost (another config write of the bucket at the
+   * same moment rewrote the metadata record without it, docs/decisions.md §13: two groups sharing
+   * a site), the target would stay in memory only, and every pass would ask again. So the second
+   * answer of the same ARN for the same target is followed by an update, which saves MinIO's
+   * whole in-memory list of the bucket's targets.
+   */
+  async setRemoteTarget(
     bucket: string,
     target: RemoteTargetRequest,
     signal?: AbortSignal,
   ): Promise<string> {
-    return this.adm(signal).setRemoteTarget(bucket, target);
+    const adm = this.adm(signal);
+    const arn = await adm.setRemoteTarget(bucket, target);
+    const key = [bucket, target.endpoint, target.targetBucket, target.accessKey].join('\n');
+    if (this.targetsAnswered.get(key) === arn) {
+      await adm.updateRemoteTarget(bucket, arn, target, ['creds']);
+    }
+    this.targetsAnswered.delete(key);
+    this.targetsAnswered.set(key, arn);
+    if (this.targetsAnswered.size > TARGETS_ANSWERED_MAX) {
+      const oldest = this.targetsAnswered.keys().next();
+      if (oldest.done !== true) this.targetsAnswered.delete(oldest.value);
+    }
+    return arn;
   }
 
   async removeRemoteTarget(bucket: string, arn: string, signal?: AbortSignal): Promise<void> {
