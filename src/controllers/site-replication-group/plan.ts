@@ -12,7 +12,7 @@ import {
   planMerge,
 } from '../../replication/merge.js';
 import type { Why } from '../../runtime/kstatus.js';
-import { siteCover } from './coverage.js';
+import { siteCover, siteReceives } from './coverage.js';
 import { keyPhase } from './entities.js';
 import type { EntityAction } from './executor.js';
 import type { Observed } from './observe.js';
@@ -122,6 +122,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
         follower: leader !== undefined && o.site.name !== leader,
         entities: seen ? pass.entities(o.snap) : new Map<string, Entity>(),
         covers: siteCover(pass, o),
+        receives: siteReceives(o),
       };
     }),
     agreed,
