@@ -19,6 +19,7 @@ import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.
 import { describeError } from '../../runtime/messages.js';
 import type { Secret } from '../../runtime/secrets.js';
 import type { AccessKeyOps } from '../../sites/site-client.js';
+import { isSiteError } from '../../sites/site-error.js';
 import type { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -136,14 +137,32 @@ async function ensureKey(s: Step): Promise<void> {
   );
 }
 
-/** A user the group no longer has: deleted from the site when sitesync made its key there. */
+/** The user's access key IDs on the site; undefined when the user is not there (any more). */
+async function keysOf(s: Step): Promise<string[] | undefined> {
+  if (!s.site.snap.iam.users.has(s.req.user)) return undefined;
+  try {
+    return await s.site.keys.listAccessKeys(s.req.user, s.signal);
+  } catch (e: unknown) {
+    if (isSiteError(e, 'NotFound')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * A user the group no longer has: deleted from the site when sitesync made its key there (the
+ * merge deletes it first when the group had agreed on it); the Secret's entries for the site go.
+ */
 async function removeUser(s: Step, out: AccessKeyNotes): Promise<void> {
   const { pass, site, req } = s;
   const name = site.site.name;
-  if (!site.snap.iam.users.has(req.user)) return;
   const secret = await readSecret(pass.kube, pass.ref.namespace, req.secretName);
   const known = decode(secret?.data?.[accessKeyEntry(name)]);
-  const keys = await site.keys.listAccessKeys(req.user, s.signal);
+  const keys = await keysOf(s);
+  const clear = { [accessKeyEntry(name)]: null, [secretKeyEntry(name)]: null };
+  if (keys === undefined) {
+    if (known !== undefined) await writeSecret(pass, req, secret, clear);
+    return;
+  }
   if (known === undefined || !keys.includes(known)) {
     out.notes.push(
       `user:${req.user}: gone from the group but kept on ${name}: it holds no access key Secret ${req.secretName} names, so sitesync did not make it`,
@@ -151,10 +170,7 @@ async function removeUser(s: Step, out: AccessKeyNotes): Promise<void> {
     return;
   }
   await site.client.deleteUser(req.user, s.signal);
-  await writeSecret(pass, req, secret, {
-    [accessKeyEntry(name)]: null,
-    [secretKeyEntry(name)]: null,
-  });
+  await writeSecret(pass, req, secret, clear);
   await pass.events.record(
     pass.obj,
     'Normal',
