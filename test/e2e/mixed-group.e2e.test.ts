@@ -217,6 +217,7 @@ beforeAll(async () => {
   await da.putUser('bob', { secretKey: 'bob-secret-key-123', status: 'enabled' }, signal());
   await da.setPolicyMapping('user', 'bob', ['readers'], signal());
   await da.putGroup('staff', { members: ['bob'], status: 'enabled' }, [], signal());
+  await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'disabled' }, signal());
   await da.setPolicyMapping('group', 'staff', ['readers'], signal());
   // carol is made on the s3 site alone: no secret key a MinIO site could take.
   const dm = s3Driver(moto);
@@ -335,6 +336,34 @@ describe('a group of two MinIO sites and one moto site', () => {
       // bob got no login key: spec.accessKeys does not name him.
       const keys = await iam.send(new ListAccessKeysCommand({ UserName: 'bob' }));
       expect(keys.AccessKeyMetadata ?? []).toEqual([]);
+      // dave is disabled on the MinIO sites: AWS IAM cannot disable a user, so he is not there
+      // until enabled, and goes again when disabled.
+      const names = async () =>
+        ((await iam.send(new ListUsersCommand({}))).Users ?? []).map((u) => u.UserName);
+      expect(await names()).not.toContain('dave');
+      const da = minioDriver(a);
+      try {
+        await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'enabled' }, signal());
+        await eventually(
+          async () => {
+            expect(await names()).toContain('dave');
+          },
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'disabled' }, signal());
+        await eventually(
+          async () => {
+            expect(await names()).not.toContain('dave');
+          },
+          {
+            timeoutMs: 60_000,
+          },
+        );
+      } finally {
+        da.close();
+      }
     } finally {
       iam.destroy();
     }
