@@ -240,7 +240,7 @@ export const SiteReplicationGroupSpecSchema = z
       .optional()
       .meta({
         description:
-          'Users of the group to create, with an access key of their own, on the sites whose IAM cannot take a secret key (flavor s3: AWS-style IAM generates keys itself). Without an entry here such a site never gets the user (status.sites[].unmappable lists it). The operator creates the user there, attaches the policies mapped to it on the other sites (those the site holds), creates one access key and writes it to the named Secret. A user deleted from the group is deleted from those sites too, with the key sitesync created.',
+          'Users of the group to give an access key of their own on the sites whose IAM cannot take a secret key (flavor s3: AWS-style IAM generates keys itself). Such a site gets every enabled user of the group, with its policy mappings, but without a login key (status.sites[].unmappable says so per user); for an entry here the operator also creates one access key there and writes it to the named Secret. A user deleted from the group is deleted from those sites too, with its keys, and the Secret entries go.',
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['user'],
       }),
@@ -470,7 +470,7 @@ export const SiteStatusSchema = z.object({
     .describe("The group's lastSequence when this site was last seen in sync (Vault's last_wal)."),
   outOfSyncEntities: OutOfSyncEntitiesSchema.optional(),
   unmappable: BoundedListSchema.optional().describe(
-    "Agreed entities this site's flavor cannot hold, each with why (an s3 site: users, whose secret keys AWS-style IAM cannot set; their groups and policy mappings; service accounts). They are kept on the other sites and never deleted for it.",
+    "What this site cannot hold as the group has it, each with why (an s3 site: users' secret keys, which AWS-style IAM cannot set, unless spec.accessKeys gives the user a key; service accounts; policies using MinIO's extensions), and users, groups and mappings made on such a site alone, which are neither copied nor deleted. They are kept on the other sites and never deleted for it.",
   ),
   verification: SiteVerificationSchema.optional().describe(
     "This site's part of the last completed object verification.",

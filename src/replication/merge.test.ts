@@ -178,6 +178,119 @@ describe('planMerge: sites that cover only some keys', () => {
   });
 });
 
+describe('planMerge: keys a site only receives', () => {
+  const iamKeys = (key: string) => /^(user|group|mapping):/.test(key);
+  // An AWS-style site: holds users without their secret (the shape), never their source.
+  const s3 = (held: Held, joined = true): MergeSite => ({
+    ...site('s3', held, { joined }),
+    receives: iamKeys,
+  });
+  const user = (digest: string, shape: string | null) => ({ digest, shape });
+
+  it('gives such a site the shape of the source, and takes no vote from it', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'user:u': user('d2', 's2') }), s3({ 'user:u': user('e7', 's9') })],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.decisions).toEqual([
+      { key: 'user:u', target: 'd2', cause: 'unchanged', voters: [] },
+    ]);
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'user:u', site: 's3', from: 'a', digest: 's2', shape: true },
+    ]);
+    // It keeps no deviation, whatever it holds.
+    expect(nextAgreed(plan, []).deviations).toEqual({});
+  });
+
+  it('is in sync when it holds the shape', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'user:u': user('d2', 's2') }), s3({ 'user:u': user('s2', 's2') })],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('compares the digest where the entity has no shape', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'group:g': 'd3' }), s3({ 'group:g': 'd4' })],
+      agreed: agreed({ entities: { 'group:g': 'd3' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'group:g', site: 's3', from: 'a', digest: 'd3', shape: true },
+    ]);
+  });
+
+  it('never copies or deletes what was made there alone', () => {
+    const plan = planMerge({
+      sites: [site('a', {}), s3({ 'user:own': user('s1', 's1'), 'group:own': 'd1' })],
+      agreed: agreed({ joined: ['a', 's3'] }),
+    });
+    expect(plan.decisions).toEqual([]);
+    expect(plan.actions).toEqual([]);
+    const initial = planMerge({
+      sites: [site('a', {}, { joined: false }), s3({ 'user:own': 's1' }, false)],
+      agreed: agreed(),
+    });
+    expect(initial.actions).toEqual([]);
+  });
+
+  it('deletes there what the group deleted', () => {
+    const plan = planMerge({
+      sites: [site('a', {}), s3({ 'user:u': user('s2', 's2') })],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.decisions).toEqual([
+      { key: 'user:u', target: null, cause: 'changed', voters: ['a'] },
+    ]);
+    expect(plan.actions).toEqual([{ kind: 'Delete', key: 'user:u', site: 's3' }]);
+  });
+
+  it('deletes there what the source says it must not hold (a null shape)', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'user:u': user('d5', null) }), s3({ 'user:u': user('s2', 's2') })],
+      agreed: agreed({ entities: { 'user:u': 'd5' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.actions).toEqual([{ kind: 'Delete', key: 'user:u', site: 's3' }]);
+    const absent = planMerge({
+      sites: [site('a', { 'user:u': user('d5', null) }), s3({})],
+      agreed: agreed({ entities: { 'user:u': 'd5' }, joined: ['a', 's3'] }),
+    });
+    expect(absent.actions).toEqual([]);
+  });
+
+  it('does not let its deletion of a received key count as a vote', () => {
+    const plan = planMerge({
+      sites: [site('a', { 'user:u': user('d2', 's2') }), s3({})],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.decisions[0]?.target).toBe('d2');
+    expect(plan.actions).toEqual([
+      { kind: 'Put', key: 'user:u', site: 's3', from: 'a', digest: 's2', shape: true },
+    ]);
+  });
+
+  it('holds back while no full site holds the target', () => {
+    const plan = planMerge({
+      sites: [
+        site('a', { 'user:u': user('d2', 's2') }, { reachable: false }),
+        s3({ 'user:u': user('s2', 's2') }),
+      ],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 's3'] }),
+    });
+    expect(plan.actions).toEqual([]);
+  });
+
+  it('keeps a held deletion from the site as from every joined site', () => {
+    const plan = planMerge({
+      sites: [site('a', {}), site('b', { 'user:u': user('d2', 's2') }), s3({ 'user:u': 's2' })],
+      agreed: agreed({ entities: { 'user:u': 'd2' }, joined: ['a', 'b', 's3'] }),
+      guard: { maxCount: 0, maxPercent: 0 },
+    });
+    expect(plan.held?.keys).toEqual(['user:u']);
+    expect(plan.actions).toEqual([]);
+  });
+});
+
 describe('planMerge: failed applies', () => {
   it('re-applies the agreed value where an apply failed, instead of reading a deletion', () => {
     // a created bucket:x; the put to b fails.

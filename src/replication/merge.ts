@@ -56,6 +56,11 @@ export interface Entity {
   digest: string;
   /** When the site last changed it (ms since the epoch), if the site knows. */
   updatedAt?: number | undefined;
+  /**
+   * The part of it a site that only receives the key can hold (`MergeSite.receives`): the
+   * digest to compare there (absent: `digest`); null: such a site must not hold it.
+   */
+  shape?: string | null | undefined;
 }
 
 export interface MergeSite {
@@ -73,6 +78,12 @@ export interface MergeSite {
   entities: ReadonlyMap<string, Entity>;
   /** The keys this site can hold (absent: every key). */
   covers?: ((key: string) => boolean) | undefined;
+  /**
+   * Of the keys it covers, those it only receives (absent: none): it never votes on them and is
+   * never their source; it holds the source's `shape`; it is sent a deletion only of a key the
+   * group had agreed on, so what was made there alone stays there; it keeps no deviation.
+   */
+  receives?: ((key: string) => boolean) | undefined;
 }
 
 export interface MergeInput {
@@ -91,7 +102,10 @@ export interface PutEntity {
   key: string;
   site: string;
   from: string;
+  /** With `shape`, the source's shape the receiving site is to hold. */
   digest: string;
+  /** The site only receives the key: it gets the part of the entity it can hold. */
+  shape?: true | undefined;
 }
 
 /** Delete the entity `key` on site `site`. */
@@ -183,6 +197,13 @@ const _compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const _covers = (site: MergeSite, key: string): boolean => site.covers?.(key) ?? true;
 
+const _receives = (site: MergeSite, key: string): boolean =>
+  _covers(site, key) && (site.receives?.(key) ?? false);
+
+/** The site takes full part in the key: votes, receives, may be its source. */
+const _full = (site: MergeSite, key: string): boolean =>
+  _covers(site, key) && !(site.receives?.(key) ?? false);
+
 function _valueOf(site: MergeSite, key: string): string | null {
   return site.entities.get(key)?.digest ?? null;
 }
@@ -199,7 +220,7 @@ function _keys(input: MergeInput): string[] {
   const keys = new Set(Object.keys(input.agreed.entities));
   for (const site of input.sites) {
     if (site.reachable) {
-      for (const key of site.entities.keys()) if (_covers(site, key)) keys.add(key);
+      for (const key of site.entities.keys()) if (_full(site, key)) keys.add(key);
     }
     if (site.joined) {
       for (const key of Object.keys(siteDeviations(input.agreed, site.name))) keys.add(key);
@@ -218,7 +239,7 @@ function _isVote(ctx: _Context, site: MergeSite, key: string, value: string | nu
 function _votes(ctx: _Context, key: string): _Vote[] {
   const votes: _Vote[] = [];
   for (const site of ctx.reachable) {
-    if (!_covers(site, key)) continue;
+    if (!_full(site, key)) continue;
     const entity = site.entities.get(key);
     const value = entity?.digest ?? null;
     if (!_isVote(ctx, site, key, value)) continue;
@@ -260,7 +281,7 @@ function _conflict(key: string, votes: readonly _Vote[], first: _Vote): _Decided
 function _standing(ctx: _Context, key: string): MergeDecision | undefined {
   const agreed = agreedDigest(ctx.agreed, key);
   if (!ctx.bootstrap || agreed === null) return undefined;
-  if (!ctx.reachable.some((site) => _covers(site, key) && _valueOf(site, key) === agreed)) {
+  if (!ctx.reachable.some((site) => _full(site, key) && _valueOf(site, key) === agreed)) {
     return undefined;
   }
   return { key, target: agreed, cause: 'unchanged', voters: [] };
@@ -282,6 +303,40 @@ function _decide(ctx: _Context, key: string): _Decided {
   return _conflict(key, votes, first);
 }
 
+/** The source's shape of the target (null: none; undefined: no full site holds it). */
+function _wanted(
+  decision: { key: string; target: string | null },
+  from: MergeSite | undefined,
+): string | null | undefined {
+  if (decision.target === null) return null;
+  const source = from?.entities.get(decision.key);
+  if (source === undefined) return undefined;
+  return source.shape === undefined ? decision.target : source.shape;
+}
+
+/**
+ * The action bringing a site that only receives the key to the part of the target it holds
+ * (the shape of `from`, the full site holding the target), if it lacks it.
+ */
+function _receiving(
+  ctx: _Context,
+  site: MergeSite,
+  decision: { key: string; target: string | null },
+  from: MergeSite | undefined,
+): MergeAction | undefined {
+  const { key, target } = decision;
+  const entity = site.entities.get(key);
+  const now = entity === undefined ? null : (entity.shape ?? entity.digest);
+  const want = _wanted(decision, from);
+  if (want === undefined || now === want) return undefined;
+  if (want !== null && from !== undefined) {
+    return { kind: 'Put', key, site: site.name, from: from.name, digest: want, shape: true };
+  }
+  // Only what the group had agreed on is deleted: what was made on this site alone stays.
+  const agreed = target !== null || agreedDigest(ctx.agreed, key) !== null;
+  return agreed ? { kind: 'Delete', key, site: site.name } : undefined;
+}
+
 /** Actions bringing `to` (default: every reachable site) to the target, or a blocked key. */
 function _act(
   ctx: _Context,
@@ -289,18 +344,21 @@ function _act(
   to: readonly MergeSite[] = ctx.reachable,
 ): MergeAction[] | BlockedKey {
   const { key, target } = decision;
-  const behind = to.filter((site) => _covers(site, key) && _valueOf(site, key) !== target);
-  if (behind.length === 0) return [];
-  if (target === null) return behind.map((site) => ({ kind: 'Delete', key, site: site.name }));
-  const from = ctx.reachable.find((site) => _covers(site, key) && _valueOf(site, key) === target);
-  if (from === undefined) return { key, digest: target };
-  return behind.map((site) => ({
-    kind: 'Put',
-    key,
-    site: site.name,
-    from: from.name,
-    digest: target,
-  }));
+  const from =
+    target === null
+      ? undefined
+      : ctx.reachable.find((site) => _full(site, key) && _valueOf(site, key) === target);
+  const behind = to.filter((site) => _full(site, key) && _valueOf(site, key) !== target);
+  if (target !== null && from === undefined && behind.length > 0) return { key, digest: target };
+  return to.flatMap((site): MergeAction[] => {
+    if (_receives(site, key)) {
+      const a = _receiving(ctx, site, decision, from);
+      return a === undefined ? [] : [a];
+    }
+    if (!behind.includes(site)) return [];
+    if (target === null || from === undefined) return [{ kind: 'Delete', key, site: site.name }];
+    return [{ kind: 'Put', key, site: site.name, from: from.name, digest: target }];
+  });
 }
 
 /** Deletions of keys the group agreed were present, with the sites that voted for them. */
@@ -409,7 +467,7 @@ function _deviations(
   const carried = Object.entries(previous).filter(([key]) => !decided.has(key));
   // A loop, not flatMap: a steady pass has thousands of decisions and nearly no deviation.
   for (const decision of plan.decisions) {
-    if (!_covers(site, decision.key)) continue;
+    if (!_full(site, decision.key)) continue;
     const after = _valueAfter(plan, site, decision, results);
     if (after !== decision.target) carried.push([decision.key, after ?? ABSENT]);
   }

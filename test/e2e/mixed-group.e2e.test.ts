@@ -2,10 +2,19 @@
  * A mixed group, end to end (built operator, real apiserver, two real MinIO servers, a real
  * moto server): the s3 site gets the buckets, their configurations and the policies through
  * the S3 and IAM APIs, and every object version and delete marker through the object copier,
- * both ways; what it cannot hold is listed in status; nothing loops.
+ * both ways; users (without their secret keys), groups and policy mappings from the MinIO sites,
+ * one way; what it cannot hold is listed in status; nothing loops.
  */
 import { createHash } from 'node:crypto';
 
+import {
+  GetGroupCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedGroupPoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-iam';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -51,6 +60,14 @@ const BUCKET = 'photos';
 const LOCKED = 'vault';
 
 const signal = () => AbortSignal.timeout(30_000);
+
+const motoIam = () =>
+  new IAMClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: moto.accessKey, secretAccessKey: moto.secretKey },
+  });
 
 const motoS3 = () =>
   new S3Client({
@@ -199,6 +216,13 @@ beforeAll(async () => {
   await da.setPolicyMapping('user', 'alice', ['readers'], signal());
   await da.putUser('bob', { secretKey: 'bob-secret-key-123', status: 'enabled' }, signal());
   await da.setPolicyMapping('user', 'bob', ['readers'], signal());
+  await da.putGroup('staff', { members: ['bob'], status: 'enabled' }, [], signal());
+  await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'disabled' }, signal());
+  await da.setPolicyMapping('group', 'staff', ['readers'], signal());
+  // carol is made on the s3 site alone: no secret key a MinIO site could take.
+  const dm = s3Driver(moto);
+  await dm.putUser('carol', { secretKey: '', status: 'enabled' }, signal());
+  dm.close();
   await withS3(s3For(a), async (s3) => {
     await put(s3, 'k1', 'first');
     await put(s3, 'k1', 'second, longer', { ContentType: 'text/plain' });
@@ -240,10 +264,8 @@ describe('a group of two MinIO sites and one moto site', () => {
       // Buckets and their configurations, through the S3 API.
       const [sa, sm] = await Promise.all([da.snapshot(signal()), dm.snapshot(signal())]);
       for (const name of [BUCKET, LOCKED]) expectSameConfigs(sa, sm, name);
-      // Canned policies become customer-managed policies; a user goes only when spec.accessKeys
-      // asks (its secret key cannot be set there).
+      // Canned policies become customer-managed policies.
       expect(sm.iam.policies.get('readers')).toEqual(sa.iam.policies.get('readers'));
-      expect(sm.iam.users.has('bob')).toBe(false);
       expect(sa.iam.policies.has('claims-only')).toBe(true);
       expect(sm.iam.policies.has('claims-only')).toBe(false);
       // Every version and delete marker, in order, same content, metadata and tags.
@@ -270,8 +292,10 @@ describe('a group of two MinIO sites and one moto site', () => {
         const grp = await getGroup(kube, ns, GROUP);
         const aws = grp.status?.sites?.find((s) => s.name === 'aws');
         const listed = aws?.unmappable?.items.join('\n') ?? '';
-        expect(listed).toContain("user:bob: the site's IAM cannot set a user's secret key");
-        expect(listed).toContain('mapping:user:bob: ');
+        expect(listed).toContain('user:bob: secret key cannot be set');
+        expect(listed).toContain('user:carol: made on this site alone');
+        expect(listed).not.toContain('mapping:user:bob');
+        expect(listed).not.toContain('group:staff');
         expect(listed).toContain(
           'policy:claims-only: it uses what only MinIO evaluates (condition key jwt:groups)',
         );
@@ -289,6 +313,77 @@ describe('a group of two MinIO sites and one moto site', () => {
       db.close();
     }
   }, 240_000);
+
+  it('creates the MinIO users, groups and policy mappings on the s3 site, without secret keys; leaves its own user alone', async () => {
+    const iam = motoIam();
+    try {
+      await eventually(
+        async () => {
+          const users = await iam.send(new ListUsersCommand({}));
+          const names = (users.Users ?? []).map((u) => u.UserName);
+          expect(names).toEqual(expect.arrayContaining(['alice', 'bob', 'carol']));
+          const staff = await iam.send(new GetGroupCommand({ GroupName: 'staff' }));
+          expect((staff.Users ?? []).map((u) => u.UserName)).toEqual(['bob']);
+          const bobs = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'bob' }));
+          expect((bobs.AttachedPolicies ?? []).map((p) => p.PolicyName)).toEqual(['readers']);
+          const groups = await iam.send(
+            new ListAttachedGroupPoliciesCommand({ GroupName: 'staff' }),
+          );
+          expect((groups.AttachedPolicies ?? []).map((p) => p.PolicyName)).toEqual(['readers']);
+        },
+        { timeoutMs: 90_000 },
+      );
+      // bob got no login key: spec.accessKeys does not name him.
+      const keys = await iam.send(new ListAccessKeysCommand({ UserName: 'bob' }));
+      expect(keys.AccessKeyMetadata ?? []).toEqual([]);
+      // dave is disabled on the MinIO sites: AWS IAM cannot disable a user, so he is not there
+      // until enabled, and goes again when disabled.
+      const names = async () =>
+        ((await iam.send(new ListUsersCommand({}))).Users ?? []).map((u) => u.UserName);
+      expect(await names()).not.toContain('dave');
+      const da = minioDriver(a);
+      try {
+        await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'enabled' }, signal());
+        await eventually(
+          async () => {
+            expect(await names()).toContain('dave');
+          },
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        await da.putUser('dave', { secretKey: 'dave-secret-key-12', status: 'disabled' }, signal());
+        await eventually(
+          async () => {
+            expect(await names()).not.toContain('dave');
+          },
+          {
+            timeoutMs: 60_000,
+          },
+        );
+      } finally {
+        da.close();
+      }
+    } finally {
+      iam.destroy();
+    }
+    // carol, made on the s3 site, reaches neither MinIO site, over later passes too.
+    const seen = (await getGroup(kube, ns, GROUP)).status?.objectCopies?.[0]?.lastPassTime;
+    await eventually(async () => {
+      const now = (await getGroup(kube, ns, GROUP)).status?.objectCopies?.[0]?.lastPassTime;
+      expect(now).not.toBe(seen);
+    });
+    for (const site of [a, b]) {
+      const d = minioDriver(site);
+      try {
+        const snap = await d.snapshot(signal());
+        expect(snap.iam.users.has('carol')).toBe(false);
+        expect(snap.iam.users.has('bob')).toBe(true);
+      } finally {
+        d.close();
+      }
+    }
+  }, 180_000);
 
   it('creates a user spec.accessKeys names on the s3 site, with its policies and a key in the named Secret', async () => {
     const keys = await eventually(
@@ -484,7 +579,7 @@ describe('a group of two MinIO sites and one moto site', () => {
     }
   }, 300_000);
 
-  it('deletes the user from the s3 site, with its key, when the group deletes it', async () => {
+  it('deletes users, groups and mappings from the s3 site, with their keys, when the group deletes them', async () => {
     const da = minioDriver(a);
     const dm = s3Driver(moto);
     try {
@@ -497,8 +592,28 @@ describe('a group of two MinIO sites and one moto site', () => {
         },
         { timeoutMs: 60_000 },
       );
-      // bob, whom spec.accessKeys does not name, never reached the s3 site and is still listed.
-      expect((await dm.snapshot(signal())).iam.users.has('bob')).toBe(false);
+      // bob, his group and the mappings go from the s3 site with the group's deletion of them;
+      // carol, made there alone, stays.
+      await da.deleteGroup('staff', ['bob'], signal());
+      await da.deleteUser('bob', signal());
+      await eventually(
+        async () => {
+          const iam = (await dm.snapshot(signal())).iam;
+          expect(iam.users.has('bob')).toBe(false);
+          expect(iam.groups.has('staff')).toBe(false);
+        },
+        { timeoutMs: 60_000 },
+      );
+      const left = (await dm.snapshot(signal())).iam;
+      expect(left.users.has('carol')).toBe(true);
+      expect(left.policies.has('readers')).toBe(true);
+      const listed = await eventually(async () => {
+        const grp = await getGroup(kube, ns, GROUP);
+        const items = grp.status?.sites?.find((x) => x.name === 'aws')?.unmappable?.items ?? [];
+        expect(items.join('\n')).not.toContain('user:bob');
+        return items;
+      });
+      expect(listed.join('\n')).toContain('user:carol: made on this site alone');
     } finally {
       da.close();
       dm.close();

@@ -1,10 +1,11 @@
 /**
  * `spec.accessKeys`: users of the group created, with access keys of their own, on the sites
- * whose IAM cannot take a secret key (AWS-style IAM generates keys itself). The merge leaves
- * users alone on such sites (coverage.ts); this step, run after the merge's actions, makes each
- * requested user exist there with the policies mapped to it on the sites that hold users
- * (those the site has), with one access key sitesync created, written to the Secret the entry
- * names (`<site>.accessKey`, `<site>.secretKey`). A user the group no longer has is deleted
+ * whose IAM cannot take a secret key (AWS-style IAM generates keys itself). The merge gives such
+ * sites the group's enabled users without a key, and their mappings (coverage.ts
+ * `receivesOnly`); this step, run after the merge's actions, makes sure each requested user
+ * exists there and has one access key sitesync created, written to the Secret the entry names
+ * (`<site>.accessKey`, `<site>.secretKey`). A disabled user gets none (the merge removes it
+ * from such a site: its IAM cannot disable a user). A user the group no longer has is deleted
  * from such a site when the Secret names one of its keys there (sitesync made it); else it is
  * left alone and said so.
  *
@@ -18,8 +19,7 @@ import { type KubeClient, SECRETS, isNotFound } from '../../runtime/kube-client.
 import { describeError } from '../../runtime/messages.js';
 import type { Secret } from '../../runtime/secrets.js';
 import type { AccessKeyOps } from '../../sites/site-client.js';
-import { siteCover } from './coverage.js';
-import { mirroredPolicies } from './entities.js';
+import { isSiteError } from '../../sites/site-error.js';
 import type { Failures } from './failures.js';
 import { type Reachable, reachable } from './observe.js';
 import type { Pass } from './pass.js';
@@ -55,11 +55,10 @@ function groupHas(pass: Pass, plan: MergePlan, key: string): boolean {
   return d === undefined ? pass.agreed.entities[key] !== undefined : d.target !== null;
 }
 
-/** The policies mapped to the user on the first reachable site that holds users. */
-function sourcePolicies(pass: Pass, user: string): string[] | undefined {
+/** The user's status on the first reachable site that holds secret keys. */
+function sourceStatus(pass: Pass, user: string): string | undefined {
   const source = reachable(pass.observed).find((o) => o.client.capabilities.secretKeys);
-  if (source === undefined) return undefined;
-  return mirroredPolicies(source.snap.iam.userPolicies.get(user)?.policies ?? []);
+  return source?.snap.iam.users.get(user)?.status;
 }
 
 async function readSecret(kube: KubeClient, ns: string, name: string) {
@@ -106,30 +105,6 @@ interface Step {
   signal: AbortSignal;
 }
 
-/** The user's mapping on the site: the source's policies that the group holds. */
-async function ensureMapping(s: Step, plan: MergePlan, out: AccessKeyNotes): Promise<void> {
-  const { pass, site, req } = s;
-  const wanted = sourcePolicies(pass, req.user);
-  if (wanted === undefined) return;
-  // Only policies the site gets: in the group, and of a content it can hold.
-  const cover = siteCover(pass, site);
-  const held = wanted.filter((p) => {
-    const key = encodeKey({ kind: 'policy', name: p });
-    return groupHas(pass, plan, key) && (cover?.(key) ?? true);
-  });
-  const missing = wanted.filter((p) => !held.includes(p));
-  if (missing.length > 0) {
-    out.notes.push(
-      `mapping:user:${req.user}: policies ${missing.join(', ')} are not mirrored to ${site.site.name} (built-in, the site's own, or using what only MinIO evaluates), so they are not attached there`,
-    );
-  }
-  const current = [...(site.snap.iam.userPolicies.get(req.user)?.policies ?? [])].sort();
-  if (JSON.stringify(current) !== JSON.stringify([...held].sort())) {
-    await site.client.setPolicyMapping('user', req.user, held, s.signal);
-  }
-  out.mirrored.add(encodeKey({ kind: 'userMapping', name: req.user }));
-}
-
 /** One access key sitesync made, named by the Secret and present on the site. */
 async function ensureKey(s: Step): Promise<void> {
   const { pass, site, req } = s;
@@ -162,14 +137,32 @@ async function ensureKey(s: Step): Promise<void> {
   );
 }
 
-/** A user the group no longer has: deleted from the site when sitesync made its key there. */
+/** The user's access key IDs on the site; undefined when the user is not there (any more). */
+async function keysOf(s: Step): Promise<string[] | undefined> {
+  if (!s.site.snap.iam.users.has(s.req.user)) return undefined;
+  try {
+    return await s.site.keys.listAccessKeys(s.req.user, s.signal);
+  } catch (e: unknown) {
+    if (isSiteError(e, 'NotFound')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * A user the group no longer has: deleted from the site when sitesync made its key there (the
+ * merge deletes it first when the group had agreed on it); the Secret's entries for the site go.
+ */
 async function removeUser(s: Step, out: AccessKeyNotes): Promise<void> {
   const { pass, site, req } = s;
   const name = site.site.name;
-  if (!site.snap.iam.users.has(req.user)) return;
   const secret = await readSecret(pass.kube, pass.ref.namespace, req.secretName);
   const known = decode(secret?.data?.[accessKeyEntry(name)]);
-  const keys = await site.keys.listAccessKeys(req.user, s.signal);
+  const keys = await keysOf(s);
+  const clear = { [accessKeyEntry(name)]: null, [secretKeyEntry(name)]: null };
+  if (keys === undefined) {
+    if (known !== undefined) await writeSecret(pass, req, secret, clear);
+    return;
+  }
   if (known === undefined || !keys.includes(known)) {
     out.notes.push(
       `user:${req.user}: gone from the group but kept on ${name}: it holds no access key Secret ${req.secretName} names, so sitesync did not make it`,
@@ -177,10 +170,7 @@ async function removeUser(s: Step, out: AccessKeyNotes): Promise<void> {
     return;
   }
   await site.client.deleteUser(req.user, s.signal);
-  await writeSecret(pass, req, secret, {
-    [accessKeyEntry(name)]: null,
-    [secretKeyEntry(name)]: null,
-  });
+  await writeSecret(pass, req, secret, clear);
   await pass.events.record(
     pass.obj,
     'Normal',
@@ -195,10 +185,15 @@ async function stepOne(s: Step, plan: MergePlan, out: AccessKeyNotes): Promise<v
     await removeUser(s, out);
     return;
   }
+  if (sourceStatus(s.pass, s.req.user) === 'disabled') {
+    out.notes.push(
+      `${user}: disabled on the group's sites; ${s.site.site.name}'s IAM cannot disable a user, so it is not kept there and gets no access key until it is enabled`,
+    );
+    return;
+  }
   if (!s.site.snap.iam.users.has(s.req.user)) {
     await s.site.client.putUser(s.req.user, { secretKey: '', status: 'enabled' }, s.signal);
   }
-  await ensureMapping(s, plan, out);
   await ensureKey(s);
   out.mirrored.add(user);
 }

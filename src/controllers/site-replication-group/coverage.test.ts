@@ -2,7 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 
 import { MINIO_CAPABILITIES } from '../../sites/minio/minio-site-client.js';
 import { S3_CAPABILITIES } from '../../sites/s3/s3-site-client.js';
-import { coverOf, coveredEntities, minioOnlyPolicies, unmappableEntities } from './coverage.js';
+import {
+  NO_SECRET_KEY,
+  SITE_ONLY,
+  coverOf,
+  coveredEntities,
+  minioOnlyPolicies,
+  receivesOf,
+  unmappableEntities,
+} from './coverage.js';
 import { copyRoutes, withCopyProgress } from './object-copy.js';
 import type { Pass } from './pass.js';
 import type { SiteSnapshot } from '../../sites/snapshot.js';
@@ -24,22 +32,41 @@ describe('what a site can hold, by its capabilities', () => {
     expect(unmappableEntities(MINIO_CAPABILITIES, AGREED)).toBeUndefined();
   });
 
-  it('an s3 site holds buckets, their configs and policies; users and what hangs on them are listed with why', () => {
+  it('an s3 site holds every kind but service accounts; users, groups and mappings it only receives; each user is named for its secret key', () => {
     const cover = coverOf(S3_CAPABILITIES);
-    expect(AGREED.filter((k) => cover?.(k) ?? true)).toEqual([
-      'bucket:photos',
-      'bucket:photos/policy',
-      'policy:readers',
+    expect(AGREED.filter((k) => cover?.(k) ?? true)).toEqual(AGREED.slice(0, -1));
+    const receives = receivesOf(S3_CAPABILITIES);
+    expect(AGREED.filter((k) => receives?.(k) ?? false)).toEqual([
+      'user:alice',
+      'group:staff',
+      'mapping:user:alice',
+      'mapping:group:staff',
     ]);
+    expect(receivesOf(MINIO_CAPABILITIES)).toBeUndefined();
     const listed = unmappableEntities(S3_CAPABILITIES, AGREED);
-    expect(listed?.count).toBe(5);
     expect(listed?.items).toEqual([
-      'group:staff: its members are users, which this site does not get',
-      'mapping:group:staff: it maps policies to a group this site does not get',
-      'mapping:user:alice: it maps policies to a user this site does not get',
       'svcacct:AK1: the site has no service accounts',
-      "user:alice: the site's IAM cannot set a user's secret key (it generates its own), so the user is not created there",
+      `user:alice: ${NO_SECRET_KEY}`,
     ]);
+  });
+
+  it('an s3 site names what was made there alone, in the direction it cannot go', () => {
+    const listed = unmappableEntities(S3_CAPABILITIES, ['user:alice'], {
+      held: ['user:alice', 'user:carol', 'group:local', 'bucket:b'],
+    });
+    expect(listed?.items).toEqual([
+      `user:alice: ${NO_SECRET_KEY}`,
+      `group:local: ${SITE_ONLY}`,
+      `user:carol: ${SITE_ONLY}`,
+    ]);
+    // A MinIO site holds and sends everything: nothing of its own is named.
+    expect(unmappableEntities(MINIO_CAPABILITIES, [], { held: ['user:carol'] })).toBeUndefined();
+  });
+
+  it('a site without IAM holds no IAM entity', () => {
+    const none = { ...S3_CAPABILITIES, iam: false };
+    expect(coverOf(none)?.('user:alice')).toBe(false);
+    expect(receivesOf(none)).toBeUndefined();
   });
 
   it('bounds the list and counts all', () => {
@@ -51,7 +78,7 @@ describe('what a site can hold, by its capabilities', () => {
 
   it('filters an entity map by cover', () => {
     const map = new Map(AGREED.map((k) => [k, { digest: 'd' }]));
-    expect([...coveredEntities(map, coverOf(S3_CAPABILITIES)).keys()]).toHaveLength(3);
+    expect([...coveredEntities(map, coverOf(S3_CAPABILITIES)).keys()]).toHaveLength(7);
     expect(coveredEntities(map, undefined)).toBe(map);
   });
 });

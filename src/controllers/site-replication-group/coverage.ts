@@ -5,9 +5,11 @@
  *
  * - buckets and their configurations (policy, tags, object lock, encryption): every flavor;
  * - policies: sites with IAM (AWS-style IAM keeps them as customer-managed policies);
- * - users: only where secret keys can be set (`secretKeys`): AWS-style IAM generates its own,
- *   so a user copied there could not log in with the credentials it has elsewhere;
- * - groups and policy mappings: where users are (a group's members, a mapping's user);
+ * - users, groups and policy mappings: sites with IAM. Where secret keys cannot be set
+ *   (`secretKeys` false: AWS-style IAM generates its own) the site only receives them
+ *   (`receivesOnly`, merge.ts `receives`): a user without its secret key, so without a login
+ *   key unless `spec.accessKeys` asks for one; they never flow from such a site (a user made
+ *   there has no secret a MinIO site could take), and what was made there alone is left there;
  * - service accounts: `serviceAccounts`.
  */
 import { type EntityKey, decodeKey, encodeKey } from '../../replication/entity-key.js';
@@ -19,22 +21,51 @@ import { type Observed, reachable } from './observe.js';
 /** Policies (by entity key) using MinIO's extensions, with what in them is MinIO's. */
 export type MinioOnlyPolicies = ReadonlyMap<string, string>;
 
-const NO_SECRET_KEYS =
-  "the site's IAM cannot set a user's secret key (it generates its own), so the user is not created there";
+const iamReason = (c: SiteCapabilities) =>
+  c.iam || c.secretKeys ? undefined : 'the site has no IAM';
 
 /** Per kind: why a site with these capabilities cannot hold it, or undefined. */
 const REASONS: Record<EntityKey['kind'], (caps: SiteCapabilities) => string | undefined> = {
   bucket: () => undefined,
   bucketConfig: () => undefined,
   policy: (c) => (c.iam ? undefined : 'the site has no IAM'),
-  user: (c) => (c.secretKeys ? undefined : NO_SECRET_KEYS),
-  group: (c) => (c.secretKeys ? undefined : 'its members are users, which this site does not get'),
-  userMapping: (c) =>
-    c.secretKeys ? undefined : 'it maps policies to a user this site does not get',
-  groupMapping: (c) =>
-    c.secretKeys ? undefined : 'it maps policies to a group this site does not get',
+  user: iamReason,
+  group: iamReason,
+  userMapping: iamReason,
+  groupMapping: iamReason,
   serviceAccount: (c) => (c.serviceAccounts ? undefined : 'the site has no service accounts'),
 };
+
+const RECEIVED_KINDS: ReadonlySet<EntityKey['kind']> = new Set([
+  'user',
+  'group',
+  'userMapping',
+  'groupMapping',
+]);
+
+/**
+ * Whether a site with these capabilities only receives the entity: users (without their secret
+ * key), groups and mappings on an IAM that cannot take secret keys.
+ */
+export const receivesOnly = (caps: SiteCapabilities, key: EntityKey): boolean =>
+  !caps.secretKeys && caps.iam && RECEIVED_KINDS.has(key.kind);
+
+/** The merge's `receives` of a site (undefined: none). */
+export function receivesOf(caps: SiteCapabilities): ((key: string) => boolean) | undefined {
+  if (caps.secretKeys || !caps.iam) return undefined;
+  return (key) => {
+    const k = decodeKey(key);
+    return k !== undefined && receivesOnly(caps, k);
+  };
+}
+
+/** What a receiving site holds of a user, said per user in status (unless spec.accessKeys). */
+export const NO_SECRET_KEY =
+  "secret key cannot be set on this site's IAM (it makes its own): the user exists here without a login key; spec.accessKeys gives it one";
+
+/** Why a user, group or mapping made on a receiving site alone stays there, said in status. */
+export const SITE_ONLY =
+  'made on this site alone: users, groups and their mappings flow only from sites that can set secret keys, so it is neither copied nor deleted';
 
 /** Why a site cannot hold an entity, or undefined when it can. */
 export function unmappableReason(
@@ -109,19 +140,45 @@ export function unmappableEntities(
     mirrored?: ReadonlySet<string> | undefined;
     notes?: readonly string[] | undefined;
     minioOnly?: MinioOnlyPolicies | undefined;
+    /** The keys the site holds (its own are named when it only receives them). */
+    held?: Iterable<string> | undefined;
   } = {},
 ): { count: number; items: string[] } | undefined {
   const all: string[] = [];
   if (!coversAll(caps)) {
-    for (const key of [...agreedKeys].sort()) {
-      const k = decodeKey(key);
-      const why = k === undefined ? undefined : unmappableReason(caps, k, more.minioOnly);
-      if (why !== undefined && more.mirrored?.has(key) !== true) all.push(`${key}: ${why}`);
+    const agreed = new Set(agreedKeys);
+    for (const key of [...agreed].sort()) {
+      const why = more.mirrored?.has(key) === true ? undefined : heldReason(caps, key, more);
+      if (why !== undefined) all.push(`${key}: ${why}`);
     }
+    all.push(...siteOnly(caps, agreed, more.held ?? []));
   }
   all.push(...(more.notes ?? []));
   if (all.length === 0) return undefined;
   return { count: all.length, items: all.slice(0, MAX_LISTED).map((i) => i.slice(0, 1024)) };
+}
+
+/** Why a site does not hold an agreed entity as the group has it, or undefined. */
+function heldReason(
+  caps: SiteCapabilities,
+  key: string,
+  more: { minioOnly?: MinioOnlyPolicies | undefined },
+): string | undefined {
+  const k = decodeKey(key);
+  if (k === undefined) return undefined;
+  const why = unmappableReason(caps, k, more.minioOnly);
+  return why ?? (k.kind === 'user' && receivesOnly(caps, k) ? NO_SECRET_KEY : undefined);
+}
+
+/** The entities a receiving site holds that the group never agreed on: made there alone. */
+function siteOnly(caps: SiteCapabilities, agreed: ReadonlySet<string>, held: Iterable<string>) {
+  return [...held]
+    .filter((key) => {
+      const k = decodeKey(key);
+      return !agreed.has(key) && k !== undefined && receivesOnly(caps, k);
+    })
+    .sort()
+    .map((key) => `${key}: ${SITE_ONLY}`);
 }
 
 /**
@@ -143,6 +200,12 @@ export function minioOnlyOf(pass: { observed: readonly Observed[] }): MinioOnlyP
   }
   return m;
 }
+
+/** The merge's `receives` of a site observed in a pass (undefined: none). */
+export const siteReceives = (o: {
+  client?: { capabilities: SiteCapabilities } | undefined;
+}): ((key: string) => boolean) | undefined =>
+  o.client ? receivesOf(o.client.capabilities) : undefined;
 
 /** The merge's `covers` of a site observed in a pass (undefined: every key). */
 export const siteCover = (

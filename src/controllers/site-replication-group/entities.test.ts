@@ -195,3 +195,44 @@ describe('keyPhase', () => {
     expect([...keys].sort((x, y) => phase(x) - phase(y))).toEqual([...keys].reverse());
   });
 });
+
+describe('what a site that only receives users, groups and mappings holds of them (shape)', () => {
+  const scope = {
+    replicate: spec().replicate,
+    buckets: spec().buckets,
+    operatorUsers: new Set<string>(),
+  };
+  const entity = (snap: SiteSnapshot, key: string) => entitiesOf(snap, scope).get(key);
+
+  it('a user without its secret, a group with its enabled members, a mapping with its portable policies', () => {
+    const snap = snapshot();
+    snap.iam.users.set('bob', { status: 'disabled', secretKey: 'bob-secret' });
+    snap.iam.groups.set('devs', { status: 'enabled', members: ['alice', 'bob'] });
+    snap.iam.userPolicies.set('alice', { policies: ['team', 'readonly'] });
+    // The same users on an AWS-style site: no secret, all enabled, only alice.
+    const aws = snapshot();
+    aws.iam.users.set('alice', { status: 'enabled', secretKey: '' });
+    aws.iam.groups.set('devs', { status: 'enabled', members: ['alice'] });
+    aws.iam.userPolicies.set('alice', { policies: ['team'] });
+    for (const key of ['user:alice', 'group:devs', 'mapping:user:alice']) {
+      expect(entity(snap, key)?.shape).toBeDefined();
+      expect(entity(snap, key)?.shape).toBe(entity(aws, key)?.shape);
+    }
+    expect(entity(snap, 'user:alice')?.digest).not.toBe(entity(aws, 'user:alice')?.digest);
+    // A disabled user is not held there at all, nor its mapping.
+    snap.iam.userPolicies.set('bob', { policies: ['team'] });
+    expect(entity(snap, 'user:bob')?.shape).toBeNull();
+    expect(entity(snap, 'mapping:user:bob')?.shape).toBeNull();
+    snap.iam.groups.set('off', { status: 'disabled', members: [] });
+    expect(entity(snap, 'group:off')?.shape).toBeNull();
+  });
+
+  it('a mapping of built-in or MinIO-only policies only is not held there', () => {
+    const snap = snapshot();
+    snap.iam.policies.set('claims', {
+      Statement: [{ Effect: 'Allow', Action: 'admin:*', Resource: '*' }],
+    });
+    snap.iam.userPolicies.set('alice', { policies: ['readonly', 'claims'] });
+    expect(entity(snap, 'mapping:user:alice')?.shape).toBeNull();
+  });
+});

@@ -15,7 +15,7 @@ import {
   encodeKey,
 } from '../../replication/entity-key.js';
 import type { Entity } from '../../replication/merge.js';
-import { canonicalPolicy } from '../../replication/policy.js';
+import { canonicalPolicy, minioOnlyParts } from '../../replication/policy.js';
 import type { BucketMeta, IamState, SiteSnapshot } from '../../sites/snapshot.js';
 
 export type { Entity };
@@ -138,16 +138,54 @@ function addBuckets(out: Map<string, Entity>, snap: SiteSnapshot, scope: EntityS
 export const mirroredPolicies = (policies: readonly string[]): string[] =>
   policies.filter((p) => !p.startsWith(RESERVED_PREFIX));
 
+/*
+ * What a site that receives users, groups and mappings without their secrets (AWS-style IAM:
+ * coverage.ts `receivesOnly`) holds of them: the entity's `shape`, and what the executor writes
+ * there. A user: its existence, and only while enabled (such IAM cannot disable one); a group:
+ * its enabled users as members, while enabled; a mapping: the policies that site gets (the
+ * customer policies the source holds, without MinIO's extensions), while there are any.
+ */
+
+/** The source's users a receiving site holds: enabled ones. */
+export const portableUser = (iam: IamState, name: string): boolean =>
+  iam.users.get(name)?.status === 'enabled' && !name.startsWith(RESERVED_PREFIX);
+
+/** A group's members as a receiving site holds them; undefined: it does not hold the group. */
+export function portableGroup(iam: IamState, name: string): string[] | undefined {
+  const g = iam.groups.get(name);
+  if (g?.status !== 'enabled') return undefined;
+  return g.members.filter((m) => portableUser(iam, m));
+}
+
+/** A mapping's policies as a receiving site holds them; undefined: it holds no mapping. */
+export function portablePolicies(
+  iam: IamState,
+  key: { kind: 'userMapping' | 'groupMapping'; name: string },
+): string[] | undefined {
+  const owner =
+    key.kind === 'userMapping' ? portableUser(iam, key.name) : portableGroup(iam, key.name);
+  const m = (key.kind === 'userMapping' ? iam.userPolicies : iam.groupPolicies).get(key.name);
+  if (owner === false || owner === undefined || m === undefined) return undefined;
+  const policies = mirroredPolicies(m.policies).filter((p) => {
+    const doc: unknown = iam.policies.get(p);
+    return doc !== undefined && !BUILTIN_POLICIES.has(p) && minioOnlyParts(doc).length === 0;
+  });
+  return policies.length === 0 ? undefined : [...policies].sort();
+}
+
 /** A mapping's entity; none when it holds only the operator's own policies. */
 function putMapping(
   out: Map<string, Entity>,
-  key: EntityKey,
+  key: EntityKey & { kind: 'userMapping' | 'groupMapping' },
+  iam: IamState,
   m: { policies: string[]; updatedAt?: number | undefined } | undefined,
 ): void {
   if (m === undefined) return;
   const policies = mirroredPolicies(m.policies);
   if (policies.length === 0 && m.policies.length > 0) return;
-  put(out, key, { digest: memoDigest(m, () => d(policies)), updatedAt: m.updatedAt });
+  const portable = portablePolicies(iam, key);
+  const shape = portable === undefined ? null : d(portable);
+  put(out, key, { digest: memoDigest(m, () => d(policies)), updatedAt: m.updatedAt, shape });
 }
 
 function mirroredUser(name: string, scope: EntityScope): boolean {
@@ -169,8 +207,11 @@ function addPoliciesAndUsers(out: Map<string, Entity>, iam: IamState, scope: Ent
       // The secret is hashed into the digest, so a changed secret key propagates; sealed.
       const plain = memoDigest(u, () => d({ status: u.status, secret: digestOf(u.secretKey) }));
       const digest = sealed(scope, plain);
-      put(out, { kind: 'user', name }, { digest });
-      putMapping(out, { kind: 'userMapping', name }, iam.userPolicies.get(name));
+      const shape = portableUser(iam, name)
+        ? sealed(scope, d({ status: 'enabled', secret: digestOf('') }))
+        : null;
+      put(out, { kind: 'user', name }, { digest, shape });
+      putMapping(out, { kind: 'userMapping', name }, iam, iam.userPolicies.get(name));
     }
   }
 }
@@ -185,8 +226,10 @@ function addGroupsAndServiceAccounts(
     for (const [name, g] of iam.groups) {
       if (name.startsWith(RESERVED_PREFIX)) continue;
       const digest = memoDigest(g, () => d({ status: g.status, members: g.members }));
-      put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt });
-      putMapping(out, { kind: 'groupMapping', name }, iam.groupPolicies.get(name));
+      const members = portableGroup(iam, name);
+      const shape = members === undefined ? null : d({ status: 'enabled', members });
+      put(out, { kind: 'group', name }, { digest, updatedAt: g.updatedAt, shape });
+      putMapping(out, { kind: 'groupMapping', name }, iam, iam.groupPolicies.get(name));
     }
   }
   if (r.serviceAccounts) {
@@ -214,13 +257,13 @@ function addExternalMappings(out: Map<string, Entity>, iam: IamState, scope: Ent
   if (r.users) {
     for (const [name, m] of iam.stsPolicies) {
       if (iam.users.has(name) || !mirroredUser(name, scope)) continue;
-      putMapping(out, { kind: 'userMapping', name }, m);
+      putMapping(out, { kind: 'userMapping', name }, iam, m);
     }
   }
   if (r.groups) {
     for (const [name, m] of iam.groupPolicies) {
       if (iam.groups.has(name) || name.startsWith(RESERVED_PREFIX)) continue;
-      putMapping(out, { kind: 'groupMapping', name }, m);
+      putMapping(out, { kind: 'groupMapping', name }, iam, m);
     }
   }
 }

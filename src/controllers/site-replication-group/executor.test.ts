@@ -63,3 +63,19 @@ describe('notHeld', () => {
     expect(notHeld([put('k', 'd'), del('gone')], new Map([['k', { digest: 'd' }]]))).toEqual([]);
   });
 });
+
+describe('notHeld of what a site only receives', () => {
+  it('compares the shape the site holds with the shape sent', () => {
+    const put: MergeAction = {
+      kind: 'Put',
+      key: 'user:u',
+      site: 's3',
+      from: 'a',
+      digest: 's1',
+      shape: true,
+    };
+    expect(notHeld([put], new Map([['user:u', { digest: 's1', shape: 's1' }]]))).toEqual([]);
+    expect(notHeld([put], new Map([['user:u', { digest: 'x', shape: 's2' }]]))).toEqual([put]);
+    expect(notHeld([put], new Map())).toEqual([put]);
+  });
+});

@@ -14,7 +14,8 @@ import type { MergeAction } from '../../replication/merge.js';
 import type { SiteClient } from '../../sites/site-client.js';
 import { SiteError } from '../../sites/site-error.js';
 import type { BucketMeta, SiteSnapshot } from '../../sites/snapshot.js';
-import { mirroredPolicies } from './entities.js';
+import { receivesOnly } from './coverage.js';
+import { mirroredPolicies, portableGroup, portablePolicies, portableUser } from './entities.js';
 
 /** A merge action with its key decoded: what the executor switches on. */
 export type EntityAction = MergeAction & { entity: EntityKey };
@@ -135,7 +136,43 @@ async function deleteBucketConfig(bucket: string, kind: BucketConfigKind, ctx: A
 
 type IamKey = Exclude<EntityKey, { kind: 'bucket' } | { kind: 'bucketConfig' }>;
 
+/**
+ * A user, group or mapping on a site that receives them without secrets (entities.ts
+ * `portable*`): the user without its secret key, the group with its enabled members, the
+ * mapping with the policies that site gets.
+ */
+async function putPortable(key: PortableKey, ctx: ActionContext): Promise<void> {
+  const src = need(ctx.sourceSnap, 'source').iam;
+  const { target: t, signal } = ctx;
+  switch (key.kind) {
+    case 'user':
+      if (!portableUser(src, key.name)) throw new Error(`user ${key.name} is not enabled`);
+      return t.putUser(key.name, { secretKey: '', status: 'enabled' }, signal);
+    case 'group': {
+      const members = need(portableGroup(src, key.name), `enabled group ${key.name}`);
+      const current = ctx.targetSnap.iam.groups.get(key.name)?.members ?? [];
+      return t.putGroup(key.name, { members, status: 'enabled' }, current, signal);
+    }
+    case 'userMapping':
+    case 'groupMapping': {
+      const policies = need(portablePolicies(src, key), `mapping ${key.name}`);
+      return t.setPolicyMapping(
+        key.kind === 'userMapping' ? 'user' : 'group',
+        key.name,
+        policies,
+        signal,
+      );
+    }
+  }
+}
+
+type PortableKey = IamKey & { kind: 'user' | 'group' | 'userMapping' | 'groupMapping' };
+
+const isPortable = (key: IamKey): key is PortableKey =>
+  key.kind !== 'policy' && key.kind !== 'serviceAccount';
+
 async function putIam(key: IamKey, ctx: ActionContext): Promise<void> {
+  if (isPortable(key) && receivesOnly(ctx.target.capabilities, key)) return putPortable(key, ctx);
   const src = need(ctx.sourceSnap, 'source').iam;
   const { target: t, signal } = ctx;
   const current = ctx.targetSnap.iam;
@@ -205,10 +242,11 @@ export function actionLane(key: EntityKey): string {
 /** The applied actions whose effect a site, read back afterwards, does not show. */
 export function notHeld<A extends MergeAction>(
   applied: readonly A[],
-  held: ReadonlyMap<string, { digest: string }>,
+  held: ReadonlyMap<string, { digest: string; shape?: string | null | undefined }>,
 ): A[] {
   return applied.filter((a) => {
-    const now = held.get(a.key)?.digest;
+    const e = held.get(a.key);
+    const now = a.kind === 'Put' && a.shape === true ? (e?.shape ?? e?.digest) : e?.digest;
     return a.kind === 'Put' ? now !== a.digest : now !== undefined;
   });
 }

@@ -12,7 +12,7 @@ import {
   planMerge,
 } from '../../replication/merge.js';
 import type { Why } from '../../runtime/kstatus.js';
-import { siteCover } from './coverage.js';
+import { siteCover, siteReceives } from './coverage.js';
 import { keyPhase } from './entities.js';
 import type { EntityAction } from './executor.js';
 import type { Observed } from './observe.js';
@@ -40,6 +40,16 @@ export function leaderOf(pass: Pick<Pass, 'spec' | 'roles'>): string | undefined
  * would be overwritten. What it holds that equals the agreed state (a partial earlier copy)
  * is fine, and so is a site a person accepted with its data (it adds what the group lacks).
  */
+/**
+ * What a site brings to the group: its entities but those it only receives (coverage.ts), which
+ * never flow from it and are never overwritten unless the group holds them too.
+ */
+export function ownEntities(pass: Pass, o: Observed & { ok: true }): Map<string, Entity> {
+  const map = pass.entities(o.snap);
+  const receives = siteReceives(o);
+  return receives === undefined ? map : new Map([...map].filter(([k]) => !receives(k)));
+}
+
 function newSitesEmpty(pass: Pass): Why | undefined {
   const { agreed } = pass;
   const adopting = new Set(agreed.adopting ?? []);
@@ -48,7 +58,7 @@ function newSitesEmpty(pass: Pass): Why | undefined {
       o.ok &&
       !agreed.joined.includes(o.site.name) &&
       !adopting.has(o.site.name) &&
-      [...pass.entities(o.snap)].some(([k, e]) => agreed.entities[k] !== e.digest),
+      [...ownEntities(pass, o)].some(([k, e]) => agreed.entities[k] !== e.digest),
   );
   if (foreign.length === 0) return undefined;
   const names = foreign.map((o) => o.site.name).join(', ');
@@ -79,10 +89,10 @@ export function prerequisites(pass: Pass): Why | undefined {
   }
   if (agreed.joined.length > 0) return newSitesEmpty(pass);
   if (pass.rebuilt?.from === 'union') return undefined;
-  const holding = observed.filter((o) => o.ok && pass.entities(o.snap).size > 0);
+  const holding = observed.filter((o) => o.ok && ownEntities(pass, o).size > 0);
   const withData = holding.map((o) => o.site.name);
   // Sites that hold exactly the same are no conflict: they join as they are.
-  const same = identicalMaps(holding.map((o) => (o.ok ? pass.entities(o.snap) : new Map())));
+  const same = identicalMaps(holding.map((o) => (o.ok ? ownEntities(pass, o) : new Map())));
   if (withData.length > 1 && !same) {
     return {
       reason: 'MultipleSitesWithData',
@@ -122,6 +132,7 @@ export function planPass(pass: Pass, ignore?: (key: string) => boolean): MergePl
         follower: leader !== undefined && o.site.name !== leader,
         entities: seen ? pass.entities(o.snap) : new Map<string, Entity>(),
         covers: siteCover(pass, o),
+        receives: siteReceives(o),
       };
     }),
     agreed,

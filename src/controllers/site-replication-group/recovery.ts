@@ -12,7 +12,7 @@ import { type AgreedState, emptyAgreedState } from '../../replication/agreed-sta
 import type { Why } from '../../runtime/kstatus.js';
 import type { Entity } from './entities.js';
 import type { Pass } from './pass.js';
-import { identicalMaps } from './plan.js';
+import { identicalMaps, ownEntities } from './plan.js';
 
 export interface Recovery {
   agreed?: AgreedState | undefined;
@@ -40,7 +40,7 @@ function fromSites(
     return { blocker: { reason, message } };
   }
   const seen = pass.observed.flatMap((o) => (o.ok ? [o] : []));
-  const maps = seen.map((o) => pass.entities(o.snap));
+  const maps = seen.map((o) => ownEntities(pass, o));
   if (!identicalMaps(maps)) {
     const counts = seen.map((o, i) => `${o.site.name}: ${maps[i]?.size ?? 0}`).join(', ');
     const message = `${problem.message}; the sites hold different entities (${counts}), so it cannot be rebuilt from them without choosing, and nothing is written. To rebuild it as the union of what they hold (nothing is deleted; conflicts go to the primary), annotate ${REBUILD_STATE_ANNOTATION}=<any new value>`;

@@ -22,7 +22,7 @@ import { majority } from '../../replication/version-compare.js';
 import { type Condition, type ConditionInput, setConditions } from '../../runtime/conditions.js';
 import { type Why, blockedConditions, cond, passConditions } from '../../runtime/kstatus.js';
 import { patchStatus, sameJSON } from '../../runtime/status.js';
-import { minioOnlyOf, siteCover, unmappableEntities } from './coverage.js';
+import { minioOnlyOf, siteCover, siteReceives, unmappableEntities } from './coverage.js';
 import type { Entity } from './entities.js';
 import type { Failures } from './failures.js';
 import { type IdentityMismatch, identityMismatch } from './identity-check.js';
@@ -358,12 +358,13 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
     ...(failure ? { error: { reason: 'ApplyFailed', message: failure } } : {}),
     buckets: count(true),
     iam: count(false),
-    ...roots(pass, name, merkleRoot(rootEntries(pass, held, o, r))),
+    ...roots(pass, name, merkleRoot(rootEntries(pass, held, o, { r, pending }))),
     objects: pass.objects?.get(name),
     outOfSync: outOfSyncEntities(pending, new Set(observedEntities.keys())),
     unmappable: unmappableEntities(o.client.capabilities, Object.keys(r.state.entities), {
       ...pass.accessKeys?.get(name),
       minioOnly: minioOnlyOf(pass),
+      held: observedEntities.keys(),
     }),
     inSync: r.plan !== undefined && pending.length === 0 && failure === undefined,
     membership,
@@ -374,19 +375,30 @@ export function siteOutcome(pass: Pass, o: Observed, r: PassResult): SiteOutcome
 /**
  * What a site's metadata root is made of: what it holds, and for a site that cannot hold some
  * kinds of entity (coverage.ts), the agreed value of those (listed as unmappable instead), so
- * that it is in sync when it holds everything it can.
+ * that it is in sync when it holds everything it can. What it only receives counts as the
+ * agreed value while no action on it is pending (it holds a part of it: `shape`), and what was
+ * made there alone does not count.
  */
 function rootEntries(
   pass: Pass,
   held: ReadonlyMap<string, Entity>,
   o: Reachable,
-  r: PassResult,
+  at: { r: PassResult; pending: readonly { key: string }[] },
 ): (readonly [string, string])[] {
-  const entries = [...held].map(([k, e]) => [k, e.digest] as const);
   const cover = siteCover(pass, o);
-  if (cover === undefined) return entries;
-  const uncovered = Object.entries(r.state.entities).filter(([k]) => !cover(k));
-  return [...entries, ...uncovered].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (cover === undefined) return [...held].map(([k, e]) => [k, e.digest] as const);
+  const receives = siteReceives(o) ?? (() => false);
+  const agreed = at.r.state.entities;
+  const pending = new Set(at.pending.map((a) => a.key));
+  const entries = [...held].filter(([k]) => !receives(k)).map(([k, e]) => [k, e.digest] as const);
+  const received = Object.entries(agreed).flatMap(([k, value]): (readonly [string, string])[] => {
+    if (!cover(k) || !receives(k)) return [];
+    if (!pending.has(k)) return [[k, value]];
+    const now = held.get(k);
+    return now === undefined ? [] : [[k, now.digest]];
+  });
+  const uncovered = Object.entries(agreed).filter(([k]) => !cover(k));
+  return [...entries, ...received, ...uncovered].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A site's roots: metadata, and with its last verification, both. */
