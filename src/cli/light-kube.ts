@@ -143,9 +143,9 @@ export class KubeRequestError extends Error {
   }
 }
 
-/** ConfigMap get and server-side apply against `target`. */
-export function lightConfigMapApi(target: KubeTarget): ConfigMapApi & { close(): Promise<void> } {
-  const agent = new Agent({
+/** An HTTP agent that trusts and presents what `target` says (CA, client certificate). */
+export function targetAgent(target: KubeTarget): Agent {
+  return new Agent({
     connect: {
       ...(target.ca === undefined ? {} : { ca: target.ca }),
       ...(target.cert === undefined ? {} : { cert: target.cert }),
@@ -153,6 +153,11 @@ export function lightConfigMapApi(target: KubeTarget): ConfigMapApi & { close():
       rejectUnauthorized: target.insecureSkipVerify !== true,
     },
   });
+}
+
+/** ConfigMap get and server-side apply against `target`. */
+export function lightConfigMapApi(target: KubeTarget): ConfigMapApi & { close(): Promise<void> } {
+  const agent = targetAgent(target);
   const headers = (extra: Record<string, string>) => ({
     accept: 'application/json',
     ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),

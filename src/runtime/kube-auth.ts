@@ -11,10 +11,10 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { parse } from 'yaml';
 
-import { KubeConfigError, type KubeTarget, kubeTarget } from '../cli/light-kube.js';
+import { KubeConfigError, type KubeTarget, kubeTarget, targetAgent } from '../cli/light-kube.js';
 
 export interface KubeAuth {
   /** The apiserver's URL, as the kubeconfig gives it. */
@@ -109,14 +109,7 @@ export function lightKubeAuth(
   const target: KubeTarget = kubeTarget(env, read);
   const inCluster =
     (env['KUBECONFIG'] ?? '') === '' && (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '';
-  const agent = new Agent({
-    connect: {
-      ...(target.ca === undefined ? {} : { ca: target.ca }),
-      ...(target.cert === undefined ? {} : { cert: target.cert }),
-      ...(target.key === undefined ? {} : { key: target.key }),
-      rejectUnauthorized: target.insecureSkipVerify !== true,
-    },
-  });
+  const agent = targetAgent(target);
   let token = target.token;
   let readAt = now();
   const currentToken = () => {

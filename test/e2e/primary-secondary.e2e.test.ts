@@ -8,6 +8,7 @@ import {
   GetObjectCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
@@ -392,22 +393,27 @@ async function writeEverywhere(stop: () => Promise<boolean>): Promise<Attempt[]>
   }
 }
 
+/** One write of `key` to bucket `data` on `on` through `s3`, timed, accepted or not. */
+async function writeOnce(s3: S3Client, on: string, key: string): Promise<Attempt> {
+  const start = Date.now();
+  let ok = true;
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
+  } catch {
+    ok = false;
+  }
+  return { site: on, key, start, end: Date.now(), ok };
+}
+
 /** Writes as alice on `on` every 200 ms until one is accepted; every attempt recorded. */
 async function writeUntilAccepted(on: string): Promise<Attempt[]> {
   const attempts: Attempt[] = [];
   const s3 = s3For(site(on), ALICE);
   try {
     for (let i = 0; i < 1500; i++) {
-      const key = `until-accepted/${String(i)}`;
-      const start = Date.now();
-      let ok = true;
-      try {
-        await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
-      } catch {
-        ok = false;
-      }
-      attempts.push({ site: on, key, start, end: Date.now(), ok });
-      if (ok) return attempts;
+      const attempt = await writeOnce(s3, on, `until-accepted/${String(i)}`);
+      attempts.push(attempt);
+      if (attempt.ok) return attempts;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`${on} accepted no write in ${String(attempts.length)} attempts`);
@@ -464,15 +470,7 @@ async function writesUntil(on: string, done: () => Promise<boolean>): Promise<At
   const s3 = s3For(site(on), ALICE);
   try {
     for (let i = 0; i < 600; i++) {
-      const key = `writes-until/${String(i)}`;
-      const start = Date.now();
-      let ok = true;
-      try {
-        await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: key }));
-      } catch {
-        ok = false;
-      }
-      attempts.push({ site: on, key, start, end: Date.now(), ok });
+      attempts.push(await writeOnce(s3, on, `writes-until/${String(i)}`));
       if (await done()) return attempts;
       await new Promise((r) => setTimeout(r, 500));
     }
